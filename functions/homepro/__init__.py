@@ -1,0 +1,1 @@
+"""HomePro Assist backend: dispatch, request and session lifecycle, payments."""

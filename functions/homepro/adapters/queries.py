@@ -1,0 +1,46 @@
+"""Every Firestore query the backend runs, in one place, each matched by an index.
+
+`firestore.indexes.json` must hold a composite index for every shape listed in `QUERY_SHAPES`;
+a unit test checks that, so a query added here without its index fails `make test`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from google.cloud.firestore_v1 import Client, Query
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+
+@dataclass(frozen=True)
+class QueryShape:
+    """A collection queried with equality filters on `equal` and a range / order on `ranged`."""
+
+    collection: str
+    equal: tuple[str, ...]
+    ranged: str
+
+    @property
+    def needs_composite_index(self) -> bool:
+        return bool(self.equal)
+
+
+STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
+STALE_CLAIMS = QueryShape("requests", ("status",), "claimedAt")
+QUERY_SHAPES: tuple[QueryShape, ...] = (STALE_PENDING, STALE_CLAIMS)
+
+
+def older_than(
+    db: Client, shape: QueryShape, equals: tuple[Any, ...], before: datetime, limit: int
+) -> Query:
+    """`shape`'s documents with `equal` fields equal to `equals` and `ranged` <= `before`."""
+    if shape not in QUERY_SHAPES:
+        raise ValueError(f"query shape {shape} is not declared in QUERY_SHAPES")
+    query: Query = db.collection(shape.collection)  # type: ignore[assignment]
+    for name, value in zip(shape.equal, equals, strict=True):
+        query = query.where(filter=FieldFilter(name, "==", value))
+    return query.where(filter=FieldFilter(shape.ranged, "<=", before)).order_by(shape.ranged).limit(
+        limit
+    )

@@ -1,0 +1,1 @@
+"""The pure core: states, transitions, models, rules. No SDK imports here."""

@@ -1,0 +1,137 @@
+"""Request transitions planned as data: what changes, from which state, and the audit event.
+
+Each planner is pure: given the request as just re-read inside a transaction, it returns the
+`Transition` to write or raises a domain error. The Firestore adapter writes it, bumps `version`
+and writes the audit event in the same commit; side effects run after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
+from homepro.domain.models import Actor, PaymentOwed, RequestDoc, Role, UserDoc
+from homepro.domain.states import (
+    REQUEST,
+    PaymentStatus,
+    RequestAction,
+    RequestStatus,
+    transition,
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One request transition: its audit event type, the states, the other fields it writes."""
+
+    event_type: str
+    from_status: RequestStatus
+    to_status: RequestStatus
+    actor: Actor
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+# Why a claim went back to pending (audit `reason`).
+RELEASED_BY_HELPER = "released_by_helper"
+CLAIM_TIMEOUT = "claim_timeout"
+PENDING_TIMEOUT = "pending_timeout"
+TOO_MANY_RELEASES = "too_many_releases"
+
+
+def hold_settlement(request: RequestDoc) -> dict[str, Any]:
+    """Fields that settle the card hold of a request that ends without help being given.
+
+    A hold (authorized, or still awaiting 3-D Secure) is owed a release: the payments step
+    after the commit cancels the PaymentIntent and a sweep retries it if Stripe fails. A request
+    that never got a PaymentIntent simply ends `failed`.
+    """
+    if request.payment_status in (PaymentStatus.AUTHORIZED, PaymentStatus.REQUIRES_PAYMENT):
+        if request.payment_intent_id:
+            return {"paymentOwed": PaymentOwed.RELEASE.value}
+        return {"paymentStatus": PaymentStatus.FAILED.value}
+    return {}
+
+
+def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime) -> Transition:
+    """A helper claims a dispatchable request."""
+    if actor.role != Role.HELPER:
+        raise Forbidden("only helpers can claim requests")
+    to_status = transition(REQUEST, request.status, RequestAction.CLAIM)
+    if request.payment_status != PaymentStatus.AUTHORIZED:
+        raise InvalidTransition(
+            f"request is not payable yet (payment is {request.payment_status.value})"
+        )
+    if not helper.serves(request.category):
+        raise FailedPrecondition(f"you do not serve the category {request.category.value}")
+    return Transition(
+        event_type="request_claimed",
+        from_status=request.status,
+        to_status=to_status,
+        actor=actor,
+        changes={
+            "helperId": actor.uid,
+            "helperDisplayName": helper.display_name or "Your helper",
+            "claimedAt": now,
+        },
+    )
+
+
+def plan_release(
+    request: RequestDoc, actor: Actor, now: datetime, *, max_releases: int, reason: str
+) -> Transition:
+    """A claim goes back to pending, or expires the request on the `max_releases`-th release."""
+    transition(REQUEST, request.status, RequestAction.RELEASE)
+    if actor.role != "system" and actor.uid != request.helper_id:
+        raise Forbidden("only the helper holding this claim can release it")
+    release_count = request.release_count + 1
+    if release_count >= max_releases:
+        return plan_expire(
+            request,
+            actor,
+            now,
+            reason=TOO_MANY_RELEASES,
+            extra={
+                "releaseCount": release_count,
+                "helperId": None,
+                "helperDisplayName": None,
+                "claimedAt": None,
+            },
+        )
+    return Transition(
+        event_type="request_released",
+        from_status=request.status,
+        to_status=RequestStatus.PENDING,
+        actor=actor,
+        reason=reason,
+        changes={
+            "releaseCount": release_count,
+            "pendingSince": now,
+            "helperId": None,
+            "helperDisplayName": None,
+            "claimedAt": None,
+        },
+    )
+
+
+def plan_expire(
+    request: RequestDoc,
+    actor: Actor,
+    now: datetime,
+    *,
+    reason: str,
+    extra: Mapping[str, Any] | None = None,
+) -> Transition:
+    """The request expires; its card hold is owed a release."""
+    to_status = transition(REQUEST, request.status, RequestAction.EXPIRE)
+    return Transition(
+        event_type="request_expired",
+        from_status=request.status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        changes={"expiredAt": now, **hold_settlement(request), **(extra or {})},
+    )

@@ -1,0 +1,14 @@
+"""The timing and limits of the lifecycle (deploy-time parameters; defaults from the contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    pending_timeout_minutes: int = 30
+    claim_timeout_minutes: int = 15
+    max_releases: int = 3
+    escalation_minutes: int = 5
+    join_timeout_minutes: int = 15

@@ -1,0 +1,91 @@
+"""The edge between the Functions SDK and the services: auth, input, the one error map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from firebase_functions import firestore_fn, https_fn, identity_fn, logger
+from pydantic import BaseModel
+
+from homepro import bootstrap
+from homepro.domain import errors
+from homepro.domain.models import Actor, Role, parse_input
+from homepro.services import reactions, roles, sweeps
+from homepro.services.context import Context
+
+Code = https_fn.FunctionsErrorCode
+
+# The one map from domain errors to HttpsError codes; anything else is `internal`, and logged.
+ERROR_CODES: dict[type[errors.HomeProError], Code] = {
+    errors.InvalidInput: Code.INVALID_ARGUMENT,
+    errors.Unauthenticated: Code.UNAUTHENTICATED,
+    errors.Forbidden: Code.PERMISSION_DENIED,
+    errors.NotFound: Code.NOT_FOUND,
+    errors.InvalidTransition: Code.FAILED_PRECONDITION,
+    errors.FailedPrecondition: Code.FAILED_PRECONDITION,
+    errors.Conflict: Code.ABORTED,
+}
+
+M = TypeVar("M", bound=BaseModel)
+UseCase = Callable[[Context, Actor, M], dict[str, Any]]
+
+
+def to_https_error(err: errors.HomeProError) -> https_fn.HttpsError:
+    for kind in type(err).__mro__:
+        code = ERROR_CODES.get(kind)  # type: ignore[call-overload]
+        if code is not None:
+            return https_fn.HttpsError(code, err.message)
+    return https_fn.HttpsError(Code.INTERNAL, "internal error")
+
+
+def actor_of(req: https_fn.CallableRequest[Any]) -> Actor:
+    """The caller: uid and the server-set `role` claim (no claim: no role, nothing allowed)."""
+    if req.auth is None or not req.auth.uid:
+        raise errors.Unauthenticated("sign in first")
+    role = req.auth.token.get("role")
+    if role not in {r.value for r in Role}:
+        raise errors.Forbidden("this account has no role")
+    return Actor(uid=req.auth.uid, role=role)
+
+
+def call(req: https_fn.CallableRequest[Any], model: type[M], use_case: UseCase[M]) -> dict[str, Any]:
+    """Run a callable: authenticate, validate `data` as `model`, run the use case, map errors."""
+    try:
+        actor = actor_of(req)
+        data = parse_input(model, req.data)
+        return use_case(bootstrap.context(), actor, data)
+    except errors.HomeProError as err:
+        raise to_https_error(err) from None
+    except https_fn.HttpsError:
+        raise
+    except Exception as err:
+        request_id = req.data.get("requestId") if isinstance(req.data, dict) else None
+        logger.error("callable failed", error=repr(err), request_id=request_id)
+        raise https_fn.HttpsError(Code.INTERNAL, "internal error") from err
+
+
+def request_created(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+    snap = event.data
+    data = snap.to_dict() if snap is not None else None
+    reactions.request_created(bootstrap.context(), event.params["requestId"], data)
+
+
+def request_updated(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    change = event.data
+    before = change.before.to_dict() if change.before is not None else None
+    after = change.after.to_dict() if change.after is not None else None
+    reactions.request_updated(bootstrap.context(), event.params["requestId"], before, after)
+
+
+def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None:
+    result = sweep(bootstrap.context())
+    logger.info("sweep finished", sweep=name, **result.counts)
+
+
+def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:
+    user = event.data
+    role = roles.role_for_new_account(bootstrap.context(), user.uid, user.email, user.display_name)
+    return identity_fn.BeforeCreateResponse(custom_claims={"role": role.value})

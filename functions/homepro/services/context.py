@@ -1,0 +1,15 @@
+"""The ports and policy every use case is given, built by `bootstrap` (or by tests, with fakes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homepro.domain.policy import Policy
+from homepro.services.ports import Clock, Store
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Store
+    clock: Clock
+    policy: Policy

@@ -1,0 +1,100 @@
+"""What the Firestore triggers do when a request is created or changes.
+
+Triggers run at least once: everything here is keyed by what happened (the request, its
+`version`, its payment state), so a duplicate or retried event writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from firebase_functions import logger
+
+from homepro.domain.models import AnalyticsDoc, RequestDoc
+from homepro.domain.states import PaymentStatus, RequestStatus
+from homepro.services.context import Context
+
+# Request status reached -> the analytics event it records.
+_STATUS_EVENTS: dict[RequestStatus, str] = {
+    RequestStatus.CLAIMED: "request_claimed",
+    RequestStatus.CANCELLED: "request_cancelled",
+    RequestStatus.EXPIRED: "request_expired",
+    RequestStatus.IN_SESSION: "session_started",
+    RequestStatus.COMPLETED: "session_ended",
+}
+_PAYMENT_EVENTS: dict[PaymentStatus, str] = {
+    PaymentStatus.AUTHORIZED: "payment_authorized",
+    PaymentStatus.CAPTURED: "payment_captured",
+    PaymentStatus.RELEASED: "payment_released",
+    PaymentStatus.REFUNDED: "payment_refunded",
+}
+
+
+def _parse(request_id: str, data: Mapping[str, Any] | None) -> RequestDoc | None:
+    if data is None:
+        return None
+    return RequestDoc.model_validate({**data, "id": request_id})
+
+
+def _metadata(request: RequestDoc) -> dict[str, Any]:
+    return {
+        "category": request.category.value,
+        "amount": request.amount,
+        "status": request.status.value,
+        "paymentStatus": request.payment_status.value,
+        "releaseCount": request.release_count,
+        "dispatchRound": request.dispatch_round,
+        "version": request.version,
+    }
+
+
+def _record(ctx: Context, event_id: str, kind: str, request: RequestDoc, user_id: str | None) -> None:
+    written = ctx.store.record_analytics_once(
+        event_id,
+        AnalyticsDoc(
+            type=kind,
+            request_id=request.id,
+            session_id=request.session_id,
+            user_id=user_id,
+            metadata=_metadata(request),
+            timestamp=request.updated_at or request.created_at or ctx.clock.now(),
+        ),
+    )
+    if not written:
+        logger.info("analytics event already recorded", event_id=event_id, request_id=request.id)
+
+
+def request_created(ctx: Context, request_id: str, data: Mapping[str, Any] | None) -> None:
+    """A new request: record it (dispatch starts here once the dispatcher lands)."""
+    request = _parse(request_id, data)
+    if request is None:
+        return
+    _record(ctx, f"request_created-{request.id}", "request_created", request, request.customer_id)
+    if request.payment_status == PaymentStatus.AUTHORIZED:
+        _record(ctx, f"payment_authorized-{request.id}", "payment_authorized", request, None)
+
+
+def request_updated(
+    ctx: Context,
+    request_id: str,
+    before_data: Mapping[str, Any] | None,
+    after_data: Mapping[str, Any] | None,
+) -> None:
+    """A request changed: record each transition it made, once."""
+    before, after = _parse(request_id, before_data), _parse(request_id, after_data)
+    if before is None or after is None:
+        return
+    if after.status != before.status:
+        if after.status == RequestStatus.PENDING and before.status == RequestStatus.CLAIMED:
+            kind: str | None = "request_released"
+            user_id = before.helper_id
+        else:
+            kind = _STATUS_EVENTS.get(after.status)
+            user_id = after.helper_id if after.status == RequestStatus.CLAIMED else None
+        if kind is not None:
+            _record(ctx, f"{kind}-{after.id}-v{after.version}", kind, after, user_id)
+    if after.payment_status != before.payment_status:
+        kind = _PAYMENT_EVENTS.get(after.payment_status)
+        if kind is not None:
+            _record(ctx, f"{kind}-{after.id}", kind, after, after.customer_id)

@@ -1,0 +1,60 @@
+"""Cloud Functions registrations: options, decorated functions, one call into homepro each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firebase_functions import firestore_fn, https_fn, identity_fn, options, scheduler_fn
+
+from homepro import bootstrap
+from homepro import entrypoints as edge
+from homepro.config import REGION
+from homepro.domain.models import RequestRef, SetAvailabilityInput
+from homepro.services import claims, sweeps
+
+options.set_global_options(region=REGION, max_instances=20)
+bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
+
+Callable = https_fn.CallableRequest[Any]
+Snapshot = firestore_fn.DocumentSnapshot | None
+SWEEP = {"schedule": "every 1 minutes", "timeout_sec": 540}
+
+
+@identity_fn.before_user_created()
+def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:
+    return edge.before_user_created(event)
+
+
+@https_fn.on_call()
+def claim_request(req: Callable) -> dict[str, Any]:
+    return edge.call(req, RequestRef, claims.claim_request)
+
+
+@https_fn.on_call()
+def release_claim(req: Callable) -> dict[str, Any]:
+    return edge.call(req, RequestRef, claims.release_claim)
+
+
+@https_fn.on_call()
+def set_availability(req: Callable) -> dict[str, Any]:
+    return edge.call(req, SetAvailabilityInput, claims.set_availability)
+
+
+@firestore_fn.on_document_created(document="requests/{requestId}")
+def on_request_created(event: firestore_fn.Event[Snapshot]) -> None:
+    edge.request_created(event)
+
+
+@firestore_fn.on_document_updated(document="requests/{requestId}")
+def on_request_updated(event: firestore_fn.Event[firestore_fn.Change[Snapshot]]) -> None:
+    edge.request_updated(event)
+
+
+@scheduler_fn.on_schedule(**SWEEP)
+def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
+    edge.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)
+
+
+@scheduler_fn.on_schedule(**SWEEP)
+def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
+    edge.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)

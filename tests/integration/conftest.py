@@ -1,0 +1,94 @@
+"""Integration tests: the real Firestore, Auth and Functions emulators, started by tools/stack.py."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import emulator_client as ec
+import pytest
+from firebase_admin import firestore
+from google.cloud.firestore_v1 import Client
+
+from homepro import bootstrap
+from homepro.services.roles import assign_role
+
+if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+    pytest.exit("integration tests run on the local stack: use `make test`", returncode=2)
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def db() -> Iterator[Client]:
+    ec.clear_firestore()
+    ec.clear_auth()
+    yield firestore.client(bootstrap.app())
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def make_account(db: Client) -> Callable[..., ec.Account]:
+    """A signed-up account with `role`, signed in again so its token carries the claim."""
+
+    def make(role: str = "customer", **profile: Any) -> ec.Account:
+        email = f"{unique(role)}@homepro.test"
+        account = ec.sign_up(email)
+        if role != "customer":
+            assign_role(bootstrap.context(), bootstrap.identity(), email, role)
+            account = ec.sign_in(email)
+        if profile:
+            db.collection("users").document(account.uid).update(profile)
+        return account
+
+    return make
+
+
+@pytest.fixture
+def make_request(db: Client) -> Callable[..., str]:
+    """A request document as `create_request` leaves it (written directly, for lifecycle tests)."""
+
+    def make(customer_id: str = "customer-x", **fields: Any) -> str:
+        request_id = unique("req")
+        now = datetime.now(UTC)
+        doc = {
+            "customerId": customer_id,
+            "category": "plumbing",
+            "description": "The kitchen sink drips all night long.",
+            "amount": 4900,
+            "currency": "usd",
+            "status": "pending",
+            "paymentStatus": "authorized",
+            "paymentIntentId": f"pi_{request_id}",
+            "createdAt": now,
+            "dispatchableAt": now,
+            "pendingSince": now,
+            "updatedAt": now,
+            "releaseCount": 0,
+            "dispatchRound": 0,
+            "version": 1,
+            **fields,
+        }
+        db.collection("requests").document(request_id).set(doc)
+        return request_id
+
+    return make
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; fail the test with a clear message after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

@@ -1,0 +1,116 @@
+"""A small client of the local stack for tools and tests: Auth emulator accounts, callables."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+PROJECT = "demo-homepro"
+REGION = "us-central1"
+AUTH = "http://" + os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+FIRESTORE = "http://" + os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
+FUNCTIONS = os.environ.get("HOMEPRO_FUNCTIONS_BASE", f"http://127.0.0.1:5001/{PROJECT}/{REGION}")
+TRIGGERS = os.environ.get(
+    "HOMEPRO_TRIGGER_BASE", f"http://127.0.0.1:5001/functions/projects/{PROJECT}/triggers"
+)
+PASSWORD = "homepro-demo"
+
+
+@dataclass
+class Account:
+    uid: str
+    email: str
+    password: str
+    id_token: str
+
+
+class CallError(Exception):
+    """A callable answered an error: `status` is its canonical code (e.g. FAILED_PRECONDITION)."""
+
+    def __init__(self, status: str, message: str, http_status: int) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+        self.http_status = http_status
+
+
+def _post(url: str, body: Any, headers: dict[str, str] | None = None, timeout: float = 60) -> Any:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def _identity(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    url = f"{AUTH}/identitytoolkit.googleapis.com/v1/{path}?key=local-demo-key"
+    try:
+        result: dict[str, Any] = _post(url, body)
+    except urllib.error.HTTPError as err:
+        raise RuntimeError(f"{path}: {err.read().decode()}") from None
+    return result
+
+
+def sign_up(email: str, password: str = PASSWORD, display_name: str | None = None) -> Account:
+    """A real sign-up through the Auth emulator (the blocking function runs)."""
+    out = _identity("accounts:signUp", {"email": email, "password": password, "returnSecureToken": True})
+    account = Account(out["localId"], email, password, out["idToken"])
+    if display_name:
+        _identity("accounts:update", {"idToken": account.id_token, "displayName": display_name})
+    return account
+
+
+def sign_in(email: str, password: str = PASSWORD) -> Account:
+    out = _identity(
+        "accounts:signInWithPassword",
+        {"email": email, "password": password, "returnSecureToken": True},
+    )
+    return Account(out["localId"], email, password, out["idToken"])
+
+
+def call(name: str, data: Any, id_token: str | None = None) -> dict[str, Any]:
+    """Call a callable as the web SDK does; CallError carries the HttpsError code."""
+    headers = {"Authorization": f"Bearer {id_token}"} if id_token else {}
+    try:
+        out = _post(f"{FUNCTIONS}/{name}", {"data": data}, headers)
+    except urllib.error.HTTPError as err:
+        body = json.loads(err.read() or b"{}")
+        error = body.get("error", {})
+        raise CallError(error.get("status", "UNKNOWN"), error.get("message", ""), err.code) from None
+    result: dict[str, Any] = out["result"]
+    return result
+
+
+def run_scheduled(name: str) -> int:
+    """Run a scheduled function once, as Cloud Scheduler would; returns the HTTP status."""
+    req = urllib.request.Request(
+        f"{TRIGGERS}/{REGION}-{name}-0",
+        data=b"",
+        method="POST",
+        headers={"X-CloudScheduler-JobName": f"test-{name}"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=540) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def clear_firestore() -> None:
+    req = urllib.request.Request(
+        f"{FIRESTORE}/emulator/v1/projects/{PROJECT}/databases/(default)/documents", method="DELETE"
+    )
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def clear_auth() -> None:
+    req = urllib.request.Request(f"{AUTH}/emulator/v1/projects/{PROJECT}/accounts", method="DELETE")
+    urllib.request.urlopen(req, timeout=30).read()

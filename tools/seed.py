@@ -1,0 +1,71 @@
+"""Seed the local stack with demo accounts: a customer, three helpers with devices, an admin."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import emulator_client as ec  # noqa: E402
+from firebase_admin import firestore  # noqa: E402
+
+from homepro import bootstrap  # noqa: E402
+from homepro.services.roles import assign_role  # noqa: E402
+
+HELPERS = [
+    ("helper1@homepro.test", "Hana Helper", ["plumbing", "hvac"], "+15125550101"),
+    ("helper2@homepro.test", "Hugo Helper", ["electrical", "appliance"], "+15125550102"),
+    ("helper3@homepro.test", "Hiro Helper", [], "+15125550103"),
+]
+
+
+def main() -> None:
+    ctx = bootstrap.context()
+    db = firestore.client(bootstrap.app())
+    now = datetime.now(UTC)
+    rows = []
+    ec.sign_up("customer@homepro.test", display_name="Casey Customer")
+    rows.append(("customer", "customer@homepro.test"))
+    for email, name, categories, phone in HELPERS:
+        account = ec.sign_up(email, display_name=name)
+        assign_role(ctx, bootstrap.identity(), email, "helper")
+        db.collection("users").document(account.uid).update(
+            {
+                "displayName": name,
+                "isAvailable": True,
+                "categories": categories,
+                "phone": phone,
+                "updatedAt": now,
+            }
+        )
+        devices = db.collection("users").document(account.uid).collection("devices")
+        for platform in ("web", "android"):
+            devices.document(f"demo-{platform}").set(
+                {
+                    "token": f"demo-{platform}-{account.uid}",
+                    "platform": platform,
+                    "createdAt": now,
+                    "updatedAt": now,
+                }
+            )
+        rows.append(("helper", email))
+    ec.sign_up("admin@homepro.test", display_name="Ada Admin")
+    assign_role(ctx, bootstrap.identity(), "admin@homepro.test", "admin")
+    rows.append(("admin", "admin@homepro.test"))
+
+    print("\nDemo accounts (password for all: %s)" % ec.PASSWORD)
+    for role, email in rows:
+        print(f"  {role:9} {email}")
+    print(
+        "\nURLs\n"
+        "  web client     http://127.0.0.1:5000\n"
+        "  callables      http://127.0.0.1:5001/demo-homepro/us-central1/<name>\n"
+        "  Firestore      127.0.0.1:8080   Auth 127.0.0.1:9099\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

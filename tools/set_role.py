@@ -1,0 +1,35 @@
+"""Admin tool: `make set-role EMAIL=… ROLE=…` sets the role claim and mirrors users/{uid}.role.
+
+Runs against the local emulators (the stack's environment); with real credentials and no
+emulator variables it acts on the project in GOOGLE_CLOUD_PROJECT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+
+from homepro import bootstrap  # noqa: E402
+from homepro.domain.errors import HomeProError  # noqa: E402
+from homepro.services.roles import assign_role  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("email")
+    parser.add_argument("role", help="customer | helper | admin")
+    args = parser.parse_args()
+    try:
+        uid = assign_role(bootstrap.context(), bootstrap.identity(), args.email, args.role)
+    except HomeProError as err:
+        print(f"set-role: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.email} ({uid}) is now {args.role}; they get it at their next sign-in")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
