@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from firebase_functions import firestore_fn, https_fn, identity_fn, options, scheduler_fn
+from firebase_functions.core import Change
+from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap
 from homepro import entrypoints as edge
@@ -16,8 +18,7 @@ options.set_global_options(region=REGION, max_instances=20)
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
 
 Callable = https_fn.CallableRequest[Any]
-Snapshot = firestore_fn.DocumentSnapshot | None
-SWEEP = {"schedule": "every 1 minutes", "timeout_sec": 540}
+SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
 
 
 @identity_fn.before_user_created()
@@ -41,20 +42,20 @@ def set_availability(req: Callable) -> dict[str, Any]:
 
 
 @firestore_fn.on_document_created(document="requests/{requestId}")
-def on_request_created(event: firestore_fn.Event[Snapshot]) -> None:
+def on_request_created(event: firestore_fn.Event[DocumentSnapshot | None]) -> None:
     edge.request_created(event)
 
 
 @firestore_fn.on_document_updated(document="requests/{requestId}")
-def on_request_updated(event: firestore_fn.Event[firestore_fn.Change[Snapshot]]) -> None:
+def on_request_updated(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
     edge.request_updated(event)
 
 
-@scheduler_fn.on_schedule(**SWEEP)
+@scheduler_fn.on_schedule(schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC)
 def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
     edge.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)
 
 
-@scheduler_fn.on_schedule(**SWEEP)
+@scheduler_fn.on_schedule(schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC)
 def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
     edge.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)

@@ -61,7 +61,9 @@ def _identity(path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def sign_up(email: str, password: str = PASSWORD, display_name: str | None = None) -> Account:
     """A real sign-up through the Auth emulator (the blocking function runs)."""
-    out = _identity("accounts:signUp", {"email": email, "password": password, "returnSecureToken": True})
+    out = _identity(
+        "accounts:signUp", {"email": email, "password": password, "returnSecureToken": True}
+    )
     account = Account(out["localId"], email, password, out["idToken"])
     if display_name:
         _identity("accounts:update", {"idToken": account.id_token, "displayName": display_name})
@@ -84,7 +86,9 @@ def call(name: str, data: Any, id_token: str | None = None) -> dict[str, Any]:
     except urllib.error.HTTPError as err:
         body = json.loads(err.read() or b"{}")
         error = body.get("error", {})
-        raise CallError(error.get("status", "UNKNOWN"), error.get("message", ""), err.code) from None
+        raise CallError(
+            error.get("status", "UNKNOWN"), error.get("message", ""), err.code
+        ) from None
     result: dict[str, Any] = out["result"]
     return result
 

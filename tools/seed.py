@@ -9,11 +9,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import emulator_client as ec  # noqa: E402
-from firebase_admin import firestore  # noqa: E402
+from firebase_admin import firestore
 
-from homepro import bootstrap  # noqa: E402
-from homepro.services.roles import assign_role  # noqa: E402
+import emulator_client as ec
+from homepro import bootstrap
+from homepro.services.roles import assign_role
 
 HELPERS = [
     ("helper1@homepro.test", "Hana Helper", ["plumbing", "hvac"], "+15125550101"),
@@ -56,7 +56,7 @@ def main() -> None:
     assign_role(ctx, bootstrap.identity(), "admin@homepro.test", "admin")
     rows.append(("admin", "admin@homepro.test"))
 
-    print("\nDemo accounts (password for all: %s)" % ec.PASSWORD)
+    print(f"\nDemo accounts (password for all: {ec.PASSWORD})")
     for role, email in rows:
         print(f"  {role:9} {email}")
     print(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-from homepro import bootstrap  # noqa: E402
-from homepro.domain.errors import HomeProError  # noqa: E402
-from homepro.services.roles import assign_role  # noqa: E402
+from homepro import bootstrap
+from homepro.domain.errors import HomeProError
+from homepro.services.roles import assign_role
 
 
 def main() -> int:

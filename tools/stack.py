@@ -7,6 +7,7 @@ Standard library only: this file runs before any virtual environment exists.
     python3 tools/stack.py dev     # the whole stack, demo data, the ticker; Ctrl-C stops it
     python3 tools/stack.py test    # unit tests, then integration tests on the stack (ticker off)
     python3 tools/stack.py run -- CMD ...   # CMD with the stack up (ticker off), then stop
+    python3 tools/stack.py exec -- CMD ...  # CMD in the stack's environment (stack already up)
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def write_manifest_jar(path: Path, class_path: str) -> None:
 
 def firestore_emulator_binary(env: dict[str, str]) -> Path | None:
     """The Firestore emulator to run: firebase-tools' own download if it can be had, else the
-    Debian-shipped emulator wrapped in a launcher jar (returned, for FIRESTORE_EMULATOR_BINARY_PATH).
+    Debian-shipped emulator wrapped in a launcher jar (returned: FIRESTORE_EMULATOR_BINARY_PATH).
     """
     downloads = Path.home() / ".cache" / "firebase" / "emulators"
     if any(downloads.glob("cloud-firestore-emulator-v*.jar")):
@@ -275,7 +276,11 @@ class Stack:
         started = time.monotonic()
         log(f"starting the emulator suite (log: {self.log_path.relative_to(ROOT)})")
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         while time.monotonic() - started < timeout:
@@ -290,7 +295,10 @@ class Stack:
                 return
             time.sleep(0.25)
         self.stop()
-        fail(f"the emulator suite was not ready after {timeout:.0f} s:\n{tail(self.log_path.read_text())}")
+        fail(
+            f"the emulator suite was not ready after {timeout:.0f} s:\n"
+            + tail(self.log_path.read_text())
+        )
 
     def stop(self) -> None:
         if self.proc is None:
@@ -299,10 +307,8 @@ class Stack:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGINT)  # firebase-tools shuts its emulators down
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
         # Whatever firebase-tools left behind (functions-framework workers, java) shares its group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
@@ -338,7 +344,10 @@ def call_sweeps() -> None:
             f"{TRIGGER_BASE}/{REGION}-{name}-0",
             data=b"",
             method="POST",
-            headers={"X-CloudScheduler-JobName": f"local-{name}", "X-CloudScheduler-ScheduleTime": stamp},
+            headers={
+                "X-CloudScheduler-JobName": f"local-{name}",
+                "X-CloudScheduler-ScheduleTime": stamp,
+            },
         )
         try:
             with urllib.request.urlopen(req, timeout=540) as resp:
@@ -375,9 +384,17 @@ def cmd_test(args: argparse.Namespace) -> int:
     env = setup()
     py = str(TOOLS_VENV / "bin/python")
     started = time.monotonic()
-    unit = subprocess.run([py, "-m", "pytest", "-q", "tests/unit", *args.pytest], cwd=ROOT, env=env)
-    if unit.returncode != 0:
-        return unit.returncode
+    bins = TOOLS_VENV / "bin"
+    for step in (
+        [str(bins / "ruff"), "check", "."],
+        [str(bins / "ruff"), "format", "--check", "."],
+        [str(bins / "mypy")],
+        [py, "-m", "pytest", "-q", "tests/unit", *args.pytest],
+    ):
+        log("$ " + " ".join(Path(part).name if part.startswith("/") else part for part in step))
+        done = subprocess.run(step, cwd=ROOT, env=env)
+        if done.returncode != 0:
+            return done.returncode
     env["HOMEPRO_TICKER"] = "0"
     with running_stack(env, "test"):
         integration = subprocess.run(
@@ -395,13 +412,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         return subprocess.run(command, cwd=ROOT, env=env).returncode
 
 
+def cmd_exec(args: argparse.Namespace) -> int:
+    """CMD with the stack's environment, against a stack that is already running (make dev)."""
+    env = stack_env()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
 def cmd_setup(_: argparse.Namespace) -> int:
     setup()
     return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("setup").set_defaults(func=cmd_setup)
     sub.add_parser("dev").set_defaults(func=cmd_dev)
@@ -411,6 +437,9 @@ def main() -> int:
     runp = sub.add_parser("run")
     runp.add_argument("command", nargs=argparse.REMAINDER)
     runp.set_defaults(func=cmd_run)
+    execp = sub.add_parser("exec")
+    execp.add_argument("command", nargs=argparse.REMAINDER)
+    execp.set_defaults(func=cmd_exec)
     args = parser.parse_args()
     try:
         return int(args.func(args))

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from firebase_functions import firestore_fn, https_fn, identity_fn, logger
+from firebase_functions.core import Change
+from google.cloud.firestore_v1 import DocumentSnapshot
 from pydantic import BaseModel
 
 from homepro import bootstrap
@@ -33,7 +35,7 @@ UseCase = Callable[[Context, Actor, M], dict[str, Any]]
 
 def to_https_error(err: errors.HomeProError) -> https_fn.HttpsError:
     for kind in type(err).__mro__:
-        code = ERROR_CODES.get(kind)  # type: ignore[call-overload]
+        code = ERROR_CODES.get(kind)
         if code is not None:
             return https_fn.HttpsError(code, err.message)
     return https_fn.HttpsError(Code.INTERNAL, "internal error")
@@ -49,7 +51,9 @@ def actor_of(req: https_fn.CallableRequest[Any]) -> Actor:
     return Actor(uid=req.auth.uid, role=role)
 
 
-def call(req: https_fn.CallableRequest[Any], model: type[M], use_case: UseCase[M]) -> dict[str, Any]:
+def call(
+    req: https_fn.CallableRequest[Any], model: type[M], use_case: UseCase[M]
+) -> dict[str, Any]:
     """Run a callable: authenticate, validate `data` as `model`, run the use case, map errors."""
     try:
         actor = actor_of(req)
@@ -65,14 +69,14 @@ def call(req: https_fn.CallableRequest[Any], model: type[M], use_case: UseCase[M
         raise https_fn.HttpsError(Code.INTERNAL, "internal error") from err
 
 
-def request_created(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+def request_created(event: firestore_fn.Event[DocumentSnapshot | None]) -> None:
     snap = event.data
     data = snap.to_dict() if snap is not None else None
     reactions.request_created(bootstrap.context(), event.params["requestId"], data)
 
 
 def request_updated(
-    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+    event: firestore_fn.Event[Change[DocumentSnapshot | None]],
 ) -> None:
     change = event.data
     before = change.before.to_dict() if change.before is not None else None

@@ -1,4 +1,4 @@
-"""Integration tests: the real Firestore, Auth and Functions emulators, started by tools/stack.py."""
+"""Integration tests on the real Firestore, Auth and Functions emulators (tools/stack.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import emulator_client as ec
 import pytest
 from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
 
+import emulator_client as ec
 from homepro import bootstrap
 from homepro.services.roles import assign_role
 

@@ -7,10 +7,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import emulator_client as ec
 import pytest
-from conftest import wait_for
 from google.cloud.firestore_v1 import Client
+
+import emulator_client as ec
+from conftest import wait_for
 
 
 def claims_of(id_token: str) -> dict[str, object]:
@@ -161,7 +162,9 @@ def test_releases_go_back_to_pending_and_the_third_expires(db, make_account, mak
     statuses = []
     for _ in range(3):
         ec.call("claim_request", {"requestId": request_id}, helper.id_token)
-        statuses.append(ec.call("release_claim", {"requestId": request_id}, helper.id_token)["status"])
+        statuses.append(
+            ec.call("release_claim", {"requestId": request_id}, helper.id_token)["status"]
+        )
 
     assert statuses == ["pending", "pending", "expired"]
     doc = request_doc(db, request_id)
@@ -171,7 +174,10 @@ def test_releases_go_back_to_pending_and_the_third_expires(db, make_account, mak
     assert doc["paymentOwed"] == "release"  # the hold is owed a release
     assert isinstance(doc["expiredAt"], datetime)
     types = [e["type"] for e in events_of(db, request_id)]
-    assert types == ["request_claimed", "request_released"] * 2 + ["request_claimed", "request_expired"]
+    assert types == ["request_claimed", "request_released"] * 2 + [
+        "request_claimed",
+        "request_expired",
+    ]
     assert doc["version"] == 1 + len(types)
 
 
@@ -198,7 +204,9 @@ def test_releasing_a_pending_request_is_failed_precondition(make_account, make_r
 
 def test_set_availability(db, make_account):
     helper = make_account("helper")
-    assert ec.call("set_availability", {"isAvailable": True}, helper.id_token) == {"isAvailable": True}
+    assert ec.call("set_availability", {"isAvailable": True}, helper.id_token) == {
+        "isAvailable": True
+    }
     assert db.collection("users").document(helper.uid).get().to_dict()["isAvailable"] is True
     with pytest.raises(ec.CallError) as err:
         ec.call("set_availability", {"isAvailable": "yes"}, helper.id_token)

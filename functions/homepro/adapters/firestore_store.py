@@ -11,7 +11,7 @@ from google.cloud import firestore
 
 from homepro.adapters import queries
 from homepro.domain.errors import Conflict, NotFound
-from homepro.domain.lifecycle import Transition
+from homepro.domain.lifecycle import Transition, audit_event_id
 from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, UserDoc
 from homepro.domain.states import RequestStatus
 from homepro.services.ports import Planner
@@ -21,11 +21,6 @@ from homepro.services.ports import Planner
 TRANSACTION_ATTEMPTS = 30
 
 _SHAPE_BY_FIELD = {"pendingSince": queries.STALE_PENDING, "claimedAt": queries.STALE_CLAIMS}
-
-
-def event_id(version: int, event_type: str) -> str:
-    """Audit events sort by the version they produced; two writers of one version collide."""
-    return f"v{version:06d}-{event_type}"
 
 
 class FirestoreStore:
@@ -43,9 +38,7 @@ class FirestoreStore:
             return None
         return RequestDoc.model_validate({**(snap.to_dict() or {}), "id": request_id})
 
-    def apply(
-        self, request_id: str, plan: Planner, now: datetime
-    ) -> tuple[RequestDoc, Transition]:
+    def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
         ref = self._request_ref(request_id)
 
         @firestore.transactional  # type: ignore[untyped-decorator]
@@ -64,7 +57,9 @@ class FirestoreStore:
                 "updatedAt": now,
             }
             # The re-read document must still be the one written last: state and version hold.
-            txn.update(ref, updates, option=self._db.write_option(last_update_time=snap.update_time))
+            txn.update(
+                ref, updates, option=self._db.write_option(last_update_time=snap.update_time)
+            )
             event = AuditEvent(
                 type=done.event_type,
                 from_=done.from_status.value,
@@ -74,7 +69,7 @@ class FirestoreStore:
                 at=now,
             )
             txn.create(
-                ref.collection("events").document(event_id(version, done.event_type)),
+                ref.collection("events").document(audit_event_id(version, done.event_type)),
                 event.model_dump(by_alias=True) | {"actor": done.actor.as_data()},
             )
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done

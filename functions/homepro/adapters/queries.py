@@ -38,9 +38,11 @@ def older_than(
     """`shape`'s documents with `equal` fields equal to `equals` and `ranged` <= `before`."""
     if shape not in QUERY_SHAPES:
         raise ValueError(f"query shape {shape} is not declared in QUERY_SHAPES")
-    query: Query = db.collection(shape.collection)  # type: ignore[assignment]
+    query: Query = db.collection(shape.collection)
     for name, value in zip(shape.equal, equals, strict=True):
         query = query.where(filter=FieldFilter(name, "==", value))
-    return query.where(filter=FieldFilter(shape.ranged, "<=", before)).order_by(shape.ranged).limit(
-        limit
+    return (
+        query.where(filter=FieldFilter(shape.ranged, "<=", before))
+        .order_by(shape.ranged)
+        .limit(limit)
     )

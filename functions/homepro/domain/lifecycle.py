@@ -35,6 +35,11 @@ class Transition:
     reason: str | None = None
 
 
+def audit_event_id(version: int, event_type: str) -> str:
+    """Audit events sort by the version they produced; two writers of one version collide."""
+    return f"v{version:06d}-{event_type}"
+
+
 # Why a claim went back to pending (audit `reason`).
 RELEASED_BY_HELPER = "released_by_helper"
 CLAIM_TIMEOUT = "claim_timeout"

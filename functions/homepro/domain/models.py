@@ -58,14 +58,14 @@ class Actor(_Doc):
     """Who made a transition: a signed-in user with a role, or the system."""
 
     uid: str | None = None
-    role: Literal["customer", "helper", "admin", "system"]
+    role: Role | Literal["system"]
 
     @classmethod
     def system(cls) -> Actor:
         return cls(role="system")
 
     def as_data(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True)
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 class QuietHours(_Doc):
@@ -140,8 +140,7 @@ class RequestDoc(_Doc):
     @property
     def dispatchable(self) -> bool:
         return (
-            self.status == RequestStatus.PENDING
-            and self.payment_status == PaymentStatus.AUTHORIZED
+            self.status == RequestStatus.PENDING and self.payment_status == PaymentStatus.AUTHORIZED
         )
 
 

@@ -49,7 +49,9 @@ def _metadata(request: RequestDoc) -> dict[str, Any]:
     }
 
 
-def _record(ctx: Context, event_id: str, kind: str, request: RequestDoc, user_id: str | None) -> None:
+def _record(
+    ctx: Context, event_id: str, kind: str, request: RequestDoc, user_id: str | None
+) -> None:
     written = ctx.store.record_analytics_once(
         event_id,
         AnalyticsDoc(

@@ -74,7 +74,9 @@ def expire_stale_requests(ctx: Context) -> SweepResult:
             raise InvalidTransition("request is no longer stale")
         return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
 
-    ids = ctx.store.stale_request_ids(RequestStatus.PENDING, "pendingSince", cutoff, SWEEP_PAGE_SIZE)
+    ids = ctx.store.stale_request_ids(
+        RequestStatus.PENDING, "pendingSince", cutoff, SWEEP_PAGE_SIZE
+    )
     return _run_each(ctx, ids, plan, now)
 
 

@@ -1,0 +1,32 @@
+# HomePro Assist: the two commands, and a few helpers. Everything installs itself on first use.
+PY ?= python3
+STACK = $(PY) tools/stack.py
+
+.PHONY: dev test unit lint setup set-role importtime clean
+
+dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
+	$(STACK) dev
+
+test:           ## lint, unit tests, then integration tests on the emulator suite (ticker off)
+	$(STACK) test
+
+setup:          ## install everything, start nothing
+	$(STACK) setup
+
+lint: setup     ## ruff and mypy
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+unit: setup     ## unit tests only (no emulators)
+	PYTHONPATH=functions .venv/bin/python -m pytest -q tests/unit
+
+set-role:       ## make set-role EMAIL=someone@example.com ROLE=helper  (on the running local stack)
+	@test -n "$(EMAIL)" -a -n "$(ROLE)" || { echo "usage: make set-role EMAIL=... ROLE=customer|helper|admin"; exit 2; }
+	$(STACK) exec -- .venv/bin/python tools/set_role.py "$(EMAIL)" "$(ROLE)"
+
+importtime: setup  ## cold-start import cost of functions/main.py
+	cd functions && venv/bin/python -X importtime -c "import main" 2>&1 | tail -1
+
+clean:          ## remove installed tools and caches (not the lock files)
+	rm -rf .venv functions/venv node_modules .cache

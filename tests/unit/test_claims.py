@@ -1,0 +1,95 @@
+"""Claims, releases and availability on the fake store: the rules of the contract."""
+
+from datetime import timedelta
+
+import pytest
+
+from fakes import FakeStore, make_context
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
+from homepro.domain.models import Actor, RequestRef, SetAvailabilityInput
+from homepro.services import claims
+
+HELPER = Actor(uid="h1", role="helper")
+OTHER = Actor(uid="h2", role="helper")
+
+
+@pytest.fixture
+def ctx():
+    store = FakeStore()
+    store.users["h1"] = {"role": "helper", "displayName": "Hana", "isAvailable": True}
+    store.users["h2"] = {"role": "helper", "displayName": "Hugo", "categories": ["electrical"]}
+    store.add_request("r1")
+    return make_context(store)
+
+
+def test_claim_sets_the_helper_and_writes_one_event(ctx):
+    assert claims.claim_request(ctx, HELPER, RequestRef(request_id="r1")) == {
+        "requestId": "r1",
+        "status": "claimed",
+    }
+    doc = ctx.store.requests["r1"]
+    assert (doc["helperId"], doc["helperDisplayName"], doc["claimedAt"]) == (
+        "h1",
+        "Hana",
+        ctx.clock.now(),
+    )
+    assert doc["version"] == 2
+    assert ctx.store.event_types("r1") == ["request_claimed"]
+
+
+def test_a_helper_outside_the_category_cannot_claim(ctx):
+    with pytest.raises(FailedPrecondition, match="plumbing"):
+        claims.claim_request(ctx, OTHER, RequestRef(request_id="r1"))
+
+
+def test_claim_refuses_customers_and_missing_requests(ctx):
+    with pytest.raises(Forbidden):
+        claims.claim_request(ctx, Actor(uid="c1", role="customer"), RequestRef(request_id="r1"))
+    with pytest.raises(NotFound):
+        claims.claim_request(ctx, HELPER, RequestRef(request_id="nope"))
+
+
+def test_a_claimed_request_cannot_be_claimed_again(ctx):
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    ctx.store.users["h2"]["categories"] = []
+    with pytest.raises(InvalidTransition):
+        claims.claim_request(ctx, OTHER, RequestRef(request_id="r1"))
+    assert ctx.store.event_types("r1") == ["request_claimed"]
+
+
+def test_release_resets_the_claim_and_pending_since(ctx):
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    ctx.clock.advance(minutes=3)
+    assert claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))["status"] == "pending"
+    doc = ctx.store.requests["r1"]
+    assert doc["releaseCount"] == 1
+    assert doc["pendingSince"] == ctx.clock.now()
+    assert doc["helperId"] is None and doc["claimedAt"] is None
+
+
+def test_the_max_releases_th_release_expires_and_owes_a_release(ctx):
+    ctx = make_context(ctx.store, ctx.clock, max_releases=2)
+    for expected in ("pending", "expired"):
+        claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+        assert claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))["status"] == expected
+    doc = ctx.store.requests["r1"]
+    assert (doc["status"], doc["paymentOwed"], doc["releaseCount"]) == ("expired", "release", 2)
+    assert ctx.store.event_types("r1")[-1] == "request_expired"
+
+
+def test_only_the_holder_releases(ctx):
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    with pytest.raises(Forbidden):
+        claims.release_claim(ctx, OTHER, RequestRef(request_id="r1"))
+
+
+def test_set_availability(ctx):
+    assert claims.set_availability(ctx, OTHER, SetAvailabilityInput(is_available=True)) == {
+        "isAvailable": True
+    }
+    assert ctx.store.users["h2"]["isAvailable"] is True
+    with pytest.raises(Forbidden):
+        claims.set_availability(
+            ctx, Actor(uid="c1", role="customer"), SetAvailabilityInput(is_available=True)
+        )
+    ctx.clock.advance(seconds=timedelta(minutes=1).total_seconds())

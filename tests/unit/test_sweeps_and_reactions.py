@@ -1,0 +1,92 @@
+"""Sweeps release stale claims and expire stale requests once; reactions record once."""
+
+from fakes import FakeIdentity, FakeStore, make_context
+from homepro.domain.models import Role
+from homepro.services import reactions, roles, sweeps
+
+
+def test_the_claims_sweep_releases_only_stale_claims():
+    store = FakeStore()
+    ctx = make_context(store)
+    now = ctx.clock.now()
+    store.add_request("stale", status="claimed", helperId="h1", claimedAt=now)
+    ctx.clock.advance(minutes=10)
+    store.add_request("fresh", status="claimed", helperId="h2", claimedAt=ctx.clock.now())
+    ctx.clock.advance(minutes=5)
+
+    result = sweeps.sweep_stale_claims(ctx)
+
+    assert result.counts == {"request_released": 1}
+    assert store.requests["stale"]["status"] == "pending"
+    assert store.requests["fresh"]["status"] == "claimed"
+    assert sweeps.sweep_stale_claims(ctx).counts == {}
+
+
+def test_the_third_timeout_release_expires():
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request(
+        "r", status="claimed", helperId="h1", claimedAt=ctx.clock.now(), releaseCount=2
+    )
+    ctx.clock.advance(minutes=15)
+    assert sweeps.sweep_stale_claims(ctx).counts == {"request_expired": 1}
+    assert store.requests["r"]["paymentOwed"] == "release"
+
+
+def test_the_requests_sweep_expires_stale_pending_and_is_idempotent():
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request("old", pendingSince=ctx.clock.now())
+    ctx.clock.advance(minutes=29)
+    store.add_request("young", pendingSince=ctx.clock.now())
+    ctx.clock.advance(minutes=1)
+    assert sweeps.sweep_stale_requests(ctx).counts == {"request_expired": 1}
+    assert sweeps.sweep_stale_requests(ctx).counts == {}
+    assert store.event_types("old") == ["request_expired"]
+    assert store.requests["young"]["status"] == "pending"
+
+
+def test_a_request_that_never_got_a_payment_intent_expires_failed():
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request("r", paymentStatus="requires_payment", paymentIntentId=None)
+    ctx.clock.advance(minutes=30)
+    sweeps.sweep_stale_requests(ctx)
+    assert (store.requests["r"]["status"], store.requests["r"]["paymentStatus"]) == (
+        "expired",
+        "failed",
+    )
+    assert store.requests["r"].get("paymentOwed") is None
+
+
+def test_reactions_record_each_transition_once():
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request("r")
+    created = dict(store.requests["r"])
+    for _ in range(2):  # a duplicate delivery
+        reactions.request_created(ctx, "r", created)
+    claimed = {**created, "status": "claimed", "helperId": "h1", "version": 2}
+    for _ in range(2):
+        reactions.request_updated(ctx, "r", created, claimed)
+    released = {**claimed, "status": "pending", "helperId": None, "version": 3}
+    reactions.request_updated(ctx, "r", claimed, released)
+    assert sorted(store.analytics) == [
+        "payment_authorized-r",
+        "request_claimed-r-v2",
+        "request_created-r",
+        "request_released-r-v3",
+    ]
+    assert store.analytics["request_claimed-r-v2"]["userId"] == "h1"
+    assert store.analytics["request_released-r-v3"]["userId"] == "h1"
+
+
+def test_new_accounts_are_customers_and_set_role_mirrors():
+    ctx = make_context()
+    assert roles.role_for_new_account(ctx, "u1", "ann@example.com", None) == Role.CUSTOMER
+    assert ctx.store.users["u1"]["displayName"] == "ann"
+    identity = FakeIdentity()
+    identity.accounts["ann@example.com"] = "u1"
+    roles.assign_role(ctx, identity, "ann@example.com", "helper")
+    assert identity.claims["u1"] == {"role": "helper"}
+    assert ctx.store.users["u1"]["role"] == "helper"
