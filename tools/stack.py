@@ -238,6 +238,27 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def descendants(root: int) -> set[int]:
+    """Every process below `root` (java runs in a group of its own, so groups are not enough)."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(proc.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def group_alive(pgid: int) -> list[int]:
     alive = []
     for proc in Path("/proc").iterdir():
@@ -304,6 +325,7 @@ class Stack:
         if self.proc is None:
             return
         pgid = self.proc.pid
+        tree = descendants(pgid)
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGINT)  # firebase-tools shuts its emulators down
@@ -317,6 +339,9 @@ class Stack:
             time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
+        for pid in tree:  # anything that left the group (the Firestore emulator's java)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         self.proc = None
         log("stack stopped")
 
@@ -441,6 +466,8 @@ def main() -> int:
     execp.add_argument("command", nargs=argparse.REMAINDER)
     execp.set_defaults(func=cmd_exec)
     args = parser.parse_args()
+    # Ctrl-C must reach us even when started from a shell that ignores SIGINT in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
