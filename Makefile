@@ -2,7 +2,7 @@
 PY ?= python3
 STACK = $(PY) tools/stack.py
 
-.PHONY: dev test unit lint setup set-role importtime clean
+.PHONY: dev test unit lint setup set-role bench-trigger importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -24,6 +24,9 @@ unit: setup     ## unit tests only (no emulators)
 set-role:       ## make set-role EMAIL=someone@example.com ROLE=helper  (on the running local stack)
 	@test -n "$(EMAIL)" -a -n "$(ROLE)" || { echo "usage: make set-role EMAIL=... ROLE=customer|helper|admin"; exit 2; }
 	$(STACK) exec -- .venv/bin/python tools/set_role.py "$(EMAIL)" "$(ROLE)"
+
+bench-trigger: setup  ## latency from a Firestore write to the trigger's effect, cold and warm
+	$(STACK) run -- .venv/bin/python tools/bench_trigger_latency.py 30
 
 importtime: setup  ## cold-start import cost of functions/main.py
 	cd functions && venv/bin/python -X importtime -c "import main" 2>&1 | tail -1
