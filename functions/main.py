@@ -10,7 +10,7 @@ from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap
 from homepro import entrypoints as edge
-from homepro.config import REGION
+from homepro.config import NOTIFYING_SECRETS, REGION
 from homepro.domain.models import RequestRef, SetAvailabilityInput
 from homepro.services import claims, sweeps
 
@@ -41,12 +41,26 @@ def set_availability(req: Callable) -> dict[str, Any]:
     return edge.call(req, SetAvailabilityInput, claims.set_availability)
 
 
-@firestore_fn.on_document_created(document="requests/{requestId}")
+# Triggers fan out to every matching helper: room for thousands of devices per round.
+TRIGGER_MEMORY, TRIGGER_TIMEOUT_SEC = options.MemoryOption.MB_512, 300
+
+
+@firestore_fn.on_document_created(
+    document="requests/{requestId}",
+    secrets=NOTIFYING_SECRETS,
+    memory=TRIGGER_MEMORY,
+    timeout_sec=TRIGGER_TIMEOUT_SEC,
+)
 def on_request_created(event: firestore_fn.Event[DocumentSnapshot | None]) -> None:
     edge.request_created(event)
 
 
-@firestore_fn.on_document_updated(document="requests/{requestId}")
+@firestore_fn.on_document_updated(
+    document="requests/{requestId}",
+    secrets=NOTIFYING_SECRETS,
+    memory=TRIGGER_MEMORY,
+    timeout_sec=TRIGGER_TIMEOUT_SEC,
+)
 def on_request_updated(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
     edge.request_updated(event)
 

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homepro.domain.errors import NotFound
 from homepro.domain.lifecycle import Transition, audit_event_id
-from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, UserDoc
+from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, SessionDoc, UserDoc
+from homepro.domain.notifications import Notification
 from homepro.domain.policy import Policy
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
-from homepro.services.ports import Planner
+from homepro.services.ports import (
+    Device,
+    Planner,
+    PushMessage,
+    PushResult,
+    RoundClaim,
+    RoundCounts,
+)
 
 
 class FakeClock:
@@ -39,6 +47,13 @@ class FakeStore:
     events: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     analytics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # users/{uid}/devices/{deviceId} and users/{uid}/notifications/{key}
+    devices: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    inbox: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # requests/{id}/dispatches/{roundKey} and their targets
+    rounds: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    targets: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def get_request(self, request_id: str) -> RequestDoc | None:
@@ -117,7 +132,126 @@ class FakeStore:
             self.analytics[event_id] = event.model_dump(by_alias=True)
             return True
 
+    def record_analytics(self, events: Mapping[str, AnalyticsDoc]) -> None:
+        with self._lock:
+            for key, event in events.items():
+                self.analytics[key] = event.model_dump(by_alias=True)
+
+    def get_event(self, request_id: str, event_id: str) -> AuditEvent | None:
+        data = self.events.get(request_id, {}).get(event_id)
+        return None if data is None else AuditEvent.model_validate(data)
+
+    def get_session(self, session_id: str) -> SessionDoc | None:
+        data = self.sessions.get(session_id)
+        return None if data is None else SessionDoc.model_validate({**data, "id": session_id})
+
+    def claim_round(self, request_id: str, round_key: str, now: datetime) -> RoundClaim | None:
+        with self._lock:
+            request = self.get_request(request_id)
+            rounds = self.rounds.setdefault(request_id, {})
+            if request is None or round_key in rounds or not request.dispatchable:
+                return None
+            number = request.dispatch_round + 1
+            rounds[round_key] = {
+                "round": number,
+                "reason": round_key.split("-")[0],
+                "startedAt": now,
+            }
+            updates: dict[str, Any] = {"dispatchRound": number}
+            if request.dispatchable_at is None:
+                updates["dispatchableAt"] = now
+            self.requests[request_id].update(updates)
+            return RoundClaim(self.get_request(request_id), number)  # type: ignore[arg-type]
+
+    def finish_round(
+        self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
+    ) -> None:
+        with self._lock:
+            self.rounds[request_id][round_key].update(
+                {
+                    "helpersTargeted": counts.helpers_targeted,
+                    "devicesTargeted": counts.devices_targeted,
+                    "sent": counts.sent,
+                    "failed": counts.failed,
+                    "tokensPruned": counts.tokens_pruned,
+                    "smsSent": counts.sms_sent,
+                    "finishedAt": now,
+                }
+            )
+
+    def record_targets(
+        self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
+    ) -> None:
+        with self._lock:
+            self.targets.setdefault((request_id, round_key), {}).update(devices_by_uid)
+
+    def round_targets(self, request_id: str) -> set[str]:
+        with self._lock:
+            return {
+                uid
+                for (rid, _), found in self.targets.items()
+                if rid == request_id
+                for uid in found
+            }
+
+    def available_helpers(self) -> list[UserDoc]:
+        with self._lock:
+            return [
+                UserDoc.model_validate({**data, "uid": uid})
+                for uid, data in self.users.items()
+                if data.get("role") == "helper" and data.get("isAvailable") is True
+            ]
+
+    def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]:
+        return {uid: user for uid in uids if (user := self.get_user(uid)) is not None}
+
+    def devices_of(self, users: Sequence[UserDoc]) -> dict[str, list[Device]]:
+        with self._lock:
+            found: dict[str, list[Device]] = {}
+            for user in users:
+                mine = [
+                    Device(user.uid, device_id, data["token"], data.get("platform", "web"))
+                    for device_id, data in self.devices.get(user.uid, {}).items()
+                ]
+                if user.fcm_token and user.fcm_token not in {d.token for d in mine}:
+                    mine.append(Device(user.uid, None, user.fcm_token))
+                found[user.uid] = mine
+            return found
+
+    def delete_devices(self, devices: Sequence[Device]) -> None:
+        with self._lock:
+            for device in devices:
+                if device.device_id is None:
+                    if self.users.get(device.uid, {}).get("fcmToken") == device.token:
+                        del self.users[device.uid]["fcmToken"]
+                else:
+                    self.devices.get(device.uid, {}).pop(device.device_id, None)
+
+    def claim_inbox(self, uid: str, note: Notification, now: datetime) -> bool:
+        with self._lock:
+            box = self.inbox.setdefault(uid, {})
+            if note.key in box:
+                return False
+            box[note.key] = {"type": note.type.value, "data": note.data, "createdAt": now}
+            return True
+
+    def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
+        with self._lock:
+            for uid in uids:
+                self.inbox.setdefault(uid, {})[note.key] = {
+                    "type": note.type.value,
+                    "data": note.data,
+                    "createdAt": now,
+                }
+
     # -- test helpers
+
+    def add_helper(self, uid: str, *tokens: str, **fields: Any) -> str:
+        self.users[uid] = {"role": "helper", "isAvailable": True, "displayName": uid, **fields}
+        self.devices[uid] = {
+            f"d{i}": {"token": token, "platform": "web"} for i, token in enumerate(tokens)
+        }
+        return uid
 
     def add_request(self, request_id: str, **fields: Any) -> str:
         now = fields.pop("now", datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
@@ -145,6 +279,37 @@ class FakeStore:
         return [e["type"] for _, e in sorted(self.events.get(request_id, {}).items())]
 
 
+class FakePush:
+    """Accepts every message but for tokens FCM would refuse, like the local FCM stand-in."""
+
+    def __init__(self) -> None:
+        self.sent: list[PushMessage] = []
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        results = []
+        for message in messages:
+            if message.token.startswith("unregistered-"):
+                results.append(PushResult(ok=False, error="UNREGISTERED", prune=True))
+            elif message.token.startswith("invalid-"):
+                results.append(PushResult(ok=False, error="INVALID_ARGUMENT", prune=True))
+            else:
+                self.sent.append(message)
+                results.append(PushResult(ok=True))
+        return results
+
+    def tokens(self, kind: str | None = None) -> list[str]:
+        return [m.token for m in self.sent if kind is None or m.data["type"] == kind]
+
+
+class FakeSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, to: str, body: str) -> bool:
+        self.sent.append((to, body))
+        return True
+
+
 class FakeIdentity:
     def __init__(self) -> None:
         self.accounts: dict[str, str] = {}  # email -> uid
@@ -162,4 +327,10 @@ class FakeIdentity:
 def make_context(
     store: FakeStore | None = None, clock: FakeClock | None = None, **policy: Any
 ) -> Context:
-    return Context(store=store or FakeStore(), clock=clock or FakeClock(), policy=Policy(**policy))
+    return Context(
+        store=store or FakeStore(),
+        clock=clock or FakeClock(),
+        policy=Policy(**policy),
+        push=FakePush(),
+        sms=FakeSms(),
+    )

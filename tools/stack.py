@@ -41,7 +41,21 @@ SHIPPED_FIRESTORE_JAR = Path(
 )
 FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
 
-PORTS = {"firestore": 8080, "auth": 9099, "functions": 5001, "hosting": 5000, "hub": 4400}
+PORTS = {
+    "firestore": 8080,
+    "auth": 9099,
+    "functions": 5001,
+    "hosting": 5000,
+    "hub": 4400,
+    "fcm": 9190,
+    "twilio": 9191,
+}
+# What the functions see in the emulator: emulator-only env and secrets files, written here.
+LOCAL_FUNCTION_ENV = {
+    "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000local",
+    "TWILIO_FROM_NUMBER": "+15005550006",
+}
+LOCAL_FUNCTION_SECRETS = {"TWILIO_AUTH_TOKEN": "local-twilio-auth-token"}
 SWEEPS = ("sweep_stale_requests", "sweep_stale_claims")
 FUNCTIONS_BASE = f"http://127.0.0.1:{PORTS['functions']}/{PROJECT}/{REGION}"
 TRIGGER_BASE = f"http://127.0.0.1:{PORTS['functions']}/functions/projects/{PROJECT}/triggers"
@@ -184,9 +198,22 @@ def firestore_emulator_binary(env: dict[str, str]) -> Path | None:
     return launcher
 
 
+def write_function_env() -> None:
+    """`functions/.env.local` and `.secret.local`: read by the Functions emulator only."""
+    for name, values in (
+        (".env.local", LOCAL_FUNCTION_ENV),
+        (".secret.local", LOCAL_FUNCTION_SECRETS),
+    ):
+        text = "".join(f"{key}={value}\n" for key, value in values.items())
+        path = ROOT / "functions" / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
 def setup() -> dict[str, str]:
     """Install what is missing; return the environment the stack runs with."""
     CACHE.mkdir(exist_ok=True)
+    write_function_env()
     ensure_node_modules()
     ensure_venv(FUNCTIONS_VENV, ROOT / "functions" / "requirements.txt")
     ensure_venv(TOOLS_VENV, ROOT / "requirements-dev.txt")
@@ -221,6 +248,8 @@ def stack_env() -> dict[str, str]:
     env["GOOGLE_CLOUD_PROJECT"] = PROJECT
     env["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{PORTS['firestore']}"
     env["FIREBASE_AUTH_EMULATOR_HOST"] = f"127.0.0.1:{PORTS['auth']}"
+    env["HOMEPRO_FCM_URL"] = f"http://127.0.0.1:{PORTS['fcm']}"
+    env["HOMEPRO_TWILIO_URL"] = f"http://127.0.0.1:{PORTS['twilio']}"
     env["HOMEPRO_FUNCTIONS_BASE"] = FUNCTIONS_BASE
     env["HOMEPRO_TRIGGER_BASE"] = TRIGGER_BASE
     env["PYTHONPATH"] = str(ROOT / "functions")
@@ -279,12 +308,22 @@ class Stack:
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.standins: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 180.0) -> None:
         busy = [name for name, port in PORTS.items() if port_open(port)]
         if busy:
             fail(f"ports already in use ({', '.join(busy)}): is another stack running?")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        standins_log = self.log_path.with_name(self.log_path.name.replace("emulators", "standins"))
+        self.standins = subprocess.Popen(
+            [str(TOOLS_VENV / "bin/python"), str(ROOT / "tools/standins.py")],
+            cwd=ROOT,
+            env=self.env,
+            stdout=standins_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log_file = self.log_path.open("wb")
         cmd = [
             str(ROOT / "node_modules/.bin/firebase"),
@@ -311,7 +350,11 @@ class Stack:
                 fail(f"the emulator suite failed to start:\n{tail(text)}")
             if self.proc.poll() is not None:
                 fail(f"the emulator suite exited early:\n{tail(text)}")
-            if "All emulators ready" in text:
+            if (
+                "All emulators ready" in text
+                and port_open(PORTS["fcm"])
+                and port_open(PORTS["twilio"])
+            ):
                 log(f"emulators ready in {time.monotonic() - started:.1f} s")
                 return
             time.sleep(0.25)
@@ -322,6 +365,14 @@ class Stack:
         )
 
     def stop(self) -> None:
+        if self.standins is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.standins.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.standins.wait(timeout=5)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.standins.pid, signal.SIGKILL)
+            self.standins = None
         if self.proc is None:
             return
         pgid = self.proc.pid

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import firebase_admin
 
 from homepro import config
 from homepro.services.context import Context
-from homepro.services.ports import Identity
+from homepro.services.ports import Identity, Push, PushMessage, PushResult, Sms
 
 
 @cache
@@ -31,7 +33,64 @@ def context() -> Context:
         store=FirestoreStore(firestore.client(app())),
         clock=SystemClock(),
         policy=config.policy(),
+        push=LazyPush(),
+        sms=LazySms(),
     )
+
+
+class LazyPush:
+    """Builds the FCM client on the first push, not at cold start."""
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        return push().send(messages)
+
+
+class LazySms:
+    """Builds the Twilio client on the first SMS (its import is heavy)."""
+
+    def send(self, to: str, body: str) -> bool:
+        return sms().send(to, body)
+
+
+@cache
+def push() -> Push:
+    from homepro.adapters.fcm import FcmPush
+
+    static = config.fcm_static_token()
+    return FcmPush(
+        config.project_id() or str(app().project_id),
+        config.fcm_base_url(),
+        (lambda: static) if static else _google_access_token,
+    )
+
+
+@cache
+def _fcm_credential() -> Any:
+    import google.auth.credentials
+
+    credential = app().credential.get_credential()
+    return google.auth.credentials.with_scopes_if_required(credential, config.FCM_SCOPES)
+
+
+def _google_access_token() -> str:
+    """An OAuth token for FCM from the app's credential (refreshed when it is near expiry)."""
+    import google.auth.transport.requests
+
+    credential = _fcm_credential()
+    if not credential.valid:
+        credential.refresh(google.auth.transport.requests.Request())
+    return str(credential.token)
+
+
+@cache
+def sms() -> Sms:
+    from homepro.adapters.twilio_sms import DisabledSms, TwilioSms
+
+    credentials = config.twilio_credentials()
+    if credentials is None:
+        return DisabledSms()
+    sid, token, sender = credentials
+    return TwilioSms(sid, token, sender, base_url=config.twilio_base_url())
 
 
 @cache

@@ -28,6 +28,23 @@ JOIN_TIMEOUT_MINUTES = params.IntParam(
 )
 
 
+TWILIO_ACCOUNT_SID = params.StringParam(
+    "TWILIO_ACCOUNT_SID", default="", description="Twilio account for SMS; empty turns SMS off."
+)
+TWILIO_FROM_NUMBER = params.StringParam(
+    "TWILIO_FROM_NUMBER", default="", description="The E.164 number SMS are sent from."
+)
+TWILIO_AUTH_TOKEN = params.SecretParam("TWILIO_AUTH_TOKEN")
+
+# The functions that send notifications need the Twilio secret.
+NOTIFYING_SECRETS = [TWILIO_AUTH_TOKEN]
+
+FCM_SCOPES = (
+    "https://www.googleapis.com/auth/firebase.messaging",
+    "https://www.googleapis.com/auth/cloud-platform",
+)
+
+
 @cache
 def policy() -> Policy:
     """The lifecycle policy from the deployed parameters (read at run time, never at import)."""
@@ -42,3 +59,29 @@ def policy() -> Policy:
 
 def in_emulator() -> bool:
     return os.environ.get("FUNCTIONS_EMULATOR") == "true"
+
+
+def project_id() -> str:
+    return os.environ.get("GCLOUD_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT") or ""
+
+
+def fcm_base_url() -> str:
+    """Where pushes go: FCM, or the local stand-in the stack names (the one place that says so)."""
+    return os.environ.get("HOMEPRO_FCM_URL") or "https://fcm.googleapis.com"
+
+
+def fcm_static_token() -> str | None:
+    """Locally the stand-in takes any bearer token; in production the credential signs in."""
+    return "local-fcm-token" if os.environ.get("HOMEPRO_FCM_URL") else None
+
+
+def twilio_base_url() -> str | None:
+    return os.environ.get("HOMEPRO_TWILIO_URL") or None
+
+
+def twilio_credentials() -> tuple[str, str, str] | None:
+    """(account sid, auth token, from number), or None when SMS is not configured."""
+    sid = TWILIO_ACCOUNT_SID.value
+    if not sid:
+        return None
+    return sid, TWILIO_AUTH_TOKEN.value, TWILIO_FROM_NUMBER.value

@@ -20,7 +20,9 @@ from homepro.domain.states import (
 
 R, P, S = RequestStatus, PaymentStatus, SessionStatus
 
+# The contract's moves, plus escalation: a pending request stays pending with a new round.
 CONTRACT_REQUEST_MOVES = {
+    (R.PENDING, R.PENDING),
     (R.PENDING, R.CLAIMED),
     (R.CLAIMED, R.IN_SESSION),
     (R.IN_SESSION, R.COMPLETED),

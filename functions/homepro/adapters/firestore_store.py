@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -12,15 +13,41 @@ from google.cloud import firestore
 from homepro.adapters import queries
 from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.lifecycle import Transition, audit_event_id
-from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, UserDoc
+from homepro.domain.models import (
+    AnalyticsDoc,
+    AuditEvent,
+    RequestDoc,
+    Role,
+    SessionDoc,
+    UserDoc,
+)
+from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
-from homepro.services.ports import Planner
+from homepro.services.ports import Device, Planner, RoundClaim, RoundCounts
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
 TRANSACTION_ATTEMPTS = 30
 
 _SHAPE_BY_FIELD = {"pendingSince": queries.STALE_PENDING, "claimedAt": queries.STALE_CLAIMS}
+
+BATCH_LIMIT = 500  # writes per batch commit
+IO_CONCURRENCY = 16  # batch commits / small queries in flight at once
+# Past this many users, one collection-group scan of `devices` beats a query per user.
+DEVICE_SCAN_THRESHOLD = 300
+
+Write = Callable[[firestore.WriteBatch], None]
+
+
+def inbox_data(note: Notification, now: datetime) -> dict[str, Any]:
+    return {
+        "type": note.type.value,
+        "title": note.title,
+        "body": note.body,
+        "data": note.data,
+        "createdAt": now,
+        "readAt": None,
+    }
 
 
 class FirestoreStore:
@@ -128,3 +155,208 @@ class FirestoreStore:
         except gexc.AlreadyExists:
             return False
         return True
+
+    def record_analytics(self, events: Mapping[str, AnalyticsDoc]) -> None:
+        analytics = self._db.collection("analytics")
+        self._commit(
+            [
+                _set(analytics.document(key), event.model_dump(by_alias=True, mode="python"))
+                for key, event in events.items()
+            ]
+        )
+
+    def get_event(self, request_id: str, event_id: str) -> AuditEvent | None:
+        snap = self._request_ref(request_id).collection("events").document(event_id).get()
+        return AuditEvent.model_validate(snap.to_dict()) if snap.exists else None
+
+    def get_session(self, session_id: str) -> SessionDoc | None:
+        snap = self._db.collection("sessions").document(session_id).get()
+        if not snap.exists:
+            return None
+        return SessionDoc.model_validate({**(snap.to_dict() or {}), "id": session_id})
+
+    # -- dispatch
+
+    def claim_round(self, request_id: str, round_key: str, now: datetime) -> RoundClaim | None:
+        ref = self._request_ref(request_id)
+        round_ref = ref.collection("dispatches").document(round_key)
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def run(txn: firestore.Transaction) -> RoundClaim | None:
+            snap = ref.get(transaction=txn)
+            taken = round_ref.get(transaction=txn).exists
+            if not snap.exists or taken:
+                return None
+            data = snap.to_dict() or {}
+            request = RequestDoc.model_validate({**data, "id": request_id})
+            if not request.dispatchable:
+                return None
+            number = request.dispatch_round + 1
+            txn.create(
+                round_ref,
+                {
+                    "round": number,
+                    "reason": round_key.split("-")[0],
+                    "helpersTargeted": 0,
+                    "devicesTargeted": 0,
+                    "sent": 0,
+                    "failed": 0,
+                    "tokensPruned": 0,
+                    "startedAt": now,
+                    "finishedAt": None,
+                },
+            )
+            updates: dict[str, Any] = {"dispatchRound": number}
+            if request.dispatchable_at is None:
+                updates["dispatchableAt"] = now
+            txn.update(ref, updates)
+            return RoundClaim(
+                RequestDoc.model_validate({**data, **updates, "id": request_id}), number
+            )
+
+        try:
+            claim: RoundClaim | None = run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        except (gexc.Aborted, gexc.Conflict) as err:
+            raise Conflict(f"request {request_id} is busy, try again") from err
+        return claim
+
+    def finish_round(
+        self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
+    ) -> None:
+        self._request_ref(request_id).collection("dispatches").document(round_key).update(
+            {
+                "helpersTargeted": counts.helpers_targeted,
+                "devicesTargeted": counts.devices_targeted,
+                "sent": counts.sent,
+                "failed": counts.failed,
+                "tokensPruned": counts.tokens_pruned,
+                "smsSent": counts.sms_sent,
+                "finishedAt": now,
+            }
+        )
+
+    def record_targets(
+        self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
+    ) -> None:
+        targets = (
+            self._request_ref(request_id)
+            .collection("dispatches")
+            .document(round_key)
+            .collection("targets")
+        )
+        self._commit(
+            [
+                _set(targets.document(uid), {"devices": count, "at": now})
+                for uid, count in devices_by_uid.items()
+            ]
+        )
+
+    def round_targets(self, request_id: str) -> set[str]:
+        rounds = self._request_ref(request_id).collection("dispatches")
+        found: set[str] = set()
+        for round_snap in rounds.select([]).stream():
+            targets = round_snap.reference.collection("targets").select([]).stream()
+            found.update(t.id for t in targets)
+        return found
+
+    def available_helpers(self) -> list[UserDoc]:
+        query = queries.available_helpers(self._db)
+        return [
+            UserDoc.model_validate({**(snap.to_dict() or {}), "uid": snap.id})
+            for snap in query.stream()
+        ]
+
+    def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]:
+        refs = [self._db.collection("users").document(uid) for uid in uids]
+        return {
+            snap.id: UserDoc.model_validate({**(snap.to_dict() or {}), "uid": snap.id})
+            for snap in self._db.get_all(refs)
+            if snap.exists
+        }
+
+    def devices_of(self, users: Sequence[UserDoc]) -> dict[str, list[Device]]:
+        found: dict[str, list[Device]] = {user.uid: [] for user in users}
+        if len(users) > DEVICE_SCAN_THRESHOLD:
+            for snap in queries.all_devices(self._db).stream():
+                uid = snap.reference.parent.parent.id
+                if uid in found:
+                    found[uid].append(_device(uid, snap))
+        else:
+
+            def of(uid: str) -> list[Device]:
+                devices = self._db.collection("users").document(uid).collection("devices")
+                return [_device(uid, snap) for snap in devices.stream()]
+
+            with ThreadPoolExecutor(max_workers=IO_CONCURRENCY) as pool:
+                for uid, devices in zip(found, pool.map(of, list(found)), strict=True):
+                    found[uid] = devices
+        for user in users:  # the legacy single token counts as one more device
+            tokens = {d.token for d in found[user.uid]}
+            if user.fcm_token and user.fcm_token not in tokens:
+                found[user.uid].append(Device(user.uid, None, user.fcm_token))
+        return {uid: [d for d in devices if d.token] for uid, devices in found.items()}
+
+    def delete_devices(self, devices: Sequence[Device]) -> None:
+        users = self._db.collection("users")
+        self._commit(
+            [
+                _delete(users.document(d.uid).collection("devices").document(d.device_id))
+                for d in devices
+                if d.device_id is not None
+            ]
+        )
+        for device in devices:
+            if device.device_id is None:
+                ref = users.document(device.uid)
+                snap = ref.get()
+                if snap.exists and (snap.to_dict() or {}).get("fcmToken") == device.token:
+                    ref.update({"fcmToken": firestore.DELETE_FIELD})
+
+    # -- inbox
+
+    def claim_inbox(self, uid: str, note: Notification, now: datetime) -> bool:
+        ref = self._db.collection("users").document(uid).collection("notifications")
+        try:
+            ref.document(note.key).create(inbox_data(note, now))
+        except gexc.AlreadyExists:
+            return False
+        return True
+
+    def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
+        users = self._db.collection("users")
+        data = inbox_data(note, now)
+        self._commit(
+            [
+                _set(users.document(uid).collection("notifications").document(note.key), data)
+                for uid in uids
+            ]
+        )
+
+    def _commit(self, writes: Sequence[Write]) -> None:
+        """Commit `writes` in batches of BATCH_LIMIT, several batches at once."""
+        chunks = [writes[i : i + BATCH_LIMIT] for i in range(0, len(writes), BATCH_LIMIT)]
+
+        def commit(chunk: Sequence[Write]) -> None:
+            batch = self._db.batch()
+            for write in chunk:
+                write(batch)
+            batch.commit()
+
+        if len(chunks) == 1:
+            commit(chunks[0])
+        elif chunks:
+            with ThreadPoolExecutor(max_workers=min(IO_CONCURRENCY, len(chunks))) as pool:
+                list(pool.map(commit, chunks))
+
+
+def _set(ref: firestore.DocumentReference, data: Mapping[str, Any]) -> Write:
+    return lambda batch: batch.set(ref, dict(data))
+
+
+def _delete(ref: firestore.DocumentReference) -> Write:
+    return lambda batch: batch.delete(ref)
+
+
+def _device(uid: str, snap: firestore.DocumentSnapshot) -> Device:
+    data = snap.to_dict() or {}
+    return Device(uid, snap.id, str(data.get("token") or ""), str(data.get("platform") or "web"))

@@ -16,28 +16,32 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 @dataclass(frozen=True)
 class QueryShape:
-    """A collection queried with equality filters on `equal` and a range / order on `ranged`."""
+    """A collection (group) queried with equality filters on `equal` and a range / order on
+    `ranged`. Equality-only queries are served by merging single-field indexes."""
 
     collection: str
     equal: tuple[str, ...]
-    ranged: str
+    ranged: str | None = None
+    group: bool = False
 
     @property
     def needs_composite_index(self) -> bool:
-        return bool(self.equal)
+        return bool(self.equal) and self.ranged is not None
 
 
 STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
 STALE_CLAIMS = QueryShape("requests", ("status",), "claimedAt")
-QUERY_SHAPES: tuple[QueryShape, ...] = (STALE_PENDING, STALE_CLAIMS)
+AVAILABLE_HELPERS = QueryShape("users", ("role", "isAvailable"))
+ALL_DEVICES = QueryShape("devices", (), group=True)
+QUERY_SHAPES: tuple[QueryShape, ...] = (STALE_PENDING, STALE_CLAIMS, AVAILABLE_HELPERS, ALL_DEVICES)
 
 
 def older_than(
     db: Client, shape: QueryShape, equals: tuple[Any, ...], before: datetime, limit: int
 ) -> Query:
     """`shape`'s documents with `equal` fields equal to `equals` and `ranged` <= `before`."""
-    if shape not in QUERY_SHAPES:
-        raise ValueError(f"query shape {shape} is not declared in QUERY_SHAPES")
+    if shape not in QUERY_SHAPES or shape.ranged is None:
+        raise ValueError(f"query shape {shape} is not a declared range query")
     query: Query = db.collection(shape.collection)
     for name, value in zip(shape.equal, equals, strict=True):
         query = query.where(filter=FieldFilter(name, "==", value))
@@ -46,3 +50,17 @@ def older_than(
         .order_by(shape.ranged)
         .limit(limit)
     )
+
+
+def available_helpers(db: Client) -> Query:
+    """Helpers on duty (category and quiet hours are checked per helper in memory)."""
+    return (
+        db.collection(AVAILABLE_HELPERS.collection)
+        .where(filter=FieldFilter("role", "==", "helper"))
+        .where(filter=FieldFilter("isAvailable", "==", True))
+    )
+
+
+def all_devices(db: Client) -> Query:
+    """Every `users/{uid}/devices` document (for rounds that target many helpers)."""
+    return db.collection_group(ALL_DEVICES.collection)

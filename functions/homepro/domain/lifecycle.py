@@ -44,6 +44,7 @@ def audit_event_id(version: int, event_type: str) -> str:
 RELEASED_BY_HELPER = "released_by_helper"
 CLAIM_TIMEOUT = "claim_timeout"
 PENDING_TIMEOUT = "pending_timeout"
+STILL_PENDING = "still_pending"
 TOO_MANY_RELEASES = "too_many_releases"
 
 
@@ -115,6 +116,7 @@ def plan_release(
         changes={
             "releaseCount": release_count,
             "pendingSince": now,
+            "escalation": 0,
             "helperId": None,
             "helperDisplayName": None,
             "claimedAt": None,
@@ -139,4 +141,22 @@ def plan_expire(
         actor=actor,
         reason=reason,
         changes={"expiredAt": now, **hold_settlement(request), **(extra or {})},
+    )
+
+
+def plan_escalate(request: RequestDoc, now: datetime, escalation: int) -> Transition:
+    """A dispatchable request still pending reaches its `escalation`-th escalation: the
+    trigger sends round `escalation-{n}` for it."""
+    transition(REQUEST, request.status, RequestAction.ESCALATE)
+    if not request.dispatchable:
+        raise InvalidTransition("only a dispatchable request is escalated")
+    if escalation <= request.escalation:
+        raise InvalidTransition(f"escalation {escalation} was already made")
+    return Transition(
+        event_type="request_escalated",
+        from_status=request.status,
+        to_status=request.status,
+        actor=Actor.system(),
+        reason=STILL_PENDING,
+        changes={"escalation": escalation},
     )

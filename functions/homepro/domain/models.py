@@ -134,6 +134,7 @@ class RequestDoc(_Doc):
     updated_at: datetime | None = None
     release_count: int = 0
     dispatch_round: int = 0
+    escalation: int = 0
     version: int = 0
     client_request_id: str | None = None
 

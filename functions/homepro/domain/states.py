@@ -21,6 +21,7 @@ class RequestStatus(StrEnum):
 
 class RequestAction(StrEnum):
     CLAIM = "claim"
+    ESCALATE = "escalate"
     RELEASE = "release"
     CANCEL = "cancel"
     EXPIRE = "expire"
@@ -93,6 +94,7 @@ REQUEST = StateMachine[RequestStatus, RequestAction](
     "request",
     {
         (R.PENDING, RA.CLAIM): R.CLAIMED,
+        (R.PENDING, RA.ESCALATE): R.PENDING,
         (R.PENDING, RA.CANCEL): R.CANCELLED,
         (R.PENDING, RA.EXPIRE): R.EXPIRED,
         (R.CLAIMED, RA.RELEASE): R.PENDING,

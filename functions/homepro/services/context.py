@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homepro.domain.policy import Policy
-from homepro.services.ports import Clock, Store
+from homepro.services.ports import Clock, Push, Sms, Store
 
 
 @dataclass(frozen=True)
@@ -13,3 +13,5 @@ class Context:
     store: Store
     clock: Clock
     policy: Policy
+    push: Push
+    sms: Sms

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from homepro.domain.lifecycle import Transition
-from homepro.domain.models import AnalyticsDoc, RequestDoc, Role, UserDoc
+from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, SessionDoc, UserDoc
+from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
 
 Planner = Callable[[RequestDoc], Transition]
@@ -15,6 +17,65 @@ Planner = Callable[[RequestDoc], Transition]
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Device:
+    """One installation of a user: `device_id` is None for the legacy `users/{uid}.fcmToken`."""
+
+    uid: str
+    device_id: str | None
+    token: str
+    platform: str = "web"
+
+
+@dataclass(frozen=True)
+class RoundClaim:
+    """A dispatch round this caller won the right to send: the request as it was, its number."""
+
+    request: RequestDoc
+    round: int
+
+
+@dataclass(frozen=True)
+class RoundCounts:
+    helpers_targeted: int
+    devices_targeted: int
+    sent: int
+    failed: int
+    tokens_pruned: int
+    sms_sent: int = 0
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """A data-only push to one device."""
+
+    token: str
+    data: Mapping[str, str]
+    urgent: bool = False
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """`ok`, or the error code; `prune` when the token itself is dead (delete the device)."""
+
+    ok: bool
+    error: str | None = None
+    prune: bool = False
+
+
+class Push(Protocol):
+    """FCM: send each message once (retrying transient errors); one result per message."""
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]: ...
+
+
+class Sms(Protocol):
+    """Text messages (Twilio). True if the provider accepted the message."""
+
+    def send(self, to: str, body: str) -> bool: ...
 
 
 class Store(Protocol):
@@ -49,6 +110,60 @@ class Store(Protocol):
 
     def record_analytics_once(self, event_id: str, event: AnalyticsDoc) -> bool:
         """Write `analytics/{event_id}` unless it exists; True if this call wrote it."""
+        ...
+
+    def record_analytics(self, events: Mapping[str, AnalyticsDoc]) -> None:
+        """Write many `analytics/{event_id}` documents (idempotent: same id, same content)."""
+        ...
+
+    def get_event(self, request_id: str, event_id: str) -> AuditEvent | None: ...
+
+    def get_session(self, session_id: str) -> SessionDoc | None: ...
+
+    # -- dispatch
+
+    def claim_round(self, request_id: str, round_key: str, now: datetime) -> RoundClaim | None:
+        """In one transaction: if the request is dispatchable and `dispatches/{round_key}` does
+        not exist, create it, count the round on the request (`dispatchRound`, and
+        `dispatchableAt` the first time) and return the claim; else None."""
+        ...
+
+    def finish_round(
+        self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
+    ) -> None: ...
+
+    def record_targets(
+        self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
+    ) -> None:
+        """`dispatches/{round_key}/targets/{uid}` for every targeted helper."""
+        ...
+
+    def round_targets(self, request_id: str) -> set[str]:
+        """Every helper any round of the request targeted."""
+        ...
+
+    def available_helpers(self) -> list[UserDoc]:
+        """Helpers with `isAvailable` (the dispatcher filters category and quiet hours)."""
+        ...
+
+    def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]: ...
+
+    def devices_of(self, users: Sequence[UserDoc]) -> dict[str, list[Device]]:
+        """Every device of each user, the legacy `fcmToken` included (once)."""
+        ...
+
+    def delete_devices(self, devices: Sequence[Device]) -> None:
+        """Forget dead tokens: delete the device documents, clear a legacy `fcmToken`."""
+        ...
+
+    # -- inbox
+
+    def claim_inbox(self, uid: str, note: Notification, now: datetime) -> bool:
+        """Create `users/{uid}/notifications/{note.key}`; False if it exists (already sent)."""
+        ...
+
+    def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
+        """Set `users/{uid}/notifications/{note.key}` for many users (idempotent)."""
         ...
 
 

@@ -1,7 +1,9 @@
-"""What the Firestore triggers do when a request is created or changes.
+"""What the Firestore triggers do when a request is created or changes: start the round the
+transition calls for, send the notifications of the contract, record analytics.
 
 Triggers run at least once: everything here is keyed by what happened (the request, its
-`version`, its payment state), so a duplicate or retried event writes nothing twice.
+`version`, its payment state, the round's cause), so a duplicate or retried event sends and
+writes nothing twice.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ from typing import Any
 
 from firebase_functions import logger
 
+from homepro.domain import notifications
+from homepro.domain.dispatch import round_key
+from homepro.domain.lifecycle import audit_event_id
 from homepro.domain.models import AnalyticsDoc, RequestDoc
+from homepro.domain.notifications import Notification
 from homepro.domain.states import PaymentStatus, RequestStatus
 from homepro.services.context import Context
+from homepro.services.dispatch import run_round
+from homepro.services.notify import notify
 
 # Request status reached -> the analytics event it records.
 _STATUS_EVENTS: dict[RequestStatus, str] = {
@@ -68,13 +76,16 @@ def _record(
 
 
 def request_created(ctx: Context, request_id: str, data: Mapping[str, Any] | None) -> None:
-    """A new request: record it (dispatch starts here once the dispatcher lands)."""
+    """A new request: record it, and send the initial round if it is dispatchable already."""
     request = _parse(request_id, data)
     if request is None:
         return
     _record(ctx, f"request_created-{request.id}", "request_created", request, request.customer_id)
     if request.payment_status == PaymentStatus.AUTHORIZED:
         _record(ctx, f"payment_authorized-{request.id}", "payment_authorized", request, None)
+    key = round_key(None, request)
+    if key is not None:
+        run_round(ctx, request.id, key)
 
 
 def request_updated(
@@ -83,10 +94,16 @@ def request_updated(
     before_data: Mapping[str, Any] | None,
     after_data: Mapping[str, Any] | None,
 ) -> None:
-    """A request changed: record each transition it made, once."""
+    """A request changed: the round and the notifications its transition calls for, once."""
     before, after = _parse(request_id, before_data), _parse(request_id, after_data)
     if before is None or after is None:
         return
+    key = round_key(before, after)
+    if key is not None:
+        run_round(ctx, after.id, key)
+    if after.status != before.status:
+        for uids, note in notifications_for(ctx, before, after):
+            notify(ctx, uids, note)
     if after.status != before.status:
         if after.status == RequestStatus.PENDING and before.status == RequestStatus.CLAIMED:
             kind: str | None = "request_released"
@@ -100,3 +117,38 @@ def request_updated(
         kind = _PAYMENT_EVENTS.get(after.payment_status)
         if kind is not None:
             _record(ctx, f"{kind}-{after.id}", kind, after, after.customer_id)
+
+
+def _by_system(ctx: Context, request: RequestDoc, event_type: str) -> bool:
+    """Whether the transition that produced `request` was made by a sweep (not by a person)."""
+    event = ctx.store.get_event(request.id, audit_event_id(request.version, event_type))
+    return event is not None and event.actor.role == "system"
+
+
+def notifications_for(
+    ctx: Context, before: RequestDoc, after: RequestDoc
+) -> list[tuple[list[str], Notification]]:
+    """Who is told what when a request moves from `before.status` to `after.status`."""
+    out: list[tuple[list[str], Notification]] = []
+    held_by = before.helper_id if before.status == RequestStatus.CLAIMED else None
+    match after.status:
+        case RequestStatus.CLAIMED:
+            out.append(([after.customer_id], notifications.request_claimed(after)))
+            others = sorted(ctx.store.round_targets(after.id) - {after.helper_id})
+            if others:
+                out.append((others, notifications.request_taken(after)))
+        case RequestStatus.PENDING if held_by and _by_system(ctx, after, "request_released"):
+            out.append(([held_by], notifications.claim_released(after)))
+        case RequestStatus.CANCELLED if held_by:
+            out.append(([held_by], notifications.request_cancelled(after)))
+        case RequestStatus.EXPIRED:
+            out.append(([after.customer_id], notifications.request_expired(after)))
+            if held_by and _by_system(ctx, after, "request_expired"):
+                out.append(([held_by], notifications.claim_released(after)))
+        case RequestStatus.IN_SESSION:
+            session = ctx.store.get_session(after.session_id) if after.session_id else None
+            join_url = session.customer_join_url if session else None
+            out.append(([after.customer_id], notifications.session_invite(after, join_url)))
+        case RequestStatus.COMPLETED:
+            out.append(([after.customer_id], notifications.session_complete(after)))
+    return out

@@ -1,4 +1,4 @@
-"""The scheduled sweeps: expire stale pending requests, release stale claims.
+"""The scheduled sweeps: expire or escalate pending requests, release stale claims.
 
 One transaction per request, run with bounded concurrency over paged queries. Each transaction
 re-checks staleness on the freshly read document, so two sweeps at once, or a sweep racing a
@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 
 from firebase_functions import logger
 
+from homepro.domain.dispatch import escalation_due
 from homepro.domain.errors import HomeProError, InvalidTransition
 from homepro.domain.lifecycle import (
     CLAIM_TIMEOUT,
     PENDING_TIMEOUT,
     Transition,
+    plan_escalate,
     plan_expire,
     plan_release,
 )
@@ -64,18 +66,25 @@ def _run_each(
     return result
 
 
-def expire_stale_requests(ctx: Context) -> SweepResult:
-    """Pending requests past PENDING_TIMEOUT_MINUTES since `pendingSince` expire."""
+def expire_or_escalate(ctx: Context) -> SweepResult:
+    """Pending requests past PENDING_TIMEOUT_MINUTES since `pendingSince` expire; those still
+    pending get their next escalation every ESCALATION_MINUTES (the trigger sends the round)."""
     now = ctx.clock.now()
-    cutoff = now - timedelta(minutes=ctx.policy.pending_timeout_minutes)
+    policy = ctx.policy
+    expiry_cutoff = now - timedelta(minutes=policy.pending_timeout_minutes)
+    oldest_due = now - timedelta(
+        minutes=min(policy.escalation_minutes, policy.pending_timeout_minutes)
+    )
 
     def plan(req: RequestDoc) -> Transition:
-        if req.status != RequestStatus.PENDING or not _before(req.pending_since, cutoff):
-            raise InvalidTransition("request is no longer stale")
-        return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
+        if req.status != RequestStatus.PENDING:
+            raise InvalidTransition("request is no longer pending")
+        if _before(req.pending_since, expiry_cutoff):
+            return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
+        return plan_escalate(req, now, escalation_due(req, policy.escalation_minutes, now))
 
     ids = ctx.store.stale_request_ids(
-        RequestStatus.PENDING, "pendingSince", cutoff, SWEEP_PAGE_SIZE
+        RequestStatus.PENDING, "pendingSince", oldest_due, SWEEP_PAGE_SIZE
     )
     return _run_each(ctx, ids, plan, now)
 
@@ -97,8 +106,8 @@ def release_stale_claims(ctx: Context) -> SweepResult:
 
 
 def sweep_stale_requests(ctx: Context) -> SweepResult:
-    """The `sweep_stale_requests` job: expiry (escalation and payment retries join it later)."""
-    return expire_stale_requests(ctx)
+    """The `sweep_stale_requests` job: expiry and escalation (payment retries join it later)."""
+    return expire_or_escalate(ctx)
 
 
 def sweep_stale_claims(ctx: Context) -> SweepResult:

@@ -1,0 +1,79 @@
+"""Dispatch rounds: every matching helper's every device hears of a paid request, once a round.
+
+A round is claimed by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
+anything is sent, so a duplicate or retried trigger (same event id or another) or two functions
+racing never send a round twice. A crash after the claim loses that round's sends; the next
+escalation round (ESCALATION_MINUTES later) reaches the same helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firebase_functions import logger
+
+from homepro.domain import notifications
+from homepro.domain.dispatch import is_target, push_ttl_seconds
+from homepro.services.context import Context
+from homepro.services.notify import push_to_devices, record_sent, send_sms
+from homepro.services.ports import RoundCounts
+
+# From this round on, helpers with a phone and no device get an SMS.
+SMS_FROM_ROUND = 2
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    request_id: str
+    round_key: str
+    round: int
+    counts: RoundCounts
+
+
+def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | None:
+    """Send round `round_key` of a request, unless it was sent or is no longer dispatchable."""
+    now = ctx.clock.now()
+    claim = ctx.store.claim_round(request_id, round_key, now)
+    if claim is None:
+        logger.info(
+            "round already sent or not dispatchable", request_id=request_id, round=round_key
+        )
+        return None
+    request = claim.request
+    helpers = [h for h in ctx.store.available_helpers() if is_target(h, request, now)]
+    devices = ctx.store.devices_of(helpers)
+    for helper in helpers:
+        devices.setdefault(helper.uid, [])
+    device_counts = {uid: len(found) for uid, found in devices.items()}
+    ctx.store.record_targets(request_id, round_key, device_counts, now)
+
+    ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
+    note = notifications.new_request(request, round_key, ttl)
+    per_user, pruned = push_to_devices(ctx, devices, note)
+    sms_sent = 0
+    if claim.round >= SMS_FROM_ROUND:
+        sms_sent = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
+    ctx.store.write_inbox(list(devices), note, now)
+    record_sent(ctx, note, per_user, device_counts)
+
+    counts = RoundCounts(
+        helpers_targeted=len(helpers),
+        devices_targeted=sum(device_counts.values()),
+        sent=sum(s for s, _ in per_user.values()),
+        failed=sum(f for _, f in per_user.values()),
+        tokens_pruned=pruned,
+        sms_sent=sms_sent,
+    )
+    ctx.store.finish_round(request_id, round_key, counts, ctx.clock.now())
+    logger.info(
+        "dispatch round sent",
+        request_id=request_id,
+        round=round_key,
+        helpers=counts.helpers_targeted,
+        devices=counts.devices_targeted,
+        sent=counts.sent,
+        failed=counts.failed,
+        pruned=counts.tokens_pruned,
+        sms=sms_sent,
+    )
+    return RoundReport(request_id, round_key, claim.round, counts)
