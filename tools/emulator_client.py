@@ -118,3 +118,34 @@ def clear_firestore() -> None:
 def clear_auth() -> None:
     req = urllib.request.Request(f"{AUTH}/emulator/v1/projects/{PROJECT}/accounts", method="DELETE")
     urllib.request.urlopen(req, timeout=30).read()
+
+
+FCM = os.environ.get("HOMEPRO_FCM_URL", "http://127.0.0.1:9190")
+TWILIO = os.environ.get("HOMEPRO_TWILIO_URL", "http://127.0.0.1:9191")
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _delete(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+
+
+def fcm_messages() -> list[dict[str, Any]]:
+    """Every message the FCM stand-in accepted (the `message` of each request body)."""
+    return [body["message"] for body in _get_json(f"{FCM}/messages")]
+
+
+def clear_fcm() -> None:
+    _delete(f"{FCM}/messages")
+
+
+def sms_messages() -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _get_json(f"{TWILIO}/messages")
+    return result
+
+
+def clear_sms() -> None:
+    _delete(f"{TWILIO}/messages")

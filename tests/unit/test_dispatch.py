@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 
 import pytest
-from fakes import FakeStore, make_context
 
+from fakes import FakeStore, make_context
 from homepro.adapters.fcm import error_of, message_body
 from homepro.domain import notifications
 from homepro.domain.dispatch import in_quiet_hours, push_ttl_seconds, round_key

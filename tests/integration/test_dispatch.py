@@ -1,0 +1,283 @@
+"""Dispatch on the emulators and the FCM / Twilio stand-ins: every device of every matching
+helper hears of a paid request, once; the notifications of the contract follow transitions."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import cloudevents
+import pytest
+from google.cloud.firestore_v1 import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+import emulator_client as ec
+from conftest import unique, wait_for
+
+
+@pytest.fixture
+def clean(db: Client) -> Client:
+    ec.clear_firestore()
+    ec.clear_fcm()
+    ec.clear_sms()
+    return db
+
+
+def add_helper(db: Client, tokens: list[str], **fields: Any) -> str:
+    uid = unique("helper")
+    db.collection("users").document(uid).set(
+        {"role": "helper", "isAvailable": True, "displayName": uid, **fields}
+    )
+    batch = db.batch()
+    for i, token in enumerate(tokens):
+        device = db.collection("users").document(uid).collection("devices").document(f"d{i}")
+        batch.set(device, {"token": token, "platform": "web", "createdAt": datetime.now(UTC)})
+    batch.commit()
+    return uid
+
+
+def round_done(db: Client, request_id: str, key: str, timeout: float = 30) -> dict[str, Any]:
+    ref = db.collection("requests").document(request_id).collection("dispatches").document(key)
+
+    def finished() -> dict[str, Any] | None:
+        data = ref.get().to_dict()
+        return data if data and data.get("finishedAt") else None
+
+    result: dict[str, Any] = wait_for(finished, timeout=timeout)
+    return result
+
+
+def pushes(request_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in ec.fcm_messages()
+        if m["data"]["requestId"] == request_id and (kind is None or m["data"]["type"] == kind)
+    ]
+
+
+def tokens(request_id: str, kind: str | None = None) -> Counter[str]:
+    return Counter(m["token"] for m in pushes(request_id, kind))
+
+
+def settle(seconds: float = 1.5) -> None:
+    """Give a duplicate delivery time to (wrongly) send something."""
+    time.sleep(seconds)
+
+
+def test_a_paid_request_reaches_every_matching_device_and_no_other(clean, make_request):
+    db = clean
+    plumber = add_helper(db, ["p-web", "p-android"], categories=["plumbing", "hvac"])
+    generalist = add_helper(db, ["g-web"])
+    legacy = add_helper(db, [], fcmToken="legacy-token")
+    add_helper(db, ["e-web"], categories=["electrical"])
+    add_helper(db, ["off-web"], isAvailable=False)
+    add_helper(db, ["quiet-web"], quietHours={"start": "00:00", "end": "23:59", "tz": "UTC"})
+    db.collection("users").document("cust-a").set({"role": "customer", "isAvailable": True})
+
+    request_id = make_request(customer_id="cust-a")
+    done = round_done(db, request_id, "initial")
+
+    assert tokens(request_id) == Counter(["p-web", "p-android", "g-web", "legacy-token"])
+    assert (done["round"], done["helpersTargeted"], done["devicesTargeted"]) == (1, 3, 4)
+    assert (done["sent"], done["failed"], done["tokensPruned"]) == (4, 0, 0)
+    targets = db.collection("requests").document(request_id).collection("dispatches")
+    target_ids = {s.id for s in targets.document("initial").collection("targets").stream()}
+    assert target_ids == {plumber, generalist, legacy}
+    request = db.collection("requests").document(request_id).get().to_dict()
+    assert request["dispatchRound"] == 1
+
+    for message in pushes(request_id):
+        assert "notification" not in str(message)  # data-only, everywhere
+        assert message["data"]["type"] == "new_request"
+        assert message["data"]["url"] == "/helper/dashboard"
+        assert {"title", "body", "requestId"} <= set(message["data"])
+        assert message["android"]["priority"] == "high"
+        assert message["webpush"]["headers"]["Urgency"] == "high"
+        assert 0 < int(message["webpush"]["headers"]["TTL"]) <= 30 * 60
+    inbox = db.collection("users").document(plumber).collection("notifications")
+    assert inbox.document(f"new_request-{request_id}-initial").get().exists
+    sent_events = (
+        db.collection("analytics")
+        .where(filter=FieldFilter("type", "==", "notification_sent"))
+        .stream()
+    )
+    assert len([e for e in sent_events if e.to_dict()["requestId"] == request_id]) == 3
+
+
+def test_a_created_event_delivered_again_sends_nothing_more(clean, make_request):
+    db = clean
+    add_helper(db, ["dup-1", "dup-2"])
+    request_id = make_request()
+    round_done(db, request_id, "initial")
+    data = db.collection("requests").document(request_id).get().to_dict()
+
+    event_id = cloudevents.deliver("on_request_created", "created", f"requests/{request_id}", data)
+    cloudevents.deliver(
+        "on_request_created", "created", f"requests/{request_id}", data, event_id=event_id
+    )
+    cloudevents.deliver("on_request_created", "created", f"requests/{request_id}", data)
+    settle()
+
+    assert tokens(request_id) == Counter(["dup-1", "dup-2"])
+    rounds = db.collection("requests").document(request_id).collection("dispatches").stream()
+    assert [r.id for r in rounds] == ["initial"]
+
+
+def test_a_request_authorized_after_creation_is_dispatched_then(clean, make_request):
+    db = clean
+    add_helper(db, ["late-1"])
+    request_id = make_request(
+        paymentStatus="requires_payment", dispatchableAt=None, pendingSince=None
+    )
+    settle()
+    assert pushes(request_id) == []
+
+    now = datetime.now(UTC)
+    db.collection("requests").document(request_id).update(
+        {"paymentStatus": "authorized", "pendingSince": now, "version": 2}
+    )
+    round_done(db, request_id, "initial")
+    assert tokens(request_id) == Counter(["late-1"])
+    request = db.collection("requests").document(request_id).get().to_dict()
+    assert request["dispatchableAt"] is not None
+
+
+def test_a_released_claim_is_dispatched_again(clean, make_account, make_request):
+    db = clean
+    helper = make_account("helper", isAvailable=True)
+    db.collection("users").document(helper.uid).collection("devices").document("d").set(
+        {"token": "claimer-web", "platform": "web"}
+    )
+    other = add_helper(db, ["other-web"])
+    request_id = make_request()
+    round_done(db, request_id, "initial")
+
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    ec.call("release_claim", {"requestId": request_id}, helper.id_token)
+
+    done = round_done(db, request_id, "released-1")
+    assert done["round"] == 2
+    assert tokens(request_id, "new_request") == Counter({"claimer-web": 2, "other-web": 2})
+    assert other  # the other helper heard of both rounds
+    # the helper released it themselves: no claim_released for them
+    assert pushes(request_id, "claim_released") == []
+
+
+def test_a_claim_tells_the_customer_and_the_other_helpers(clean, make_account, make_request):
+    db = clean
+    customer = make_account("customer")
+    db.collection("users").document(customer.uid).collection("devices").document("d").set(
+        {"token": "customer-web", "platform": "web"}
+    )
+    helper = make_account("helper", isAvailable=True, displayName="Hana")
+    db.collection("users").document(helper.uid).collection("devices").document("d").set(
+        {"token": "winner-web", "platform": "web"}
+    )
+    add_helper(db, ["loser-1"])
+    add_helper(db, ["loser-2", "loser-3"])
+    request_id = make_request(customer_id=customer.uid)
+    round_done(db, request_id, "initial")
+
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+
+    wait_for(lambda: len(pushes(request_id, "request_taken")) == 3)
+    wait_for(lambda: pushes(request_id, "request_claimed"))
+    claimed = pushes(request_id, "request_claimed")
+    assert [m["token"] for m in claimed] == ["customer-web"]
+    assert claimed[0]["data"]["url"] == f"/customer/request/{request_id}/status"
+    assert "Hana" in claimed[0]["data"]["body"]
+    assert tokens(request_id, "request_taken") == Counter(["loser-1", "loser-2", "loser-3"])
+    inbox = db.collection("users").document(customer.uid).collection("notifications").stream()
+    assert [n.to_dict()["type"] for n in inbox] == ["request_claimed"]
+
+
+def test_unregistered_tokens_are_deleted_and_the_rest_delivered(clean, make_request):
+    db = clean
+    uid = add_helper(db, ["unregistered-a", "good-1", "invalid-b", "flaky-c"])
+    legacy = add_helper(db, [], fcmToken="unregistered-legacy")
+    request_id = make_request()
+    done = round_done(db, request_id, "initial")
+
+    assert tokens(request_id) == Counter(["good-1", "flaky-c"])  # flaky-c: retried after a 503
+    assert (done["sent"], done["failed"], done["tokensPruned"]) == (2, 3, 3)
+    left = [d.to_dict()["token"] for d in db.collection(f"users/{uid}/devices").stream()]
+    assert sorted(left) == ["flaky-c", "good-1"]
+    assert "fcmToken" not in db.collection("users").document(legacy).get().to_dict()
+
+
+def test_1200_devices_are_all_reached(clean, make_request):
+    db = clean
+    expected: list[str] = []
+    batch, writes = db.batch(), 0
+    for h in range(400):
+        uid = f"bulk-{h:04d}"
+        batch.set(db.collection("users").document(uid), {"role": "helper", "isAvailable": True})
+        for d in range(3):
+            token = f"bulk-{h:04d}-{d}"
+            expected.append(token)
+            ref = db.collection("users").document(uid).collection("devices").document(f"d{d}")
+            batch.set(ref, {"token": token, "platform": "android"})
+        writes += 4
+        if writes >= 400:
+            batch.commit()
+            batch, writes = db.batch(), 0
+    batch.commit()
+
+    request_id = make_request()
+    done = round_done(db, request_id, "initial", timeout=120)
+
+    assert tokens(request_id) == Counter(expected)
+    assert (done["helpersTargeted"], done["devicesTargeted"], done["sent"]) == (400, 1200, 1200)
+
+
+def test_escalation_sends_round_2_and_sms_to_phone_only_helpers(clean, make_request):
+    db = clean
+    add_helper(db, ["esc-web"])
+    add_helper(db, [], phone="+15125550142")
+    add_helper(db, ["has-device"], phone="+15125550143")
+    started = datetime.now(UTC) - timedelta(minutes=6)
+    request_id = make_request(pendingSince=started, createdAt=started)
+    round_done(db, request_id, "initial")
+    assert ec.sms_messages() == []
+
+    assert ec.run_scheduled("sweep_stale_requests") == 200
+
+    done = round_done(db, request_id, "escalation-1")
+    assert done["round"] == 2
+    assert tokens(request_id) == Counter({"esc-web": 2, "has-device": 2})
+    wait_for(ec.sms_messages)
+    sms = ec.sms_messages()
+    assert [m["to"] for m in sms] == ["+15125550142"]
+    assert "plumbing" in sms[0]["body"]
+    request = db.collection("requests").document(request_id).get().to_dict()
+    assert (request["escalation"], request["dispatchRound"], request["status"]) == (1, 2, "pending")
+    events = db.collection("requests").document(request_id).collection("events").stream()
+    assert [e.to_dict()["type"] for e in events] == ["request_escalated"]
+
+
+def test_a_sweep_release_tells_the_helper(clean, make_request):
+    db = clean
+    holder = add_helper(db, ["holder-web"])
+    old = datetime.now(UTC) - timedelta(minutes=20)
+    request_id = make_request(status="claimed", helperId=holder, claimedAt=old)
+
+    assert ec.run_scheduled("sweep_stale_claims") == 200
+
+    wait_for(lambda: pushes(request_id, "claim_released"))
+    assert tokens(request_id, "claim_released") == Counter(["holder-web"])
+    round_done(db, request_id, "released-1")
+
+
+def test_expiry_tells_the_customer(clean, make_request):
+    db = clean
+    db.collection("users").document("cust-exp").set({"role": "customer"})
+    db.collection("users").document("cust-exp").collection("devices").document("d").set(
+        {"token": "exp-web", "platform": "web"}
+    )
+    old = datetime.now(UTC) - timedelta(minutes=40)
+    request_id = make_request(customer_id="cust-exp", pendingSince=old)
+    assert ec.run_scheduled("sweep_stale_requests") == 200
+    wait_for(lambda: pushes(request_id, "request_expired"))
+    assert tokens(request_id, "request_expired") == Counter(["exp-web"])
