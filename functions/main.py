@@ -65,6 +65,17 @@ def on_request_updated(event: firestore_fn.Event[Change[DocumentSnapshot | None]
     edge.request_updated(event)
 
 
+# The dispatch directory follows helpers' profiles and devices.
+@firestore_fn.on_document_written(document="users/{uid}")
+def on_user_written(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
+    edge.user_written(event)
+
+
+@firestore_fn.on_document_written(document="users/{uid}/devices/{deviceId}")
+def on_device_written(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
+    edge.device_written(event)
+
+
 @scheduler_fn.on_schedule(schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC)
 def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
     edge.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)

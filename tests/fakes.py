@@ -8,15 +8,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from homepro.domain import directory
 from homepro.domain.errors import NotFound
 from homepro.domain.lifecycle import Transition, audit_event_id
-from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, SessionDoc, UserDoc
+from homepro.domain.models import (
+    AnalyticsDoc,
+    AuditEvent,
+    Device,
+    RequestDoc,
+    Role,
+    SessionDoc,
+    UserDoc,
+)
 from homepro.domain.notifications import Notification
 from homepro.domain.policy import Policy
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import (
-    Device,
     Planner,
     PushMessage,
     PushResult,
@@ -194,13 +202,25 @@ class FakeStore:
                 for uid in found
             }
 
-    def available_helpers(self) -> list[UserDoc]:
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        """Always current here: the triggers that keep the real one current run at once."""
         with self._lock:
-            return [
-                UserDoc.model_validate({**data, "uid": uid})
-                for uid, data in self.users.items()
-                if data.get("role") == "helper" and data.get("isAvailable") is True
-            ]
+            found = []
+            for uid, profile in self.users.items():
+                devices = [
+                    Device(uid, device_id, data["token"], data.get("platform", "web"))
+                    for device_id, data in self.devices.get(uid, {}).items()
+                ]
+                entry = directory.entry_for(profile, devices)
+                if entry is not None:
+                    found.append(directory.from_entry(uid, entry))
+            return found
+
+    def refresh_directory(self, uid: str, now: datetime) -> bool:
+        return True
+
+    def rebuild_directory(self, now: datetime) -> int:
+        return len(self.directory())
 
     def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]:
         return {uid: user for uid in uids if (user := self.get_user(uid)) is not None}

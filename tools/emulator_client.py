@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -109,10 +110,18 @@ def run_scheduled(name: str) -> int:
 
 
 def clear_firestore() -> None:
+    """Delete every document (the emulator answers 409 while a transaction is open: retry)."""
     req = urllib.request.Request(
         f"{FIRESTORE}/emulator/v1/projects/{PROJECT}/databases/(default)/documents", method="DELETE"
     )
-    urllib.request.urlopen(req, timeout=30).read()
+    for attempt in range(50):
+        try:
+            urllib.request.urlopen(req, timeout=30).read()
+            return
+        except urllib.error.HTTPError as err:
+            if err.code != 409 or attempt == 49:
+                raise
+            time.sleep(0.2)
 
 
 def clear_auth() -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from homepro import bootstrap
 from homepro.domain import errors
 from homepro.domain.models import Actor, Role, parse_input
-from homepro.services import reactions, roles, sweeps
+from homepro.services import directory, reactions, roles, sweeps
 from homepro.services.context import Context
 
 Code = https_fn.FunctionsErrorCode
@@ -82,6 +82,21 @@ def request_updated(
     before = change.before.to_dict() if change.before is not None else None
     after = change.after.to_dict() if change.after is not None else None
     reactions.request_updated(bootstrap.context(), event.params["requestId"], before, after)
+
+
+def user_written(
+    event: firestore_fn.Event[Change[DocumentSnapshot | None]],
+) -> None:
+    change = event.data
+    before = change.before.to_dict() if change.before is not None else None
+    after = change.after.to_dict() if change.after is not None else None
+    directory.profile_written(bootstrap.context(), event.params["uid"], before, after)
+
+
+def device_written(
+    event: firestore_fn.Event[Change[DocumentSnapshot | None]],
+) -> None:
+    directory.device_written(bootstrap.context(), event.params["uid"])
 
 
 def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None:

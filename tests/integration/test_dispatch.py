@@ -15,6 +15,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
 from conftest import unique, wait_for
+from homepro.domain import directory
 
 
 @pytest.fixture
@@ -25,16 +26,41 @@ def clean(db: Client) -> Client:
     return db
 
 
-def add_helper(db: Client, tokens: list[str], **fields: Any) -> str:
-    uid = unique("helper")
-    db.collection("users").document(uid).set(
-        {"role": "helper", "isAvailable": True, "displayName": uid, **fields}
+def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
+    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(uid)).get()
+    entry: dict[str, Any] | None = ((shard.to_dict() or {}).get("helpers") or {}).get(uid)
+    return entry
+
+
+def in_directory(db: Client, uid: str, tokens: list[str], timeout: float = 120) -> dict[str, Any]:
+    """Wait until the triggers have put the helper and exactly these devices in the directory."""
+
+    def ready() -> dict[str, Any] | None:
+        entry = directory_entry(db, uid)
+        if entry is None:
+            return None
+        found = sorted(d["token"] for d in entry["devices"].values())
+        return entry if found == sorted(tokens) else None
+
+    result: dict[str, Any] = wait_for(ready, timeout=timeout)
+    return result
+
+
+def add_device(db: Client, uid: str, device_id: str, token: str) -> None:
+    db.collection("users").document(uid).collection("devices").document(device_id).set(
+        {"token": token, "platform": "web", "createdAt": datetime.now(UTC)}
     )
-    batch = db.batch()
+
+
+def add_helper(db: Client, tokens: list[str], **fields: Any) -> str:
+    """A helper profile with devices; waits until dispatch can see them."""
+    uid = unique("helper")
+    profile = {"role": "helper", "isAvailable": True, "displayName": uid, **fields}
+    db.collection("users").document(uid).set(profile)
     for i, token in enumerate(tokens):
-        device = db.collection("users").document(uid).collection("devices").document(f"d{i}")
-        batch.set(device, {"token": token, "platform": "web", "createdAt": datetime.now(UTC)})
-    batch.commit()
+        add_device(db, uid, f"d{i}", token)
+    if profile["isAvailable"]:
+        in_directory(db, uid, tokens)
     return uid
 
 
@@ -147,9 +173,8 @@ def test_a_request_authorized_after_creation_is_dispatched_then(clean, make_requ
 def test_a_released_claim_is_dispatched_again(clean, make_account, make_request):
     db = clean
     helper = make_account("helper", isAvailable=True)
-    db.collection("users").document(helper.uid).collection("devices").document("d").set(
-        {"token": "claimer-web", "platform": "web"}
-    )
+    add_device(db, helper.uid, "d", "claimer-web")
+    in_directory(db, helper.uid, ["claimer-web"])
     other = add_helper(db, ["other-web"])
     request_id = make_request()
     round_done(db, request_id, "initial")
@@ -172,9 +197,8 @@ def test_a_claim_tells_the_customer_and_the_other_helpers(clean, make_account, m
         {"token": "customer-web", "platform": "web"}
     )
     helper = make_account("helper", isAvailable=True, displayName="Hana")
-    db.collection("users").document(helper.uid).collection("devices").document("d").set(
-        {"token": "winner-web", "platform": "web"}
-    )
+    add_device(db, helper.uid, "d", "winner-web")
+    in_directory(db, helper.uid, ["winner-web"])
     add_helper(db, ["loser-1"])
     add_helper(db, ["loser-2", "loser-3"])
     request_id = make_request(customer_id=customer.uid)
@@ -210,26 +234,40 @@ def test_unregistered_tokens_are_deleted_and_the_rest_delivered(clean, make_requ
 def test_1200_devices_are_all_reached(clean, make_request):
     db = clean
     expected: list[str] = []
-    batch, writes = db.batch(), 0
-    for h in range(400):
-        uid = f"bulk-{h:04d}"
-        batch.set(db.collection("users").document(uid), {"role": "helper", "isAvailable": True})
-        for d in range(3):
-            token = f"bulk-{h:04d}-{d}"
+    batch = db.batch()
+    for h in range(100):
+        uid = f"bulk-{h:03d}"
+        for d in range(12):
+            token = f"bulk-{h:03d}-{d:02d}"
             expected.append(token)
             ref = db.collection("users").document(uid).collection("devices").document(f"d{d}")
             batch.set(ref, {"token": token, "platform": "android"})
-        writes += 4
-        if writes >= 400:
+        batch.set(db.collection("users").document(uid), {"role": "helper", "isAvailable": True})
+        if h % 30 == 29:
             batch.commit()
-            batch, writes = db.batch(), 0
+            batch = db.batch()
     batch.commit()
+    # Trigger events arrive in order: once a helper written last is in the directory, the
+    # triggers have seen all 1,300 writes before it.
+    sentinel = add_helper(db, [])
 
+    def directory_complete() -> bool:
+        entries = [
+            entry
+            for shard in db.collection(directory.DIRECTORY).stream()
+            for uid, entry in (shard.to_dict().get("helpers") or {}).items()
+            if uid.startswith("bulk-")
+        ]
+        return len(entries) == 100 and all(len(e["devices"]) == 12 for e in entries)
+
+    assert directory_complete()
+    db.collection("users").document(sentinel).update({"isAvailable": False})
+    wait_for(lambda: directory_entry(db, sentinel) is None)
     request_id = make_request()
     done = round_done(db, request_id, "initial", timeout=120)
 
     assert tokens(request_id) == Counter(expected)
-    assert (done["helpersTargeted"], done["devicesTargeted"], done["sent"]) == (400, 1200, 1200)
+    assert (done["helpersTargeted"], done["devicesTargeted"], done["sent"]) == (100, 1200, 1200)
 
 
 def test_escalation_sends_round_2_and_sms_to_phone_only_helpers(clean, make_request):
@@ -281,3 +319,16 @@ def test_expiry_tells_the_customer(clean, make_request):
     assert ec.run_scheduled("sweep_stale_requests") == 200
     wait_for(lambda: pushes(request_id, "request_expired"))
     assert tokens(request_id, "request_expired") == Counter(["exp-web"])
+
+
+def test_the_directory_follows_devices_and_availability(clean):
+    db = clean
+    uid = add_helper(db, ["dir-1"])
+    add_device(db, uid, "d9", "dir-2")
+    in_directory(db, uid, ["dir-1", "dir-2"])
+    db.collection("users").document(uid).collection("devices").document("d0").delete()
+    in_directory(db, uid, ["dir-2"])
+    db.collection("users").document(uid).update({"categories": ["hvac"]})
+    wait_for(lambda: (directory_entry(db, uid) or {}).get("categories") == ["hvac"])
+    db.collection("users").document(uid).update({"isAvailable": False})
+    wait_for(lambda: directory_entry(db, uid) is None)

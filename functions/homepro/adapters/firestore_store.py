@@ -9,13 +9,16 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from homepro.adapters import queries
+from homepro.domain import directory
 from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.lifecycle import Transition, audit_event_id
 from homepro.domain.models import (
     AnalyticsDoc,
     AuditEvent,
+    Device,
     RequestDoc,
     Role,
     SessionDoc,
@@ -23,7 +26,7 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
-from homepro.services.ports import Device, Planner, RoundClaim, RoundCounts
+from homepro.services.ports import Planner, RoundClaim, RoundCounts
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
@@ -33,8 +36,6 @@ _SHAPE_BY_FIELD = {"pendingSince": queries.STALE_PENDING, "claimedAt": queries.S
 
 BATCH_LIMIT = 500  # writes per batch commit
 IO_CONCURRENCY = 16  # batch commits / small queries in flight at once
-# Past this many users, one collection-group scan of `devices` beats a query per user.
-DEVICE_SCAN_THRESHOLD = 300
 
 Write = Callable[[firestore.WriteBatch], None]
 
@@ -259,12 +260,62 @@ class FirestoreStore:
             found.update(t.id for t in targets)
         return found
 
-    def available_helpers(self) -> list[UserDoc]:
-        query = queries.available_helpers(self._db)
-        return [
-            UserDoc.model_validate({**(snap.to_dict() or {}), "uid": snap.id})
-            for snap in query.stream()
-        ]
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        shards = self._db.collection(directory.DIRECTORY)
+        found: list[tuple[UserDoc, list[Device]]] = []
+        for snap in self._db.get_all([shards.document(name) for name in directory.all_shards()]):
+            for uid, entry in ((snap.to_dict() or {}).get("helpers") or {}).items():
+                found.append(directory.from_entry(uid, entry))
+        return found
+
+    def refresh_directory(self, uid: str, now: datetime) -> bool:
+        user_ref = self._db.collection("users").document(uid)
+        shard_ref = self._db.collection(directory.DIRECTORY).document(directory.shard_of(uid))
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def run(txn: firestore.Transaction) -> bool:
+            # Reading the shard makes refreshes of one shard serializable: a refresh that read
+            # older devices cannot commit over a newer one.
+            shard_snap = shard_ref.get(transaction=txn)
+            shard = shard_snap.to_dict() or {}
+            profile = user_ref.get(transaction=txn).to_dict()
+            query = user_ref.collection("devices").select(["token", "platform"])
+            devices = [_device(uid, d) for d in txn.get(query)]
+            entry = directory.entry_for(profile, devices)
+            current = (shard.get("helpers") or {}).get(uid)
+            if entry == current:
+                return False
+            if not shard_snap.exists:
+                txn.set(shard_ref, {"helpers": {uid: entry} if entry else {}, "updatedAt": now})
+                return True
+            # update() replaces the entry whole (a merge would keep removed devices)
+            path = FieldPath("helpers", uid).to_api_repr()
+            value: Any = entry if entry is not None else firestore.DELETE_FIELD
+            txn.update(shard_ref, {path: value, "updatedAt": now})
+            return True
+
+        changed: bool = run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return changed
+
+    def rebuild_directory(self, now: datetime) -> int:
+        devices: dict[str, list[Device]] = {}
+        for snap in queries.all_devices(self._db).stream():
+            owner = snap.reference.parent.parent
+            if owner is not None:
+                devices.setdefault(owner.id, []).append(_device(owner.id, snap))
+        shards: dict[str, dict[str, Any]] = {name: {} for name in directory.all_shards()}
+        for snap in queries.available_helpers(self._db).stream():
+            entry = directory.entry_for(snap.to_dict(), devices.get(snap.id, []))
+            if entry is not None:
+                shards[directory.shard_of(snap.id)][snap.id] = entry
+        collection = self._db.collection(directory.DIRECTORY)
+        self._commit(
+            [
+                _set(collection.document(name), {"helpers": helpers, "updatedAt": now})
+                for name, helpers in shards.items()
+            ]
+        )
+        return sum(len(helpers) for helpers in shards.values())
 
     def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]:
         refs = [self._db.collection("users").document(uid) for uid in uids]
@@ -275,21 +326,14 @@ class FirestoreStore:
         }
 
     def devices_of(self, users: Sequence[UserDoc]) -> dict[str, list[Device]]:
-        found: dict[str, list[Device]] = {user.uid: [] for user in users}
-        if len(users) > DEVICE_SCAN_THRESHOLD:
-            for snap in queries.all_devices(self._db).stream():
-                uid = snap.reference.parent.parent.id
-                if uid in found:
-                    found[uid].append(_device(uid, snap))
-        else:
+        def of(uid: str) -> list[Device]:
+            devices = self._db.collection("users").document(uid).collection("devices")
+            return [_device(uid, snap) for snap in devices.stream()]
 
-            def of(uid: str) -> list[Device]:
-                devices = self._db.collection("users").document(uid).collection("devices")
-                return [_device(uid, snap) for snap in devices.stream()]
-
-            with ThreadPoolExecutor(max_workers=IO_CONCURRENCY) as pool:
-                for uid, devices in zip(found, pool.map(of, list(found)), strict=True):
-                    found[uid] = devices
+        found: dict[str, list[Device]] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_CONCURRENCY, len(users)))) as pool:
+            for user, devices in zip(users, pool.map(of, [u.uid for u in users]), strict=True):
+                found[user.uid] = devices
         for user in users:  # the legacy single token counts as one more device
             tokens = {d.token for d in found[user.uid]}
             if user.fcm_token and user.fcm_token not in tokens:

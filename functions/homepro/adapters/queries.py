@@ -53,7 +53,7 @@ def older_than(
 
 
 def available_helpers(db: Client) -> Query:
-    """Helpers on duty (category and quiet hours are checked per helper in memory)."""
+    """Helpers on duty (rebuilding the dispatch directory)."""
     return (
         db.collection(AVAILABLE_HELPERS.collection)
         .where(filter=FieldFilter("role", "==", "helper"))
@@ -62,5 +62,5 @@ def available_helpers(db: Client) -> Query:
 
 
 def all_devices(db: Client) -> Query:
-    """Every `users/{uid}/devices` document (for rounds that target many helpers)."""
+    """Every `users/{uid}/devices` document (rebuilding the dispatch directory)."""
     return db.collection_group(ALL_DEVICES.collection)

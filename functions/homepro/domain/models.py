@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
@@ -89,6 +90,16 @@ class UserDoc(_Doc):
     def serves(self, category: Category) -> bool:
         """Empty or missing categories mean every category."""
         return not self.categories or category in self.categories
+
+
+@dataclass(frozen=True)
+class Device:
+    """One installation of a user: `device_id` is None for the legacy `users/{uid}.fcmToken`."""
+
+    uid: str
+    device_id: str | None
+    token: str
+    platform: str = "web"
 
 
 class DeviceDoc(_Doc):

@@ -8,6 +8,7 @@ escalation round (ESCALATION_MINUTES later) reaches the same helpers.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from firebase_functions import logger
@@ -40,16 +41,19 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
         )
         return None
     request = claim.request
-    helpers = [h for h in ctx.store.available_helpers() if is_target(h, request, now)]
-    devices = ctx.store.devices_of(helpers)
-    for helper in helpers:
-        devices.setdefault(helper.uid, [])
+    targets = [(h, found) for h, found in ctx.store.directory() if is_target(h, request, now)]
+    helpers = [h for h, _ in targets]
+    devices = {h.uid: found for h, found in targets}
     device_counts = {uid: len(found) for uid, found in devices.items()}
-    ctx.store.record_targets(request_id, round_key, device_counts, now)
 
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
-    per_user, pruned = push_to_devices(ctx, devices, note)
+    with ThreadPoolExecutor(max_workers=1) as recorder:  # the targets are written while sending
+        recorded = recorder.submit(
+            ctx.store.record_targets, request_id, round_key, device_counts, now
+        )
+        per_user, pruned = push_to_devices(ctx, devices, note)
+        recorded.result()
     sms_sent = 0
     if claim.round >= SMS_FROM_ROUND:
         sms_sent = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)

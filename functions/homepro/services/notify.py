@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from firebase_functions import logger
 
-from homepro.domain.models import AnalyticsDoc, UserDoc
+from homepro.domain.models import AnalyticsDoc, Device, UserDoc
 from homepro.domain.notifications import Notification
 from homepro.services.context import Context
-from homepro.services.ports import Device, PushMessage
+from homepro.services.ports import PushMessage
 
 CLAIM_CONCURRENCY = 16
 

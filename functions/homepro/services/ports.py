@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from homepro.domain.lifecycle import Transition
-from homepro.domain.models import AnalyticsDoc, AuditEvent, RequestDoc, Role, SessionDoc, UserDoc
+from homepro.domain.models import (
+    AnalyticsDoc,
+    AuditEvent,
+    Device,
+    RequestDoc,
+    Role,
+    SessionDoc,
+    UserDoc,
+)
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
 
@@ -17,16 +25,6 @@ Planner = Callable[[RequestDoc], Transition]
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
-
-
-@dataclass(frozen=True)
-class Device:
-    """One installation of a user: `device_id` is None for the legacy `users/{uid}.fcmToken`."""
-
-    uid: str
-    device_id: str | None
-    token: str
-    platform: str = "web"
 
 
 @dataclass(frozen=True)
@@ -142,8 +140,17 @@ class Store(Protocol):
         """Every helper any round of the request targeted."""
         ...
 
-    def available_helpers(self) -> list[UserDoc]:
-        """Helpers with `isAvailable` (the dispatcher filters category and quiet hours)."""
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        """Every available helper with their devices, from the dispatch directory (a few
+        documents, kept current by triggers on users and devices)."""
+        ...
+
+    def refresh_directory(self, uid: str, now: datetime) -> bool:
+        """Recompute `uid`'s directory entry from their profile and devices; True if changed."""
+        ...
+
+    def rebuild_directory(self, now: datetime) -> int:
+        """Rebuild the whole directory from users and devices (repair, bulk loads)."""
         ...
 
     def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]: ...
