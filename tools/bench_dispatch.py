@@ -128,13 +128,12 @@ def wait_round_finished(db: Db, request_id: str) -> None:
 
 
 def ours(db: Db, devices: int) -> tuple[float, float]:
-    """(seconds from dispatchable to the last message, messages/s over that time)."""
+    """(seconds from dispatchable to the last message, messages/s from first to last)."""
     ec.clear_fcm()
     request_id, started = write_request(db)
     stats = wait_for_messages(devices)
     wait_round_finished(db, request_id)
-    elapsed = stats["last"] - started
-    return elapsed, devices / elapsed
+    return stats["last"] - started, devices / (stats["last"] - stats["first"])
 
 
 def seed_way(db: Db, app: firebase_admin.App, devices: int) -> tuple[float, float]:
@@ -163,8 +162,7 @@ def seed_way(db: Db, app: firebase_admin.App, devices: int) -> tuple[float, floa
             app=app,
         )
     stats = wait_for_messages(devices)
-    elapsed = stats["last"] - started
-    return elapsed, devices / elapsed
+    return stats["last"] - started, devices / (stats["last"] - stats["first"])
 
 
 def main() -> None:
@@ -196,18 +194,22 @@ def main() -> None:
     seed_runs = [seed_way(db, seed_app, devices) for _ in range(args.repeats)]
     o_time = statistics.median(t for t, _ in ours_runs)
     s_time = statistics.median(t for t, _ in seed_runs)
+    o_rate = statistics.median(r for _, r in ours_runs)
+    s_rate = statistics.median(r for _, r in seed_runs)
     print(
         f"\nphase 2: 10,000 helpers, {devices:,} devices, FCM answering after 50 ms, "
         f"median of {args.repeats}"
     )
-    print(f"  {'approach':38} {'to last message':>16} {'messages/s':>11}")
+    print(f"  {'approach':36} {'to last message':>15} {'end to end':>11} {'while sending':>14}")
+    for name, elapsed, rate in (
+        ("ours (trigger, FCM v1 on libcurl)", o_time, o_rate),
+        ("seed (send_each_for_multicast x500)", s_time, s_rate),
+    ):
+        print(f"  {name:36} {elapsed:>13.2f} s {devices / elapsed:>9,.0f}/s {rate:>12,.0f}/s")
     print(
-        f"  {'ours (trigger, FCM v1 on aiohttp)':38} {o_time:>14.2f} s {devices / o_time:>11,.0f}"
+        f"  ratio (time to last message): ours is {s_time / o_time:.1f}x faster"
+        "   (goal: >= 5,000 messages/s)"
     )
-    print(
-        f"  {'seed (send_each_for_multicast x500)':38} {s_time:>14.2f} s {devices / s_time:>11,.0f}"
-    )
-    print(f"  ratio: ours is {s_time / o_time:.1f}x faster   (goal: >= 5,000 messages/s)")
 
 
 if __name__ == "__main__":

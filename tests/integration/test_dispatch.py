@@ -28,8 +28,8 @@ def clean(db: Client) -> Client:
 
 def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
     shard = db.collection(directory.DIRECTORY).document(directory.shard_of(uid)).get()
-    entry: dict[str, Any] | None = ((shard.to_dict() or {}).get("helpers") or {}).get(uid)
-    return entry
+    entry = ((shard.to_dict() or {}).get("helpers") or {}).get(uid)
+    return directory.read_entry(entry) if entry else None
 
 
 def in_directory(db: Client, uid: str, tokens: list[str], timeout: float = 120) -> dict[str, Any]:
@@ -253,7 +253,7 @@ def test_1200_devices_are_all_reached(clean, make_request):
 
     def directory_complete() -> bool:
         entries = [
-            entry
+            directory.read_entry(entry)
             for shard in db.collection(directory.DIRECTORY).stream()
             for uid, entry in (shard.to_dict().get("helpers") or {}).items()
             if uid.startswith("bulk-")

@@ -8,7 +8,6 @@ escalation round (ESCALATION_MINUTES later) reaches the same helpers.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from firebase_functions import logger
@@ -48,12 +47,9 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
 
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
-    with ThreadPoolExecutor(max_workers=1) as recorder:  # the targets are written while sending
-        recorded = recorder.submit(
-            ctx.store.record_targets, request_id, round_key, device_counts, now
-        )
-        per_user, pruned = push_to_devices(ctx, devices, note)
-        recorded.result()
+    per_user, pruned = push_to_devices(ctx, devices, note)
+    # Recorded once the pushes are out: thousands of writes must not delay the first push.
+    ctx.store.record_targets(request_id, round_key, device_counts, now)
     sms_sent = 0
     if claim.round >= SMS_FROM_ROUND:
         sms_sent = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
