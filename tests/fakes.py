@@ -76,24 +76,12 @@ class FakeStore:
             request = RequestDoc.model_validate({**current, "id": request_id})
             done = plan(request)
             version = request.version + 1
-            updates = {
-                **done.changes,
-                "status": done.to_status.value,
-                "version": version,
-                "updatedAt": now,
-            }
+            updates = done.updates(version, now)
             key = audit_event_id(version, done.event_type)
             trail = self.events.setdefault(request_id, {})
             if key in trail:
                 raise AssertionError(f"two transitions wrote version {version} of {request_id}")
-            trail[key] = AuditEvent(
-                type=done.event_type,
-                from_=done.from_status.value,
-                to=done.to_status.value,
-                actor=done.actor,
-                reason=done.reason,
-                at=now,
-            ).model_dump(by_alias=True) | {"actor": done.actor.as_data()}
+            trail[key] = done.audit_event(now)
             self.requests[request_id] = {**current, **updates}
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
@@ -175,17 +163,7 @@ class FakeStore:
         self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
     ) -> None:
         with self._lock:
-            self.rounds[request_id][round_key].update(
-                {
-                    "helpersTargeted": counts.helpers_targeted,
-                    "devicesTargeted": counts.devices_targeted,
-                    "sent": counts.sent,
-                    "failed": counts.failed,
-                    "tokensPruned": counts.tokens_pruned,
-                    "smsSent": counts.sms_sent,
-                    "finishedAt": now,
-                }
-            )
+            self.rounds[request_id][round_key].update({**counts.as_data(), "finishedAt": now})
 
     def record_targets(
         self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime

@@ -78,27 +78,14 @@ class FirestoreStore:
             request = RequestDoc.model_validate({**current, "id": request_id})
             done = plan(request)
             version = request.version + 1
-            updates: dict[str, Any] = {
-                **done.changes,
-                "status": done.to_status.value,
-                "version": version,
-                "updatedAt": now,
-            }
+            updates = done.updates(version, now)
             # The re-read document must still be the one written last: state and version hold.
             txn.update(
                 ref, updates, option=self._db.write_option(last_update_time=snap.update_time)
             )
-            event = AuditEvent(
-                type=done.event_type,
-                from_=done.from_status.value,
-                to=done.to_status.value,
-                actor=done.actor,
-                reason=done.reason,
-                at=now,
-            )
             txn.create(
                 ref.collection("events").document(audit_event_id(version, done.event_type)),
-                event.model_dump(by_alias=True) | {"actor": done.actor.as_data()},
+                done.audit_event(now),
             )
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
@@ -225,15 +212,7 @@ class FirestoreStore:
         self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
     ) -> None:
         self._request_ref(request_id).collection("dispatches").document(round_key).update(
-            {
-                "helpersTargeted": counts.helpers_targeted,
-                "devicesTargeted": counts.devices_targeted,
-                "sent": counts.sent,
-                "failed": counts.failed,
-                "tokensPruned": counts.tokens_pruned,
-                "smsSent": counts.sms_sent,
-                "finishedAt": now,
-            }
+            {**counts.as_data(), "finishedAt": now}
         )
 
     def record_targets(

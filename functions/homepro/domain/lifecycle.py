@@ -34,6 +34,26 @@ class Transition:
     changes: Mapping[str, Any] = field(default_factory=dict)
     reason: str | None = None
 
+    def updates(self, version: int, now: datetime) -> dict[str, Any]:
+        """What the request document gets: the changes, the new status, `version`, `updatedAt`."""
+        return {
+            **self.changes,
+            "status": self.to_status.value,
+            "version": version,
+            "updatedAt": now,
+        }
+
+    def audit_event(self, now: datetime) -> dict[str, Any]:
+        """The `requests/{id}/events/{eventId}` document recording this transition."""
+        return {
+            "type": self.event_type,
+            "from": self.from_status.value,
+            "to": self.to_status.value,
+            "actor": self.actor.as_data(),
+            "reason": self.reason,
+            "at": now,
+        }
+
 
 def audit_event_id(version: int, event_type: str) -> str:
     """Audit events sort by the version they produced; two writers of one version collide."""

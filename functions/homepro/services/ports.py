@@ -44,6 +44,16 @@ class RoundCounts:
     tokens_pruned: int
     sms_sent: int = 0
 
+    def as_data(self) -> dict[str, int]:
+        return {
+            "helpersTargeted": self.helpers_targeted,
+            "devicesTargeted": self.devices_targeted,
+            "sent": self.sent,
+            "failed": self.failed,
+            "tokensPruned": self.tokens_pruned,
+            "smsSent": self.sms_sent,
+        }
+
 
 @dataclass(frozen=True)
 class PushMessage:
