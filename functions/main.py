@@ -10,9 +10,14 @@ from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap
 from homepro import entrypoints as edge
-from homepro.config import NOTIFYING_SECRETS, REGION
-from homepro.domain.models import RequestRef, SetAvailabilityInput
-from homepro.services import claims, sweeps
+from homepro.config import NOTIFYING_SECRETS, PAYING_SECRETS, REGION
+from homepro.domain.models import (
+    CancelRequestInput,
+    CreateRequestInput,
+    RequestRef,
+    SetAvailabilityInput,
+)
+from homepro.services import claims, payments, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
@@ -24,6 +29,16 @@ SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
 @identity_fn.before_user_created()
 def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:
     return edge.before_user_created(event)
+
+
+@https_fn.on_call(secrets=PAYING_SECRETS)
+def create_request(req: Callable) -> dict[str, Any]:
+    return edge.call(req, CreateRequestInput, payments.create_request)
+
+
+@https_fn.on_call(secrets=PAYING_SECRETS)
+def cancel_request(req: Callable) -> dict[str, Any]:
+    return edge.call(req, CancelRequestInput, payments.cancel_request)
 
 
 @https_fn.on_call()
@@ -76,11 +91,15 @@ def on_device_written(event: firestore_fn.Event[Change[DocumentSnapshot | None]]
     edge.device_written(event)
 
 
-@scheduler_fn.on_schedule(schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC)
+@scheduler_fn.on_schedule(
+    schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC, secrets=PAYING_SECRETS
+)
 def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
     edge.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)
 
 
-@scheduler_fn.on_schedule(schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC)
+@scheduler_fn.on_schedule(
+    schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC, secrets=PAYING_SECRETS
+)
 def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
     edge.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)

@@ -25,6 +25,8 @@ from homepro.domain.policy import Policy
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import (
+    Authorization,
+    PaymentError,
     Planner,
     PushMessage,
     PushResult,
@@ -84,6 +86,26 @@ class FakeStore:
             trail[key] = done.audit_event(now)
             self.requests[request_id] = {**current, **updates}
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
+
+    def create_request(
+        self, request_id: str, data: Mapping[str, Any], now: datetime
+    ) -> tuple[RequestDoc, bool]:
+        with self._lock:
+            if request_id in self.requests:
+                return self.get_request(request_id), False  # type: ignore[return-value]
+            self.requests[request_id] = {**data, "version": 1, "createdAt": now, "updatedAt": now}
+            self.events[request_id] = {
+                audit_event_id(1, "request_created"): {
+                    "type": "request_created",
+                    "to": data["status"],
+                }
+            }
+            return self.get_request(request_id), True  # type: ignore[return-value]
+
+    def owed_request_ids(self, page_size: int) -> Iterator[str]:
+        with self._lock:
+            owed = sorted(rid for rid, d in self.requests.items() if d.get("paymentOwed"))
+        yield from owed
 
     def stale_request_ids(
         self, status: RequestStatus, time_field: str, before: datetime, page_size: int
@@ -299,6 +321,63 @@ class FakePush:
         return [m.token for m in self.sent if kind is None or m.data["type"] == kind]
 
 
+class FakePayments:
+    """PaymentIntents with Stripe's rules: a canceled hold cannot be captured, a captured one
+    cannot be canceled; a repeated idempotency key returns the first result."""
+
+    DECLINED = frozenset({"pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclined"})
+    NEEDS_ACTION = frozenset({"pm_card_threeDSecure2Required"})
+
+    def __init__(self) -> None:
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, Any] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.failures = 0  # the next N calls fail like a Stripe outage
+
+    def _fail_if_down(self, action: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise PaymentError(f"stripe unavailable during {action}")
+
+    def authorize(
+        self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
+    ) -> Authorization:
+        self._fail_if_down("authorize")
+        key = f"{request_id}:authorize"
+        if key in self.keys:
+            return self.keys[key]  # type: ignore[no-any-return]
+        self.calls.append(("authorize", request_id))
+        if payment_method_id in self.DECLINED:
+            result = Authorization("declined", decline_reason="Your card was declined.")
+        else:
+            intent = f"pi_{len(self.intents) + 1}"
+            needs_action = payment_method_id in self.NEEDS_ACTION
+            self.intents[intent] = {
+                "amount": amount,
+                "status": "requires_action" if needs_action else "requires_capture",
+            }
+            outcome = "requires_action" if needs_action else "authorized"
+            result = Authorization(outcome, intent, client_secret=f"{intent}_secret")
+        self.keys[key] = result
+        return result
+
+    def release(self, request_id: str, payment_intent_id: str) -> None:
+        self._fail_if_down("release")
+        self.calls.append(("release", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})
+        if intent["status"] == "succeeded":
+            raise AssertionError("a captured payment cannot be released")
+        intent["status"] = "canceled"
+
+    def capture(self, request_id: str, payment_intent_id: str) -> None:
+        self._fail_if_down("capture")
+        self.calls.append(("capture", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})
+        if intent["status"] == "canceled":
+            raise AssertionError("a released hold cannot be captured")
+        intent["status"] = "succeeded"
+
+
 class FakeSms:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -331,4 +410,5 @@ def make_context(
         policy=Policy(**policy),
         push=FakePush(),
         sms=FakeSms(),
+        payments=FakePayments(),
     )

@@ -158,3 +158,24 @@ def sms_messages() -> list[dict[str, Any]]:
 
 def clear_sms() -> None:
     _delete(f"{TWILIO}/messages")
+
+
+STRIPE = os.environ.get("HOMEPRO_STRIPE_URL", "http://127.0.0.1:8420")
+STRIPE_KEY = "sk_test_homepro_local"
+
+
+def payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    """A PaymentIntent as localstripe holds it."""
+    req = urllib.request.Request(
+        f"{STRIPE}/v1/payment_intents/{payment_intent_id}",
+        headers={"Authorization": f"Bearer {STRIPE_KEY}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+    return result
+
+
+def stripe_outage(calls: int) -> None:
+    """The next `calls` Stripe API calls answer 503 (0 ends the outage)."""
+    req = urllib.request.Request(f"{STRIPE}/_config/homepro-outage?calls={calls}", method="POST")
+    urllib.request.urlopen(req, timeout=30).read()

@@ -49,13 +49,22 @@ PORTS = {
     "hub": 4400,
     "fcm": 9190,
     "twilio": 9191,
+    "stripe": 8420,
 }
 # What the functions see in the emulator: emulator-only env and secrets files, written here.
 LOCAL_FUNCTION_ENV = {
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000local",
     "TWILIO_FROM_NUMBER": "+15005550006",
 }
-LOCAL_FUNCTION_SECRETS = {"TWILIO_AUTH_TOKEN": "local-twilio-auth-token"}
+LOCAL_FUNCTION_SECRETS = {
+    "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
+    "STRIPE_SECRET_KEY": "sk_test_homepro_local",
+}
+# The outside services' local stand-ins: (name, script, the port that says it is up).
+STANDINS = (
+    ("standins", "tools/standins.py", "fcm"),
+    ("localstripe", "tools/localstripe_server.py", "stripe"),
+)
 SWEEPS = ("sweep_stale_requests", "sweep_stale_claims")
 FUNCTIONS_BASE = f"http://127.0.0.1:{PORTS['functions']}/{PROJECT}/{REGION}"
 TRIGGER_BASE = f"http://127.0.0.1:{PORTS['functions']}/functions/projects/{PROJECT}/triggers"
@@ -250,6 +259,7 @@ def stack_env() -> dict[str, str]:
     env["FIREBASE_AUTH_EMULATOR_HOST"] = f"127.0.0.1:{PORTS['auth']}"
     env["HOMEPRO_FCM_URL"] = f"http://127.0.0.1:{PORTS['fcm']}"
     env["HOMEPRO_TWILIO_URL"] = f"http://127.0.0.1:{PORTS['twilio']}"
+    env["HOMEPRO_STRIPE_URL"] = f"http://127.0.0.1:{PORTS['stripe']}"
     env["HOMEPRO_FUNCTIONS_BASE"] = FUNCTIONS_BASE
     env["HOMEPRO_TRIGGER_BASE"] = TRIGGER_BASE
     env["PYTHONPATH"] = str(ROOT / "functions")
@@ -308,22 +318,25 @@ class Stack:
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
-        self.standins: subprocess.Popen[bytes] | None = None
+        self.standins: list[subprocess.Popen[bytes]] = []
 
     def start(self, timeout: float = 180.0) -> None:
         busy = [name for name, port in PORTS.items() if port_open(port)]
         if busy:
             fail(f"ports already in use ({', '.join(busy)}): is another stack running?")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        standins_log = self.log_path.with_name(self.log_path.name.replace("emulators", "standins"))
-        self.standins = subprocess.Popen(
-            [str(TOOLS_VENV / "bin/python"), str(ROOT / "tools/standins.py")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=standins_log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        for name, script, _ in STANDINS:
+            out = self.log_path.with_name(self.log_path.name.replace("emulators", name))
+            self.standins.append(
+                subprocess.Popen(
+                    [str(TOOLS_VENV / "bin/python"), str(ROOT / script)],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=out.open("wb"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         log_file = self.log_path.open("wb")
         cmd = [
             str(ROOT / "node_modules/.bin/firebase"),
@@ -350,11 +363,8 @@ class Stack:
                 fail(f"the emulator suite failed to start:\n{tail(text)}")
             if self.proc.poll() is not None:
                 fail(f"the emulator suite exited early:\n{tail(text)}")
-            if (
-                "All emulators ready" in text
-                and port_open(PORTS["fcm"])
-                and port_open(PORTS["twilio"])
-            ):
+            standins_up = all(port_open(PORTS[port]) for *_, port in STANDINS)
+            if "All emulators ready" in text and standins_up and port_open(PORTS["twilio"]):
                 log(f"emulators ready in {time.monotonic() - started:.1f} s")
                 return
             time.sleep(0.25)
@@ -365,14 +375,14 @@ class Stack:
         )
 
     def stop(self) -> None:
-        if self.standins is not None:
+        for proc in self.standins:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.standins.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.standins.wait(timeout=5)
+                proc.wait(timeout=5)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.standins.pid, signal.SIGKILL)
-            self.standins = None
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.standins = []
         if self.proc is None:
             return
         pgid = self.proc.pid

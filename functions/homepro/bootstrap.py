@@ -10,7 +10,15 @@ import firebase_admin
 
 from homepro import config
 from homepro.services.context import Context
-from homepro.services.ports import Identity, Push, PushMessage, PushResult, Sms
+from homepro.services.ports import (
+    Authorization,
+    Identity,
+    Payments,
+    Push,
+    PushMessage,
+    PushResult,
+    Sms,
+)
 
 
 @cache
@@ -35,6 +43,33 @@ def context() -> Context:
         policy=config.policy(),
         push=LazyPush(),
         sms=LazySms(),
+        payments=LazyPayments(),
+    )
+
+
+class LazyPayments:
+    """Builds the Stripe client on the first payment call (the key is a runtime secret)."""
+
+    def authorize(
+        self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
+    ) -> Authorization:
+        return payments().authorize(request_id, amount, currency, payment_method_id, customer_id)
+
+    def release(self, request_id: str, payment_intent_id: str) -> None:
+        payments().release(request_id, payment_intent_id)
+
+    def capture(self, request_id: str, payment_intent_id: str) -> None:
+        payments().capture(request_id, payment_intent_id)
+
+
+@cache
+def payments() -> Payments:
+    from homepro.adapters.stripe_payments import StripePayments
+
+    return StripePayments(
+        config.STRIPE_SECRET_KEY.value,
+        base_url=config.stripe_base_url(),
+        max_rps=config.STRIPE_MAX_RPS.value,
     )
 
 

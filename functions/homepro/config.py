@@ -36,6 +36,13 @@ TWILIO_FROM_NUMBER = params.StringParam(
 )
 TWILIO_AUTH_TOKEN = params.SecretParam("TWILIO_AUTH_TOKEN")
 
+STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
+STRIPE_MAX_RPS = params.IntParam(
+    "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, across each instance."
+)
+# The functions that move money need the Stripe secret.
+PAYING_SECRETS = [STRIPE_SECRET_KEY]
+
 # The functions that send notifications need the Twilio secret.
 NOTIFYING_SECRETS = [TWILIO_AUTH_TOKEN]
 
@@ -85,3 +92,8 @@ def twilio_credentials() -> tuple[str, str, str] | None:
     if not sid:
         return None
     return sid, TWILIO_AUTH_TOKEN.value, TWILIO_FROM_NUMBER.value
+
+
+def stripe_base_url() -> str | None:
+    """Where Stripe calls go: Stripe, or localstripe when the stack names it."""
+    return os.environ.get("HOMEPRO_STRIPE_URL") or None

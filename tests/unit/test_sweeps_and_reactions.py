@@ -29,8 +29,10 @@ def test_the_third_timeout_release_expires():
         "r", status="claimed", helperId="h1", claimedAt=ctx.clock.now(), releaseCount=2
     )
     ctx.clock.advance(minutes=15)
-    assert sweeps.sweep_stale_claims(ctx).counts == {"request_expired": 1}
-    assert store.requests["r"]["paymentOwed"] == "release"
+    assert sweeps.sweep_stale_claims(ctx).counts == {"request_expired": 1, "payment_released": 1}
+    assert store.requests["r"]["paymentOwed"] is None
+    assert store.requests["r"]["paymentStatus"] == "released"
+    assert ctx.payments.intents["pi_r"]["status"] == "canceled"
 
 
 def test_the_requests_sweep_expires_stale_pending_and_is_idempotent():
@@ -40,9 +42,12 @@ def test_the_requests_sweep_expires_stale_pending_and_is_idempotent():
     ctx.clock.advance(minutes=29)
     store.add_request("young", pendingSince=ctx.clock.now())
     ctx.clock.advance(minutes=1)
-    assert sweeps.sweep_stale_requests(ctx).counts == {"request_expired": 1}
+    assert sweeps.sweep_stale_requests(ctx).counts == {
+        "request_expired": 1,
+        "payment_released": 1,
+    }
     assert sweeps.sweep_stale_requests(ctx).counts == {}
-    assert store.event_types("old") == ["request_expired"]
+    assert store.event_types("old") == ["request_expired", "payment_released"]
     assert store.requests["young"]["status"] == "pending"
 
 

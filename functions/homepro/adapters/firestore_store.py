@@ -97,6 +97,48 @@ class FirestoreStore:
             raise Conflict(f"request {request_id} is busy, try again") from err
         return result
 
+    def create_request(
+        self, request_id: str, data: Mapping[str, Any], now: datetime
+    ) -> tuple[RequestDoc, bool]:
+        ref = self._request_ref(request_id)
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def run(txn: firestore.Transaction) -> tuple[RequestDoc, bool]:
+            snap = ref.get(transaction=txn)
+            if snap.exists:
+                return RequestDoc.model_validate(
+                    {**(snap.to_dict() or {}), "id": request_id}
+                ), False
+            doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
+            txn.create(ref, doc)
+            txn.create(
+                ref.collection("events").document(audit_event_id(1, "request_created")),
+                {
+                    "type": "request_created",
+                    "from": None,
+                    "to": doc["status"],
+                    "actor": {"uid": doc["customerId"], "role": "customer"},
+                    "reason": None,
+                    "at": now,
+                },
+            )
+            return RequestDoc.model_validate({**doc, "id": request_id}), True
+
+        result: tuple[RequestDoc, bool] = run(
+            self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+        )
+        return result
+
+    def owed_request_ids(self, page_size: int) -> Iterator[str]:
+        query = queries.payment_owed(self._db, page_size)
+        last = None
+        while True:
+            page = list((query.start_after(last) if last is not None else query).stream())
+            yield from (snap.id for snap in page)
+            if len(page) < page_size:
+                return
+            last = page[-1]
+
     def stale_request_ids(
         self, status: RequestStatus, time_field: str, before: datetime, page_size: int
     ) -> Iterator[str]:

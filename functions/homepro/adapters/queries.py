@@ -32,8 +32,15 @@ class QueryShape:
 STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
 STALE_CLAIMS = QueryShape("requests", ("status",), "claimedAt")
 AVAILABLE_HELPERS = QueryShape("users", ("role", "isAvailable"))
+PAYMENT_OWED = QueryShape("requests", ("paymentOwed",))
 ALL_DEVICES = QueryShape("devices", (), group=True)
-QUERY_SHAPES: tuple[QueryShape, ...] = (STALE_PENDING, STALE_CLAIMS, AVAILABLE_HELPERS, ALL_DEVICES)
+QUERY_SHAPES: tuple[QueryShape, ...] = (
+    STALE_PENDING,
+    STALE_CLAIMS,
+    AVAILABLE_HELPERS,
+    PAYMENT_OWED,
+    ALL_DEVICES,
+)
 
 
 def older_than(
@@ -64,3 +71,13 @@ def available_helpers(db: Client) -> Query:
 def all_devices(db: Client) -> Query:
     """Every `users/{uid}/devices` document (rebuilding the dispatch directory)."""
     return db.collection_group(ALL_DEVICES.collection)
+
+
+def payment_owed(db: Client, limit: int) -> Query:
+    """Requests with a Stripe call to retry (`paymentOwed` is `release` or `capture`)."""
+    return (
+        db.collection(PAYMENT_OWED.collection)
+        .where(filter=FieldFilter("paymentOwed", "in", ["release", "capture"]))
+        .order_by("__name__")
+        .limit(limit)
+    )

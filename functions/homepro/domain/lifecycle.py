@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
 from homepro.domain.models import Actor, PaymentOwed, RequestDoc, Role, UserDoc
 from homepro.domain.states import (
+    PAYMENT,
     REQUEST,
+    PaymentAction,
     PaymentStatus,
     RequestAction,
     RequestStatus,
@@ -25,20 +28,22 @@ from homepro.domain.states import (
 
 @dataclass(frozen=True)
 class Transition:
-    """One request transition: its audit event type, the states, the other fields it writes."""
+    """One transition of a request (its `status`, or its `paymentStatus`): its audit event
+    type, the states, the other fields it writes."""
 
     event_type: str
-    from_status: RequestStatus
-    to_status: RequestStatus
+    from_status: StrEnum
+    to_status: StrEnum
     actor: Actor
     changes: Mapping[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    state_field: str = "status"
 
     def updates(self, version: int, now: datetime) -> dict[str, Any]:
-        """What the request document gets: the changes, the new status, `version`, `updatedAt`."""
+        """What the request document gets: the changes, the new state, `version`, `updatedAt`."""
         return {
             **self.changes,
-            "status": self.to_status.value,
+            self.state_field: self.to_status.value,
             "version": version,
             "updatedAt": now,
         }
@@ -179,4 +184,101 @@ def plan_escalate(request: RequestDoc, now: datetime, escalation: int) -> Transi
         actor=Actor.system(),
         reason=STILL_PENDING,
         changes={"escalation": escalation},
+    )
+
+
+def plan_cancel(request: RequestDoc, actor: Actor, now: datetime, reason: str | None) -> Transition:
+    """The owning customer cancels a pending or claimed request; the hold is owed a release."""
+    if actor.role != Role.CUSTOMER or actor.uid != request.customer_id:
+        raise Forbidden("only the customer who made this request can cancel it")
+    to_status = transition(REQUEST, request.status, RequestAction.CANCEL)
+    return Transition(
+        event_type="request_cancelled",
+        from_status=request.status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason or "cancelled_by_customer",
+        changes={
+            "cancelledAt": now,
+            "cancelledBy": actor.uid,
+            "cancelReason": reason,
+            **hold_settlement(request),
+        },
+    )
+
+
+def plan_authorized(request: RequestDoc, payment_intent_id: str, now: datetime) -> Transition:
+    """Stripe holds the card: the request becomes dispatchable (if it is still pending)."""
+    to_status = transition(PAYMENT, request.payment_status, PaymentAction.AUTHORIZE)
+    changes: dict[str, Any] = {"paymentIntentId": payment_intent_id}
+    if request.status == RequestStatus.PENDING:
+        changes["pendingSince"] = now
+    return Transition(
+        event_type="payment_authorized",
+        from_status=request.payment_status,
+        to_status=to_status,
+        actor=Actor.system(),
+        changes=changes,
+        state_field="paymentStatus",
+    )
+
+
+def plan_awaiting_action(request: RequestDoc, payment_intent_id: str) -> Transition:
+    """The card needs the customer (3-D Secure): the PaymentIntent is recorded; the webhook
+    authorizes the request when Stripe reports the hold."""
+    if request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
+        raise InvalidTransition(f"payment is already {request.payment_status.value}")
+    return Transition(
+        event_type="payment_requires_action",
+        from_status=request.payment_status,
+        to_status=request.payment_status,
+        actor=Actor.system(),
+        changes={"paymentIntentId": payment_intent_id},
+        state_field="paymentStatus",
+    )
+
+
+def plan_declined(request: RequestDoc, now: datetime, reason: str) -> Transition:
+    """The card was declined: payment `failed`, and the request ends without dispatch."""
+    to_status = transition(PAYMENT, request.payment_status, PaymentAction.FAIL)
+    changes: dict[str, Any] = {}
+    if request.status == RequestStatus.PENDING:
+        changes = {
+            "status": RequestStatus.CANCELLED.value,
+            "cancelledAt": now,
+            "cancelledBy": "system",
+            "cancelReason": "payment_declined",
+        }
+    return Transition(
+        event_type="payment_failed",
+        from_status=request.payment_status,
+        to_status=to_status,
+        actor=Actor.system(),
+        reason=reason[:200],
+        changes=changes,
+        state_field="paymentStatus",
+    )
+
+
+def plan_settled(request: RequestDoc) -> Transition:
+    """The owed Stripe call succeeded: the hold is released (or captured)."""
+    if request.payment_owed == PaymentOwed.CAPTURE:
+        action = PaymentAction.CAPTURE
+    elif request.payment_owed == PaymentOwed.RELEASE:
+        # A hold still awaiting 3-D Secure was never authorized: it ends `failed`.
+        action = (
+            PaymentAction.RELEASE
+            if request.payment_status == PaymentStatus.AUTHORIZED
+            else PaymentAction.FAIL
+        )
+    else:
+        raise InvalidTransition("no payment is owed")
+    to_status = transition(PAYMENT, request.payment_status, action)
+    return Transition(
+        event_type=f"payment_{to_status.value}",
+        from_status=request.payment_status,
+        to_status=to_status,
+        actor=Actor.system(),
+        changes={"paymentOwed": None},
+        state_field="paymentStatus",
     )

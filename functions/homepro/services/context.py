@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homepro.domain.policy import Policy
-from homepro.services.ports import Clock, Push, Sms, Store
+from homepro.services.ports import Clock, Payments, Push, Sms, Store
 
 
 @dataclass(frozen=True)
@@ -15,3 +15,4 @@ class Context:
     policy: Policy
     push: Push
     sms: Sms
+    payments: Payments

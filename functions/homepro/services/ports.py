@@ -80,6 +80,34 @@ class Push(Protocol):
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]: ...
 
 
+@dataclass(frozen=True)
+class Authorization:
+    """What Stripe said to a card hold: `authorized`, `requires_action` (3-D Secure, with the
+    client secret) or `declined` (with the reason)."""
+
+    outcome: str
+    payment_intent_id: str | None = None
+    client_secret: str | None = None
+    decline_reason: str | None = None
+
+
+class PaymentError(Exception):
+    """A Stripe call that failed and may succeed later (network, 429, 5xx): retry it."""
+
+
+class Payments(Protocol):
+    """Card holds (Stripe PaymentIntents, manual capture). Every call has an idempotency key
+    derived from the request and the action, so a retry repeats nothing."""
+
+    def authorize(
+        self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
+    ) -> Authorization: ...
+
+    def release(self, request_id: str, payment_intent_id: str) -> None: ...
+
+    def capture(self, request_id: str, payment_intent_id: str) -> None: ...
+
+
 class Sms(Protocol):
     """Text messages (Twilio). True if the provider accepted the message."""
 
@@ -94,6 +122,17 @@ class Store(Protocol):
     def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
         """In one transaction: re-read the request, plan the transition, write it with
         `version` + 1 and `updatedAt`, and its audit event. Returns the request as written."""
+        ...
+
+    def create_request(
+        self, request_id: str, data: Mapping[str, Any], now: datetime
+    ) -> tuple[RequestDoc, bool]:
+        """Create `requests/{request_id}` (version 1) with its `request_created` audit event in
+        one transaction; if it exists, return it unchanged. True if this call created it."""
+        ...
+
+    def owed_request_ids(self, page_size: int) -> Iterator[str]:
+        """Requests whose `paymentOwed` is set (a Stripe call to retry)."""
         ...
 
     def stale_request_ids(

@@ -7,6 +7,7 @@ claim or a cancel, leave every request in one consistent state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,16 +28,20 @@ from homepro.domain.lifecycle import (
 from homepro.domain.models import Actor, RequestDoc
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
+from homepro.services.payments import settle
 
 SWEEP_CONCURRENCY = 8
 SWEEP_PAGE_SIZE = 200
+# Stop starting Stripe calls after this long (the functions time out at 540 s).
+SWEEP_BUDGET_SECONDS = 420
 
 
 @dataclass
 class SweepResult:
-    """What one sweep did, by outcome (event type, `skipped`, `errors`)."""
+    """What one sweep did, by outcome (event type, `skipped`, `errors`, `payment_*`)."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    owed: list[RequestDoc] = field(default_factory=list)
 
     def add(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -45,11 +50,14 @@ class SweepResult:
 def _run_each(
     ctx: Context, ids: Iterable[str], plan: Callable[[RequestDoc], Transition], now: datetime
 ) -> SweepResult:
+    """Every transition first, at Firestore's pace; the Stripe calls they owe come after."""
     result = SweepResult()
 
     def one(request_id: str) -> str:
         try:
-            _, done = ctx.store.apply(request_id, plan, now)
+            request, done = ctx.store.apply(request_id, plan, now)
+            if request.payment_owed is not None:
+                result.owed.append(request)
             return done.event_type
         except InvalidTransition:
             return "skipped"  # claimed, cancelled or already handled since the query ran
@@ -105,14 +113,56 @@ def release_stale_claims(ctx: Context) -> SweepResult:
     return _run_each(ctx, ids, plan, now)
 
 
+def settle_owed(
+    ctx: Context, result: SweepResult, requests: Iterable[RequestDoc], deadline: float
+) -> None:
+    """The Stripe calls owed, paced by the Payments adapter; what the time budget does not
+    reach stays owed for the next run."""
+
+    def one(request: RequestDoc) -> str:
+        if time.monotonic() > deadline:
+            return "payment_deferred"
+        try:
+            settled = settle(ctx, request)
+        except Exception as err:
+            logger.error("settling failed", request_id=request.id, error=repr(err))
+            return "errors"
+        if settled.payment_owed is not None:
+            return "payment_still_owed"
+        return f"payment_{settled.payment_status.value}"
+
+    with ThreadPoolExecutor(max_workers=SWEEP_CONCURRENCY) as pool:
+        for outcome in pool.map(one, requests):
+            result.add(outcome)
+
+
+def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
+    """Requests a failed Stripe call left `paymentOwed`: try again."""
+    done = {r.id for r in result.owed}
+    owed = (
+        request
+        for request_id in ctx.store.owed_request_ids(SWEEP_PAGE_SIZE)
+        if request_id not in done and (request := ctx.store.get_request(request_id)) is not None
+    )
+    settle_owed(ctx, result, owed, deadline)
+
+
 def sweep_stale_requests(ctx: Context) -> SweepResult:
-    """The `sweep_stale_requests` job: expiry and escalation (payment retries join it later)."""
-    return expire_or_escalate(ctx)
+    """The `sweep_stale_requests` job: expiry, escalation, and every payment still owed."""
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    result = expire_or_escalate(ctx)
+    settle_owed(ctx, result, result.owed, deadline)
+    retry_owed_payments(ctx, result, deadline)
+    return result
 
 
 def sweep_stale_claims(ctx: Context) -> SweepResult:
-    """The `sweep_stale_claims` job: claim release (join timeouts join it later)."""
-    return release_stale_claims(ctx)
+    """The `sweep_stale_claims` job: claim release (the MAX_RELEASES-th expires and releases
+    the hold); join timeouts join it with the sessions."""
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    result = release_stale_claims(ctx)
+    settle_owed(ctx, result, result.owed, deadline)
+    return result
 
 
 def _before(moment: datetime | None, cutoff: datetime) -> bool:

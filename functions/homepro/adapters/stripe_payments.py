@@ -1,0 +1,125 @@
+"""The Payments port on Stripe (a `StripeClient`, API version pinned by the library).
+
+Holds are PaymentIntents with `capture_method=manual`, confirmed at creation with the
+customer's payment method. Every call carries an idempotency key derived from the request and
+the action, goes through one process-wide pacer (`STRIPE_MAX_RPS`), and is retried by the
+library on 429/5xx/network errors (`max_network_retries`, honouring `Stripe-Should-Retry`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import stripe
+
+from homepro.services.ports import Authorization, PaymentError
+
+# PaymentIntent statuses after which a cancel or capture has nothing left to do.
+ALREADY_RELEASED = {"canceled"}
+ALREADY_CAPTURED = {"succeeded"}
+
+
+class Pacer:
+    """At most `rate` calls a second across the process's threads (evenly spaced)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class StripePayments:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        max_rps: float = 20,
+        max_network_retries: int = 3,
+    ) -> None:
+        options: dict[str, Any] = {"max_network_retries": max_network_retries}
+        if base_url:
+            options["base_addresses"] = {"api": base_url}
+        self._client = stripe.StripeClient(api_key, **options)
+        self._pacer = Pacer(max_rps)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._pacer.wait()
+        try:
+            return fn(*args, **kwargs)
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as err:
+            raise PaymentError(str(err)) from err
+
+    def authorize(
+        self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
+    ) -> Authorization:
+        try:
+            intent = self._call(
+                self._client.v1.payment_intents.create,
+                params={
+                    "amount": amount,
+                    "currency": currency,
+                    "payment_method": payment_method_id,
+                    "payment_method_types": ["card"],
+                    "capture_method": "manual",
+                    "confirm": True,
+                    "metadata": {"requestId": request_id, "customerId": customer_id},
+                },
+                options={"idempotency_key": f"{request_id}:authorize"},
+            )
+        except stripe.CardError as err:
+            return Authorization("declined", decline_reason=err.user_message or str(err))
+        except stripe.InvalidRequestError as err:
+            return Authorization("declined", decline_reason=err.user_message or str(err))
+        if intent.status == "requires_capture":
+            return Authorization("authorized", payment_intent_id=intent.id)
+        if intent.status == "requires_action":
+            return Authorization(
+                "requires_action", payment_intent_id=intent.id, client_secret=intent.client_secret
+            )
+        reason = (
+            (intent.last_payment_error or {}).get("message") if intent.last_payment_error else None
+        )
+        return Authorization(
+            "declined", payment_intent_id=intent.id, decline_reason=reason or intent.status
+        )
+
+    def release(self, request_id: str, payment_intent_id: str) -> None:
+        try:
+            self._call(
+                self._client.v1.payment_intents.cancel,
+                payment_intent_id,
+                params={"cancellation_reason": "abandoned"},
+                options={"idempotency_key": f"{request_id}:release"},
+            )
+        except stripe.InvalidRequestError as err:
+            # Already canceled (a retry after a lost answer): the hold is released.
+            if self._status(payment_intent_id) not in ALREADY_RELEASED:
+                raise PaymentError(str(err)) from err
+
+    def capture(self, request_id: str, payment_intent_id: str) -> None:
+        try:
+            self._call(
+                self._client.v1.payment_intents.capture,
+                payment_intent_id,
+                options={"idempotency_key": f"{request_id}:capture"},
+            )
+        except stripe.InvalidRequestError as err:
+            if self._status(payment_intent_id) not in ALREADY_CAPTURED:
+                raise PaymentError(str(err)) from err
+
+    def _status(self, payment_intent_id: str) -> str:
+        intent = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+        return str(intent.status)

@@ -1,0 +1,149 @@
+"""Money: requests are created with a card hold; holds are released or captured once.
+
+The transition that ends a request writes `paymentOwed` in its own transaction; the Stripe
+call runs after the commit with an idempotency key (`{requestId}:release` / `:capture`), and
+its success clears `paymentOwed` in a second transaction. A Stripe call that fails leaves
+`paymentOwed` for the next sweep to retry, so a hold is never forgotten and never settled twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from firebase_functions import logger
+
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
+from homepro.domain.lifecycle import (
+    plan_authorized,
+    plan_awaiting_action,
+    plan_cancel,
+    plan_declined,
+    plan_settled,
+)
+from homepro.domain.models import (
+    Actor,
+    CancelRequestInput,
+    CreateRequestInput,
+    RequestDoc,
+    Role,
+)
+from homepro.domain.pricing import CURRENCY, price_of
+from homepro.domain.states import PaymentStatus, RequestStatus
+from homepro.services.context import Context
+from homepro.services.ports import PaymentError
+
+
+def request_id_for(customer_id: str, client_request_id: str | None) -> str:
+    """A repeated `clientRequestId` from one customer names the same request (one hold)."""
+    if client_request_id is None:
+        return uuid.uuid4().hex[:20]
+    digest = hashlib.sha256(f"{customer_id}\x00{client_request_id}".encode()).hexdigest()
+    return f"r{digest[:19]}"
+
+
+def _answer(request: RequestDoc, client_secret: str | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "requestId": request.id,
+        "status": request.status.value,
+        "paymentStatus": request.payment_status.value,
+        "amount": request.amount,
+    }
+    if client_secret:
+        answer["clientSecret"] = client_secret
+    return answer
+
+
+def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict[str, Any]:
+    """A customer asks for help: the request is written, then the card is held."""
+    if actor.role != Role.CUSTOMER or actor.uid is None:
+        raise Forbidden("only customers can create requests")
+    now = ctx.clock.now()
+    request_id = request_id_for(actor.uid, data.client_request_id)
+    request, created = ctx.store.create_request(
+        request_id,
+        {
+            "customerId": actor.uid,
+            "category": data.category.value,
+            "description": data.description,
+            "amount": price_of(data.category),
+            "currency": CURRENCY,
+            "status": RequestStatus.PENDING.value,
+            "paymentStatus": PaymentStatus.REQUIRES_PAYMENT.value,
+            "clientRequestId": data.client_request_id,
+            "releaseCount": 0,
+            "dispatchRound": 0,
+            "escalation": 0,
+        },
+        now,
+    )
+    if not created and request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
+        return _answer(request)  # the same clientRequestId again: the first request
+
+    try:
+        held = ctx.payments.authorize(
+            request.id, request.amount, request.currency, data.payment_method_id, actor.uid
+        )
+    except PaymentError as err:
+        logger.warn(
+            "authorization failed, customer may retry", request_id=request.id, error=str(err)
+        )
+        raise FailedPrecondition(
+            "the card could not be checked right now, please try again"
+        ) from err
+
+    if held.outcome == "authorized" and held.payment_intent_id:
+        intent = held.payment_intent_id
+        request, _ = ctx.store.apply(request.id, lambda r: plan_authorized(r, intent, now), now)
+        return _answer(request)
+    if held.outcome == "requires_action" and held.payment_intent_id:
+        intent = held.payment_intent_id
+        if request.payment_intent_id is None:
+            request, _ = ctx.store.apply(request.id, lambda r: plan_awaiting_action(r, intent), now)
+        return _answer(request, held.client_secret)
+    reason = held.decline_reason or "the card was declined"
+    ctx.store.apply(request.id, lambda r: plan_declined(r, now, reason), now)
+    raise FailedPrecondition(f"payment declined: {reason}")
+
+
+def cancel_request(ctx: Context, actor: Actor, data: CancelRequestInput) -> dict[str, Any]:
+    """The customer cancels a pending or claimed request; the hold is released before we answer."""
+    now = ctx.clock.now()
+    request, _ = ctx.store.apply(
+        data.request_id, lambda r: plan_cancel(r, actor, now, data.reason), now
+    )
+    request = settle(ctx, request)
+    return {
+        "requestId": request.id,
+        "status": request.status.value,
+        "paymentStatus": request.payment_status.value,
+    }
+
+
+def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
+    """Make the Stripe call the request owes, then record it; on failure leave it owed."""
+    if request.payment_owed is None or not request.payment_intent_id:
+        return request
+    try:
+        if request.payment_owed.value == "capture":
+            ctx.payments.capture(request.id, request.payment_intent_id)
+        else:
+            ctx.payments.release(request.id, request.payment_intent_id)
+    except PaymentError as err:
+        logger.warn(
+            "stripe call failed, left owed for the sweep",
+            request_id=request.id,
+            owed=request.payment_owed.value,
+            error=str(err),
+        )
+        return request
+    now = ctx.clock.now()
+    try:
+        settled, _ = ctx.store.apply(request.id, plan_settled, now)
+    except InvalidTransition:  # another settle got there first (the call was idempotent)
+        current = ctx.store.get_request(request.id)
+        if current is None:
+            raise NotFound(f"request {request.id} does not exist") from None
+        return current
+    return settled

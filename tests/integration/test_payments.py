@@ -1,0 +1,251 @@
+"""Money on the emulators and localstripe: each test checks Firestore and the PaymentIntent."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.cloud.firestore_v1 import Client
+
+import emulator_client as ec
+from conftest import wait_for
+from homepro.domain import directory
+
+DESCRIPTION = "The kitchen sink drips all night long."
+
+
+def request_doc(db: Client, request_id: str) -> dict[str, Any]:
+    return db.collection("requests").document(request_id).get().to_dict()
+
+
+def event_types(db: Client, request_id: str) -> list[str]:
+    events = db.collection("requests").document(request_id).collection("events").stream()
+    return [e.to_dict()["type"] for e in sorted(events, key=lambda e: e.id)]
+
+
+def create(customer: ec.Account, **data: Any) -> dict[str, Any]:
+    body = {"category": "plumbing", "description": DESCRIPTION, "paymentMethodId": "pm_card_visa"}
+    return ec.call("create_request", {**body, **data}, customer.id_token)
+
+
+def pushes(request_id: str, kind: str) -> list[str]:
+    return [
+        m["token"]
+        for m in ec.fcm_messages()
+        if m["data"]["requestId"] == request_id and m["data"]["type"] == kind
+    ]
+
+
+def with_device(db: Client, account: ec.Account, token: str) -> ec.Account:
+    devices = db.collection("users").document(account.uid).collection("devices")
+    devices.document("d").set({"token": token, "platform": "web"})
+    return account
+
+
+def test_create_holds_the_card_and_dispatches(db, make_account):
+    customer = make_account("customer")
+    helper = with_device(db, make_account("helper", isAvailable=True), "pay-helper-web")
+    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
+    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+
+    result = create(customer)
+
+    assert result["status"] == "pending"
+    assert result["paymentStatus"] == "authorized"
+    assert result["amount"] == 4900  # the server's price, whatever the client thinks
+    doc = request_doc(db, result["requestId"])
+    assert (doc["customerId"], doc["paymentStatus"], doc["currency"]) == (
+        customer.uid,
+        "authorized",
+        "usd",
+    )
+    intent = ec.payment_intent(doc["paymentIntentId"])
+    assert (intent["status"], intent["amount"], intent["capture_method"]) == (
+        "requires_capture",
+        4900,
+        "manual",
+    )
+    assert intent["metadata"]["requestId"] == result["requestId"]
+    assert event_types(db, result["requestId"])[:2] == ["request_created", "payment_authorized"]
+    wait_for(lambda: pushes(result["requestId"], "new_request") == ["pay-helper-web"])
+
+
+def test_a_declined_card_is_a_clear_error_and_nothing_is_dispatched(db, make_account):
+    customer = make_account("customer")
+    with pytest.raises(ec.CallError) as err:
+        create(customer, paymentMethodId="pm_card_chargeCustomerFail", clientRequestId="decl-1")
+    assert err.value.status == "FAILED_PRECONDITION"
+    assert "declined" in err.value.message.lower()
+
+    again = ec.call(
+        "create_request",
+        {
+            "category": "plumbing",
+            "description": DESCRIPTION,
+            "paymentMethodId": "pm_card_chargeCustomerFail",
+            "clientRequestId": "decl-1",
+        },
+        customer.id_token,
+    )  # the same attempt again answers the failed request, it does not hold again
+    doc = request_doc(db, again["requestId"])
+    assert (doc["status"], doc["paymentStatus"]) == ("cancelled", "failed")
+    time.sleep(1)
+    rounds = db.collection("requests").document(again["requestId"]).collection("dispatches")
+    assert list(rounds.stream()) == []
+
+
+def test_the_same_client_request_id_twice_makes_one_hold(db, make_account):
+    customer = make_account("customer")
+    first = create(customer, clientRequestId="tap-twice")
+    second = create(customer, clientRequestId="tap-twice")
+    assert first["requestId"] == second["requestId"]
+    assert second["paymentStatus"] == "authorized"
+    assert event_types(db, first["requestId"]).count("payment_authorized") == 1
+    other = create(make_account("customer"), clientRequestId="tap-twice")
+    assert other["requestId"] != first["requestId"]  # per customer
+
+
+def test_bad_input_changes_nothing(db, make_account):
+    customer = make_account("customer")
+    for data, field in (
+        ({"category": "roofing"}, "category"),
+        ({"description": "short"}, "description"),
+        ({"paymentMethodId": 7}, "paymentMethodId"),
+        ({"amount": 1}, "amount"),  # the price is the server's
+    ):
+        with pytest.raises(ec.CallError) as err:
+            create(customer, **data)
+        assert err.value.status == "INVALID_ARGUMENT"
+        assert err.value.message.startswith(field)
+    helper = make_account("helper")
+    with pytest.raises(ec.CallError) as err:
+        create(helper)
+    assert err.value.status == "PERMISSION_DENIED"
+
+
+def test_cancel_while_pending_releases_the_hold(db, make_account):
+    customer = make_account("customer")
+    created = create(customer)
+
+    result = ec.call("cancel_request", {"requestId": created["requestId"]}, customer.id_token)
+
+    assert result == {
+        "requestId": created["requestId"],
+        "status": "cancelled",
+        "paymentStatus": "released",
+    }
+    doc = request_doc(db, created["requestId"])
+    assert doc["paymentOwed"] is None and doc["cancelledBy"] == customer.uid
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+    assert event_types(db, created["requestId"])[-2:] == ["request_cancelled", "payment_released"]
+
+
+def test_cancel_while_claimed_releases_and_tells_the_helper(db, make_account):
+    customer = make_account("customer")
+    helper = with_device(db, make_account("helper", isAvailable=True), "claimer-web")
+    created = create(customer)
+    ec.call("claim_request", {"requestId": created["requestId"]}, helper.id_token)
+
+    result = ec.call("cancel_request", {"requestId": created["requestId"]}, customer.id_token)
+
+    assert (result["status"], result["paymentStatus"]) == ("cancelled", "released")
+    doc = request_doc(db, created["requestId"])
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+    wait_for(lambda: pushes(created["requestId"], "request_cancelled") == ["claimer-web"])
+
+
+def test_only_the_owner_cancels_and_only_while_open(db, make_account):
+    customer = make_account("customer")
+    created = create(customer)
+    with pytest.raises(ec.CallError) as err:
+        ec.call("cancel_request", {"requestId": created["requestId"]}, make_account().id_token)
+    assert err.value.status == "PERMISSION_DENIED"
+    ec.call("cancel_request", {"requestId": created["requestId"]}, customer.id_token)
+    with pytest.raises(ec.CallError) as err:
+        ec.call("cancel_request", {"requestId": created["requestId"]}, customer.id_token)
+    assert err.value.status == "FAILED_PRECONDITION"
+
+
+def test_expiry_releases_the_hold_and_tells_the_customer(db, make_account):
+    customer = with_device(db, make_account("customer"), "expiring-customer-web")
+    created = create(customer)
+    request_id = created["requestId"]
+    db.collection("requests").document(request_id).update(
+        {"pendingSince": datetime.now(UTC) - timedelta(minutes=31)}
+    )
+
+    assert ec.run_scheduled("sweep_stale_requests") == 200
+
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == (
+        "expired",
+        "released",
+        None,
+    )
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+    wait_for(lambda: pushes(request_id, "request_expired") == ["expiring-customer-web"])
+
+
+def test_a_stripe_outage_leaves_the_release_owed_and_the_next_sweep_ends_it(db, make_account):
+    customer = make_account("customer")
+    created = create(customer)
+    request_id = created["requestId"]
+    ec.stripe_outage(50)  # more than the library's retries
+    try:
+        result = ec.call("cancel_request", {"requestId": request_id}, customer.id_token)
+    finally:
+        ec.stripe_outage(0)
+
+    assert (result["status"], result["paymentStatus"]) == ("cancelled", "authorized")
+    doc = request_doc(db, request_id)
+    assert doc["paymentOwed"] == "release"
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "requires_capture"
+
+    assert ec.run_scheduled("sweep_stale_requests") == 200
+
+    doc = request_doc(db, request_id)
+    assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+    assert event_types(db, request_id).count("payment_released") == 1
+
+
+def test_cancel_and_claim_at_the_same_instant(db, make_account):
+    customer = make_account("customer")
+    helper = make_account("helper")
+    for _ in range(20):
+        request_id = create(customer)["requestId"]
+
+        def cancel(request_id: str = request_id) -> str:
+            try:
+                ec.call("cancel_request", {"requestId": request_id}, customer.id_token)
+                return "cancelled"
+            except ec.CallError as err:
+                return err.status
+
+        def claim(request_id: str = request_id) -> str:
+            try:
+                ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+                return "claimed"
+            except ec.CallError as err:
+                return err.status
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cancelled, claimed = pool.submit(cancel), pool.submit(claim)
+            outcome = (cancelled.result(), claimed.result())
+
+        doc = request_doc(db, request_id)
+        types = event_types(db, request_id)
+        # Either the claim came first and the cancel then ended it, or the cancel won and the
+        # claim was refused; never a claim on a cancelled request, never a hold left behind.
+        assert outcome in {("cancelled", "claimed"), ("cancelled", "FAILED_PRECONDITION")}
+        assert doc["status"] == "cancelled"
+        assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
+        assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+        if outcome[1] == "claimed":
+            assert types[2:] == ["request_claimed", "request_cancelled", "payment_released"]
+        else:
+            assert types[2:] == ["request_cancelled", "payment_released"]
+        assert doc["version"] == len(types)

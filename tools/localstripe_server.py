@@ -1,0 +1,97 @@
+"""localstripe (a stateful fake of the Stripe API) on loopback, adapted where it differs from
+Stripe, so that the production Stripe adapter runs unchanged against it:
+
+- listens on 127.0.0.1 only, and keeps its state in memory (stock: every interface, and a
+  pickle in /tmp rewritten on every write);
+- accepts `cancellation_reason` on PaymentIntent cancel (stock: rejected);
+- reports `amount_capturable` on PaymentIntents (stock: missing);
+- knows the test payment method `pm_card_threeDSecure2Required` (3-D Secure required);
+- `POST /_config/homepro-outage?calls=N` answers the next N API calls 503, like a Stripe outage
+  (`calls=0` ends it), so tests can watch a failed release wait for the next sweep.
+
+What it still gets wrong (it ignores idempotency keys, allows refunds it should not) is covered
+by unit tests of the adapter, not by changing the adapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aiohttp import web
+from localstripe import resources
+
+resources.Store.try_load_from_disk = lambda self: None
+resources.Store.dump_to_disk = lambda self: None
+
+_stock_cancel = resources.PaymentIntent._api_cancel
+
+
+def _cancel(id: str, cancellation_reason: str | None = None, **kwargs: Any) -> Any:
+    return _stock_cancel(id, **kwargs)
+
+
+resources.extra_apis[:] = [
+    (method, url, _cancel if func == _stock_cancel else func)
+    for method, url, func in resources.extra_apis
+]
+
+
+def _amount_capturable(self: Any) -> int:
+    return int(self.amount) if self.status == "requires_capture" else 0
+
+
+resources.PaymentIntent.amount_capturable = property(_amount_capturable)
+
+_stock_test_article = resources.PaymentMethod._try_get_canonical_test_article.__func__
+
+
+def _test_article(cls: Any, id: str) -> Any:
+    if id == "pm_card_threeDSecure2Required":
+        return resources.PaymentMethod(
+            type="card",
+            card={
+                "number": "4000002760003184",
+                "exp_month": "12",
+                "exp_year": "2030",
+                "cvc": "123",
+            },
+        )
+    return _stock_test_article(cls, id)
+
+
+resources.PaymentMethod._try_get_canonical_test_article = classmethod(_test_article)
+
+from localstripe import server  # noqa: E402  (its routes read the adapted resources)
+
+_outage = {"calls": 0}
+
+
+@web.middleware
+async def outage(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/v1/") and _outage["calls"] > 0:
+        _outage["calls"] -= 1
+        return web.json_response(
+            {"error": {"type": "api_error", "message": "Stripe is unavailable (injected)"}},
+            status=503,
+        )
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def set_outage(request: web.Request) -> web.Response:
+    _outage["calls"] = int(request.query.get("calls", "0"))
+    return web.json_response(_outage)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8420)
+    args = parser.parse_args()
+    server.app.middlewares.insert(0, outage)
+    server.app.router.add_post("/_config/homepro-outage", set_outage)
+    web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
