@@ -48,8 +48,11 @@ class StripePayments:
         base_url: str | None = None,
         max_rps: float = 20,
         max_network_retries: int = 3,
+        http_client: Any = None,
     ) -> None:
         options: dict[str, Any] = {"max_network_retries": max_network_retries}
+        if http_client is not None:
+            options["http_client"] = http_client
         if base_url:
             options["base_addresses"] = {"api": base_url}
         self._client = stripe.StripeClient(api_key, **options)

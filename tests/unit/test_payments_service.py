@@ -1,0 +1,113 @@
+"""Money on the fakes: a hold made once, released or captured once, never forgotten."""
+
+import pytest
+
+from fakes import FakeStore, make_context
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
+from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
+from homepro.services import payments, sweeps
+
+CUSTOMER = Actor(uid="cust-1", role="customer")
+
+
+def ask(**fields) -> CreateRequestInput:
+    data = {
+        "category": "hvac",
+        "description": "The furnace will not start.",
+        "paymentMethodId": "pm_card_visa",
+        **fields,
+    }
+    return CreateRequestInput.model_validate(data)
+
+
+@pytest.fixture
+def ctx():
+    return make_context(FakeStore())
+
+
+def test_create_holds_the_price_of_the_category_and_makes_it_dispatchable(ctx):
+    answer = payments.create_request(ctx, CUSTOMER, ask())
+    assert answer["paymentStatus"] == "authorized" and answer["amount"] == 6900
+    doc = ctx.store.requests[answer["requestId"]]
+    assert doc["pendingSince"] == ctx.clock.now()
+    assert ctx.payments.intents[doc["paymentIntentId"]]["status"] == "requires_capture"
+    assert ctx.store.get_request(answer["requestId"]).dispatchable
+
+
+def test_only_customers_create(ctx):
+    with pytest.raises(Forbidden):
+        payments.create_request(ctx, Actor(uid="h", role="helper"), ask())
+
+
+def test_a_repeated_client_request_id_is_one_hold(ctx):
+    first = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k1"))
+    second = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k1"))
+    assert first == second
+    assert [c for c in ctx.payments.calls if c[0] == "authorize"] == [
+        ("authorize", first["requestId"])
+    ]
+
+
+def test_a_declined_card_fails_the_request_and_says_why(ctx):
+    with pytest.raises(FailedPrecondition, match="declined"):
+        payments.create_request(
+            ctx, CUSTOMER, ask(paymentMethodId="pm_card_chargeCustomerFail", clientRequestId="k")
+        )
+    [doc] = ctx.store.requests.values()
+    assert (doc["status"], doc["paymentStatus"], doc["cancelReason"]) == (
+        "cancelled",
+        "failed",
+        "payment_declined",
+    )
+
+
+def test_three_d_secure_waits_with_the_client_secret(ctx):
+    answer = payments.create_request(
+        ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
+    )
+    assert answer["paymentStatus"] == "requires_payment" and answer["clientSecret"].endswith(
+        "_secret"
+    )
+    doc = ctx.store.requests[answer["requestId"]]
+    assert doc["paymentIntentId"] and not ctx.store.get_request(answer["requestId"]).dispatchable
+
+
+def test_an_outage_while_holding_is_a_clear_retryable_error(ctx):
+    ctx.payments.failures = 1
+    with pytest.raises(FailedPrecondition, match="try again"):
+        payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k2"))
+    answer = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k2"))  # the retry
+    assert answer["paymentStatus"] == "authorized"
+
+
+def test_cancel_releases_before_answering(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+    assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "released")
+    intent = ctx.store.requests[request_id]["paymentIntentId"]
+    assert ctx.payments.intents[intent]["status"] == "canceled"
+    with pytest.raises(InvalidTransition):
+        payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+
+
+def test_another_customer_cannot_cancel(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    with pytest.raises(Forbidden):
+        payments.cancel_request(
+            ctx, Actor(uid="cust-2", role="customer"), CancelRequestInput(request_id=request_id)
+        )
+
+
+def test_a_failed_release_stays_owed_until_a_sweep_ends_it_once(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    ctx.payments.failures = 1
+    answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+    assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "authorized")
+    assert ctx.store.requests[request_id]["paymentOwed"] == "release"
+
+    assert sweeps.sweep_stale_requests(ctx).counts == {"payment_released": 1}
+    assert sweeps.sweep_stale_requests(ctx).counts == {}
+    doc = ctx.store.requests[request_id]
+    assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
+    assert ctx.payments.calls.count(("release", request_id)) == 1
+    assert ctx.store.event_types(request_id)[-2:] == ["request_cancelled", "payment_released"]

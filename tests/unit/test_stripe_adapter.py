@@ -1,0 +1,151 @@
+"""The Stripe adapter against scripted Stripe answers: what localstripe does not check."""
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+import stripe
+from requests.structures import CaseInsensitiveDict
+
+from homepro.adapters.stripe_payments import StripePayments
+from homepro.services.ports import PaymentError
+
+
+def intent(status: str, **extra) -> dict:
+    return {
+        "id": "pi_1",
+        "object": "payment_intent",
+        "status": status,
+        "client_secret": "pi_1_s",
+        **extra,
+    }
+
+
+class ScriptedStripe(stripe.HTTPClient):
+    """Answers each request with the next scripted (status, body) and records what was sent."""
+
+    name = "scripted"
+
+    def __init__(self, *answers: tuple[int, dict]) -> None:
+        super().__init__()
+        self.answers = list(answers)
+        self.sent: list[dict] = []
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        self.sent.append(
+            {
+                "method": method,
+                "path": url.split("://", 1)[1].split("/", 1)[1],
+                "headers": dict(headers or {}),
+                "params": parse_qs(
+                    post_data.decode() if isinstance(post_data, bytes) else post_data or ""
+                ),
+            }
+        )
+        status, body, *headers = self.answers.pop(0)
+        return (
+            json.dumps(body),
+            status,
+            CaseInsensitiveDict({"Request-Id": "req_test", **(headers[0] if headers else {})}),
+        )
+
+
+@pytest.fixture(autouse=True)
+def no_retry_sleep(monkeypatch):
+    monkeypatch.setattr(stripe.HTTPClient, "_sleep_time_seconds", lambda self, n, response=None: 0)
+
+
+def adapter(client: ScriptedStripe) -> StripePayments:
+    return StripePayments("sk_test_x", http_client=client, max_rps=0)
+
+
+def test_authorize_is_a_manual_capture_hold_with_an_idempotency_key():
+    client = ScriptedStripe((200, intent("requires_capture")))
+    held = adapter(client).authorize("req-1", 4900, "usd", "pm_card_visa", "cust-1")
+    assert (held.outcome, held.payment_intent_id) == ("authorized", "pi_1")
+    [sent] = client.sent
+    assert sent["path"] == "v1/payment_intents"
+    assert sent["headers"]["Idempotency-Key"] == "req-1:authorize"
+    params = {k: v[0] for k, v in sent["params"].items()}
+    assert params["capture_method"] == "manual" and params["confirm"] == "true"
+    assert (params["amount"], params["currency"], params["payment_method"]) == (
+        "4900",
+        "usd",
+        "pm_card_visa",
+    )
+    assert params["metadata[requestId]"] == "req-1"
+
+
+def test_three_d_secure_returns_the_client_secret():
+    held = adapter(ScriptedStripe((200, intent("requires_action")))).authorize(
+        "r", 1, "usd", "pm", "c"
+    )
+    assert (held.outcome, held.client_secret) == ("requires_action", "pi_1_s")
+
+
+def test_a_declined_card_is_declined_with_its_reason():
+    declined = {
+        "error": {
+            "type": "card_error",
+            "code": "card_declined",
+            "message": "Your card was declined.",
+        }
+    }
+    held = adapter(ScriptedStripe((402, declined))).authorize("r", 1, "usd", "pm", "c")
+    assert (held.outcome, held.decline_reason) == ("declined", "Your card was declined.")
+
+
+def test_release_cancels_with_a_reason_and_its_own_key():
+    client = ScriptedStripe((200, intent("canceled")))
+    adapter(client).release("req-1", "pi_1")
+    [sent] = client.sent
+    assert sent["path"] == "v1/payment_intents/pi_1/cancel"
+    assert sent["headers"]["Idempotency-Key"] == "req-1:release"
+    assert sent["params"]["cancellation_reason"] == ["abandoned"]
+
+
+def test_a_release_already_done_is_done():
+    already = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "payment_intent_unexpected_state",
+            "message": "canceled",
+        }
+    }
+    client = ScriptedStripe((400, already), (200, intent("canceled")))
+    adapter(client).release("req-1", "pi_1")  # no error: the hold is released
+    assert [s["method"] for s in client.sent] == ["post", "get"]
+
+
+def test_a_capture_cannot_become_a_release():
+    captured = {"error": {"type": "invalid_request_error", "message": "already captured"}}
+    client = ScriptedStripe((400, captured), (200, intent("succeeded")))
+    with pytest.raises(PaymentError):
+        adapter(client).release("req-1", "pi_1")
+
+
+def test_5xx_is_retried_with_the_same_key_then_succeeds():
+    unavailable = {"error": {"type": "api_error", "message": "down"}}
+    client = ScriptedStripe((503, unavailable), (503, unavailable), (200, intent("succeeded")))
+    adapter(client).capture("req-1", "pi_1")
+    assert [s["headers"]["Idempotency-Key"] for s in client.sent] == ["req-1:capture"] * 3
+
+
+def test_an_outage_past_the_retries_is_a_payment_error():
+    unavailable = {"error": {"type": "api_error", "message": "down"}}
+    client = ScriptedStripe(*[(503, unavailable)] * 4)
+    with pytest.raises(PaymentError):
+        adapter(client).release("req-1", "pi_1")
+    assert len(client.sent) == 4  # one call and three retries
+
+
+def test_429_is_retried_when_stripe_says_so_else_left_owed():
+    limited = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "slow"}}
+    client = ScriptedStripe(
+        (429, limited, {"Stripe-Should-Retry": "true"}), (200, intent("canceled"))
+    )
+    adapter(client).release("req-1", "pi_1")
+    assert len(client.sent) == 2
+    refused = ScriptedStripe((429, limited, {"Stripe-Should-Retry": "false"}))
+    with pytest.raises(PaymentError):  # a PaymentError leaves `paymentOwed` for the sweep
+        adapter(refused).release("r", "pi_1")
