@@ -10,14 +10,17 @@ from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap
 from homepro import entrypoints as edge
-from homepro.config import NOTIFYING_SECRETS, PAYING_SECRETS, REGION
+from homepro.config import NOTIFYING_SECRETS, PAYING_SECRETS, REGION, VIDEO_SECRETS
 from homepro.domain.models import (
     CancelRequestInput,
     CreateRequestInput,
+    EndSessionInput,
     RequestRef,
+    SessionRef,
     SetAvailabilityInput,
+    StartSessionInput,
 )
-from homepro.services import claims, payments, sweeps
+from homepro.services import claims, payments, sessions, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
@@ -49,6 +52,21 @@ def claim_request(req: Callable) -> dict[str, Any]:
 @https_fn.on_call()
 def release_claim(req: Callable) -> dict[str, Any]:
     return edge.call(req, RequestRef, claims.release_claim)
+
+
+@https_fn.on_call(secrets=VIDEO_SECRETS)
+def start_session(req: Callable) -> dict[str, Any]:
+    return edge.call(req, StartSessionInput, sessions.start_session)
+
+
+@https_fn.on_call()
+def join_session(req: Callable) -> dict[str, Any]:
+    return edge.call(req, SessionRef, sessions.join_session)
+
+
+@https_fn.on_call(secrets=PAYING_SECRETS)
+def end_session(req: Callable) -> dict[str, Any]:
+    return edge.call(req, EndSessionInput, sessions.end_session)
 
 
 @https_fn.on_call()

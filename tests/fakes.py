@@ -22,6 +22,7 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.policy import Policy
+from homepro.domain.sessions import VideoRoom
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import (
@@ -32,6 +33,7 @@ from homepro.services.ports import (
     PushResult,
     RoundClaim,
     RoundCounts,
+    SessionPlanner,
 )
 
 
@@ -85,6 +87,10 @@ class FakeStore:
                 raise AssertionError(f"two transitions wrote version {version} of {request_id}")
             trail[key] = done.audit_event(now)
             self.requests[request_id] = {**current, **updates}
+            for path, data in done.creates.items():
+                collection, doc_id = path.split("/")
+                assert collection == "sessions" and doc_id not in self.sessions
+                self.sessions[doc_id] = dict(data)
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
     def create_request(
@@ -119,6 +125,42 @@ class FakeStore:
                 and data[time_field] <= before
             )
         yield from (rid for _, rid in rows)
+
+    def apply_session(
+        self, session_id: str, plan: SessionPlanner, now: datetime
+    ) -> tuple[SessionDoc, RequestDoc]:
+        with self._lock:
+            session = self.get_session(session_id)
+            if session is None:
+                raise NotFound(f"session {session_id} does not exist")
+            request = self.get_request(session.request_id)
+            assert request is not None
+            change = plan(session, request)
+            version = session.version + 1
+            self.sessions[session_id].update(
+                {**change.changes, "status": change.to_status.value, "version": version}
+            )
+            trail = self.events.setdefault(request.id, {})
+            trail[f"s{version:06d}-{change.event_type}"] = {"type": change.event_type}
+            if change.request is not None:
+                rv = request.version + 1
+                self.requests[request.id].update(change.request.updates(rv, now))
+                trail[audit_event_id(rv, change.request.event_type)] = change.request.audit_event(
+                    now
+                )
+            return self.get_session(session_id), self.get_request(request.id)  # type: ignore[return-value]
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        with self._lock:
+            found = [
+                sid
+                for sid, data in self.sessions.items()
+                if data["status"] == "waiting" and data["waitingAt"] <= before
+            ]
+        yield from found
+
+    def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        return dict(defaults)
 
     def get_user(self, uid: str) -> UserDoc | None:
         data = self.users.get(uid)
@@ -378,6 +420,22 @@ class FakePayments:
         intent["status"] = "succeeded"
 
 
+class FakeVideo:
+    def __init__(self) -> None:
+        self.rooms: dict[str, VideoRoom] = {}
+
+    def create(self, session_id: str, request_id: str, title: str) -> VideoRoom:
+        return self.rooms.setdefault(
+            session_id,
+            VideoRoom(
+                "fake",
+                f"room-{session_id}",
+                f"https://v/{session_id}/c",
+                f"https://v/{session_id}/h",
+            ),
+        )
+
+
 class FakeSms:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -411,4 +469,5 @@ def make_context(
         push=FakePush(),
         sms=FakeSms(),
         payments=FakePayments(),
+        video=FakeVideo(),
     )

@@ -50,6 +50,7 @@ PORTS = {
     "fcm": 9190,
     "twilio": 9191,
     "stripe": 8420,
+    "video": 9192,
 }
 # What the functions see in the emulator: emulator-only env and secrets files, written here.
 LOCAL_FUNCTION_ENV = {
@@ -59,6 +60,7 @@ LOCAL_FUNCTION_ENV = {
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
     "STRIPE_SECRET_KEY": "sk_test_homepro_local",
+    "VIDEO_ACCESS_TOKEN": "local-video-token",
 }
 # The outside services' local stand-ins: (name, script, the port that says it is up).
 STANDINS = (
@@ -260,6 +262,7 @@ def stack_env() -> dict[str, str]:
     env["HOMEPRO_FCM_URL"] = f"http://127.0.0.1:{PORTS['fcm']}"
     env["HOMEPRO_TWILIO_URL"] = f"http://127.0.0.1:{PORTS['twilio']}"
     env["HOMEPRO_STRIPE_URL"] = f"http://127.0.0.1:{PORTS['stripe']}"
+    env["HOMEPRO_VIDEO_URL"] = f"http://127.0.0.1:{PORTS['video']}"
     env["HOMEPRO_FUNCTIONS_BASE"] = FUNCTIONS_BASE
     env["HOMEPRO_TRIGGER_BASE"] = TRIGGER_BASE
     env["PYTHONPATH"] = str(ROOT / "functions")
@@ -364,7 +367,8 @@ class Stack:
             if self.proc.poll() is not None:
                 fail(f"the emulator suite exited early:\n{tail(text)}")
             standins_up = all(port_open(PORTS[port]) for *_, port in STANDINS)
-            if "All emulators ready" in text and standins_up and port_open(PORTS["twilio"]):
+            others_up = port_open(PORTS["twilio"]) and port_open(PORTS["video"])
+            if "All emulators ready" in text and standins_up and others_up:
                 log(f"emulators ready in {time.monotonic() - started:.1f} s")
                 return
             time.sleep(0.25)

@@ -2,6 +2,7 @@
 
     FCM HTTP v1      :9190  POST /v1/projects/{p}/messages:send
     Twilio Messages  :9191  POST /2010-04-01/Accounts/{sid}/Messages.json
+    video (Zoho Lens):9192  POST /api/v2/sessions
 
 Each also answers `GET /messages` (a JSON array of every accepted request, in arrival order)
 and `DELETE /messages` (empties it). FCM tokens that begin `unregistered-` are answered 404
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-FCM_PORT, TWILIO_PORT = 9190, 9191
+FCM_PORT, TWILIO_PORT, VIDEO_PORT = 9190, 9191, 9192
 
 
 class FcmProtocol(asyncio.Protocol):
@@ -232,6 +233,36 @@ def twilio_app() -> web.Application:
     return app
 
 
+def video_app() -> web.Application:
+    """Shaped like the Zoho Lens sessions API the adapter calls: one room per reference id."""
+    rooms: dict[str, dict[str, Any]] = {}
+    accepted: list[dict[str, Any]] = []
+
+    async def create(request: web.Request) -> web.Response:
+        if not request.headers.get("Authorization", "").startswith("Zoho-oauthtoken "):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        body = await request.json()
+        reference = body["session"]["reference_id"]
+        if reference not in rooms:
+            room_id = f"lens-{len(rooms) + 1:06d}"
+            rooms[reference] = {
+                "session_id": room_id,
+                "technician_url": f"http://127.0.0.1:{VIDEO_PORT}/join/{room_id}?as=technician",
+                "customer_url": f"http://127.0.0.1:{VIDEO_PORT}/join/{room_id}?as=customer",
+            }
+            accepted.append(body)
+        return web.json_response({"session": rooms[reference]})
+
+    async def join(request: web.Request) -> web.Response:
+        return web.Response(text=f"HomePro local video room {request.match_info['room']}")
+
+    app = web.Application()
+    app.router.add_post("/api/v2/sessions", create)
+    app.router.add_get("/join/{room}", join)
+    _add_log_routes(app, accepted)
+    return app
+
+
 def _add_log_routes(app: web.Application, log: list[dict[str, Any]]) -> None:
     async def listing(_: web.Request) -> web.Response:
         return web.json_response(log)
@@ -282,6 +313,8 @@ def main() -> None:
     fcm = (FcmState(args.fcm_delay_ms), args.fcm_port) if args.only in (None, "fcm") else None
     if args.only in (None, "twilio"):
         apps.append((twilio_app(), args.twilio_port))
+    if args.only is None:
+        apps.append((video_app(), VIDEO_PORT))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(apps, fcm))
 

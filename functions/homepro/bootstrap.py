@@ -9,6 +9,7 @@ from typing import Any
 import firebase_admin
 
 from homepro import config
+from homepro.domain.sessions import VideoRoom
 from homepro.services.context import Context
 from homepro.services.ports import (
     Authorization,
@@ -44,7 +45,18 @@ def context() -> Context:
         push=LazyPush(),
         sms=LazySms(),
         payments=LazyPayments(),
+        video=LazyVideo(),
     )
+
+
+class LazyVideo:
+    """Builds the video client on the first session (its token is a runtime secret)."""
+
+    def create(self, session_id: str, request_id: str, title: str) -> VideoRoom:
+        from homepro.adapters.zoho_lens import ZohoLensSessions
+
+        client = ZohoLensSessions(config.video_base_url(), config.VIDEO_ACCESS_TOKEN.value)
+        return client.create(session_id, request_id, title)
 
 
 class LazyPayments:

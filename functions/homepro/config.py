@@ -36,6 +36,9 @@ TWILIO_FROM_NUMBER = params.StringParam(
 )
 TWILIO_AUTH_TOKEN = params.SecretParam("TWILIO_AUTH_TOKEN")
 
+VIDEO_ACCESS_TOKEN = params.SecretParam("VIDEO_ACCESS_TOKEN")
+VIDEO_SECRETS = [VIDEO_ACCESS_TOKEN]
+
 STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
     "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, across each instance."
@@ -97,3 +100,8 @@ def twilio_credentials() -> tuple[str, str, str] | None:
 def stripe_base_url() -> str | None:
     """Where Stripe calls go: Stripe, or localstripe when the stack names it."""
     return os.environ.get("HOMEPRO_STRIPE_URL") or None
+
+
+def video_base_url() -> str:
+    """Where video rooms are made: Zoho Lens, or the local stand-in the stack names."""
+    return os.environ.get("HOMEPRO_VIDEO_URL") or "https://lens.zoho.com"

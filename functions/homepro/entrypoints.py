@@ -27,6 +27,7 @@ ERROR_CODES: dict[type[errors.HomeProError], Code] = {
     errors.InvalidTransition: Code.FAILED_PRECONDITION,
     errors.FailedPrecondition: Code.FAILED_PRECONDITION,
     errors.Conflict: Code.ABORTED,
+    errors.Unavailable: Code.UNAVAILABLE,
 }
 
 M = TypeVar("M", bound=BaseModel)

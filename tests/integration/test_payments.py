@@ -249,3 +249,96 @@ def test_cancel_and_claim_at_the_same_instant(db, make_account):
         else:
             assert types[2:] == ["request_cancelled", "payment_released"]
         assert doc["version"] == len(types)
+
+
+CHECKLIST = {"water_shutoff_located": True, "area_clear": True, "customer_ready": True}
+
+
+def claimed_request(db: Client, make_account) -> tuple[ec.Account, ec.Account, str]:
+    customer = with_device(db, make_account("customer"), f"cust-{time.time_ns()}")
+    db.collection("users").document(customer.uid).update({"phone": "+15125550177"})
+    helper = make_account("helper")
+    request_id = create(customer)["requestId"]
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    return customer, helper, request_id
+
+
+def test_a_full_session_captures_the_payment(db, make_account):
+    customer, helper, request_id = claimed_request(db, make_account)
+    with pytest.raises(ec.CallError) as err:
+        ec.call(
+            "start_session",
+            {"requestId": request_id, "checklist": {"area_clear": True}},
+            helper.id_token,
+        )
+    assert err.value.status == "FAILED_PRECONDITION"
+    assert "water_shutoff_located" in err.value.message
+    assert db.collection("config").document("checklists").get().to_dict()["plumbing"]
+
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": CHECKLIST}, helper.id_token
+    )
+    assert started["status"] == "waiting" and started["helperJoinUrl"].startswith("http")
+    assert request_doc(db, request_id)["status"] == "in_session"
+    wait_for(lambda: pushes(request_id, "session_invite"))
+    wait_for(lambda: any(m["to"] == "+15125550177" for m in ec.sms_messages()))
+
+    joined = ec.call("join_session", {"sessionId": started["sessionId"]}, customer.id_token)
+    assert joined["status"] == "active" and "as=customer" in joined["customerJoinUrl"]
+    ended = ec.call(
+        "end_session",
+        {"sessionId": started["sessionId"], "outcome": "resolved"},
+        helper.id_token,
+    )
+
+    assert ended == {
+        "sessionId": started["sessionId"],
+        "status": "ended",
+        "paymentStatus": "captured",
+    }
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["outcome"], doc["paymentStatus"]) == (
+        "completed",
+        "resolved",
+        "captured",
+    )
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "succeeded"
+    session = db.collection("sessions").document(started["sessionId"]).get().to_dict()
+    assert (session["status"], session["outcome"]) == ("ended", "resolved")
+    assert session["durationSeconds"] >= 0
+    wait_for(lambda: pushes(request_id, "session_complete"))
+
+
+@pytest.mark.parametrize("outcome", ["unresolved", "no_show"])
+def test_unresolved_and_no_show_release(db, make_account, outcome):
+    customer, helper, request_id = claimed_request(db, make_account)
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": CHECKLIST}, helper.id_token
+    )
+    if outcome == "unresolved":
+        ec.call("join_session", {"sessionId": started["sessionId"]}, customer.id_token)
+    ended = ec.call(
+        "end_session", {"sessionId": started["sessionId"], "outcome": outcome}, helper.id_token
+    )
+    assert ended["paymentStatus"] == "released"
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["outcome"]) == ("completed", outcome)
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+
+
+def test_a_session_nobody_joins_ends_no_show_by_the_sweep(db, make_account):
+    _, helper, request_id = claimed_request(db, make_account)
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": CHECKLIST}, helper.id_token
+    )
+    db.collection("sessions").document(started["sessionId"]).update(
+        {"waitingAt": datetime.now(UTC) - timedelta(minutes=16)}
+    )
+    assert ec.run_scheduled("sweep_stale_claims") == 200
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["outcome"], doc["paymentStatus"]) == (
+        "completed",
+        "no_show",
+        "released",
+    )
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -26,7 +27,7 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
-from homepro.services.ports import Planner, RoundClaim, RoundCounts
+from homepro.services.ports import Planner, RoundClaim, RoundCounts, SessionPlanner
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
@@ -87,6 +88,8 @@ class FirestoreStore:
                 ref.collection("events").document(audit_event_id(version, done.event_type)),
                 done.audit_event(now),
             )
+            for path, data in done.creates.items():
+                txn.create(self._db.document(path), dict(data))
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
         try:
@@ -152,6 +155,80 @@ class FirestoreStore:
             if len(page) < page_size:
                 return
             last = page[-1]
+
+    def apply_session(
+        self, session_id: str, plan: SessionPlanner, now: datetime
+    ) -> tuple[SessionDoc, RequestDoc]:
+        session_ref = self._db.collection("sessions").document(session_id)
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def run(txn: firestore.Transaction) -> tuple[SessionDoc, RequestDoc]:
+            session_snap = session_ref.get(transaction=txn)
+            if not session_snap.exists:
+                raise NotFound(f"session {session_id} does not exist")
+            session_data = session_snap.to_dict() or {}
+            session = SessionDoc.model_validate({**session_data, "id": session_id})
+            request_ref = self._request_ref(session.request_id)
+            request_snap = request_ref.get(transaction=txn)
+            request_data = request_snap.to_dict() or {}
+            request = RequestDoc.model_validate({**request_data, "id": session.request_id})
+            change = plan(session, request)
+            session_version = session.version + 1
+            session_updates = {
+                **change.changes,
+                "status": change.to_status.value,
+                "version": session_version,
+            }
+            txn.update(session_ref, session_updates)
+            events = request_ref.collection("events")
+            txn.create(
+                events.document(f"s{session_version:06d}-{change.event_type}"),
+                {
+                    "type": change.event_type,
+                    "from": change.from_status.value,
+                    "to": change.to_status.value,
+                    "actor": change.actor.as_data(),
+                    "reason": change.changes.get("outcome"),
+                    "at": now,
+                    "sessionId": session_id,
+                },
+            )
+            if change.request is not None:
+                version = request.version + 1
+                request_updates = change.request.updates(version, now)
+                txn.update(request_ref, request_updates)
+                txn.create(
+                    events.document(audit_event_id(version, change.request.event_type)),
+                    change.request.audit_event(now),
+                )
+                request_data = {**request_data, **request_updates}
+            return (
+                SessionDoc.model_validate({**session_data, **session_updates, "id": session_id}),
+                RequestDoc.model_validate({**request_data, "id": session.request_id}),
+            )
+
+        try:
+            result: tuple[SessionDoc, RequestDoc] = run(
+                self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+            )
+        except (gexc.Aborted, gexc.Conflict) as err:
+            raise Conflict(f"session {session_id} is busy, try again") from err
+        return result
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        query = queries.older_than(
+            self._db, queries.WAITING_SESSIONS, ("waiting",), before, page_size
+        )
+        yield from (snap.id for snap in query.stream())
+
+    def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        ref = self._db.collection("config").document("checklists")
+        snap = ref.get()
+        if snap.exists:
+            return {k: list(v) for k, v in (snap.to_dict() or {}).items()}
+        with contextlib.suppress(gexc.AlreadyExists):
+            ref.create(dict(defaults))
+        return dict(defaults)
 
     def get_user(self, uid: str) -> UserDoc | None:
         snap = self._db.collection("users").document(uid).get()

@@ -33,12 +33,14 @@ STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
 STALE_CLAIMS = QueryShape("requests", ("status",), "claimedAt")
 AVAILABLE_HELPERS = QueryShape("users", ("role", "isAvailable"))
 PAYMENT_OWED = QueryShape("requests", ("paymentOwed",))
+WAITING_SESSIONS = QueryShape("sessions", ("status",), "waitingAt")
 ALL_DEVICES = QueryShape("devices", (), group=True)
 QUERY_SHAPES: tuple[QueryShape, ...] = (
     STALE_PENDING,
     STALE_CLAIMS,
     AVAILABLE_HELPERS,
     PAYMENT_OWED,
+    WAITING_SESSIONS,
     ALL_DEVICES,
 )
 

@@ -41,3 +41,7 @@ class FailedPrecondition(HomeProError):
 
 class Conflict(HomeProError):
     """Too much contention on one document; the caller may try again (aborted)."""
+
+
+class Unavailable(HomeProError):
+    """An outside service (the video provider) failed after retries; the caller may retry."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homepro.domain.policy import Policy
-from homepro.services.ports import Clock, Payments, Push, Sms, Store
+from homepro.services.ports import Clock, Payments, Push, Sms, Store, VideoSessions
 
 
 @dataclass(frozen=True)
@@ -16,3 +16,4 @@ class Context:
     push: Push
     sms: Sms
     payments: Payments
+    video: VideoSessions

@@ -18,6 +18,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
+from homepro.domain.sessions import SessionChange, VideoRoom
 from homepro.domain.states import RequestStatus
 
 Planner = Callable[[RequestDoc], Transition]
@@ -108,6 +109,15 @@ class Payments(Protocol):
     def capture(self, request_id: str, payment_intent_id: str) -> None: ...
 
 
+class VideoSessions(Protocol):
+    """The video provider: a room per session, created once (the session id is the key)."""
+
+    def create(self, session_id: str, request_id: str, title: str) -> VideoRoom: ...
+
+
+SessionPlanner = Callable[[SessionDoc, RequestDoc], SessionChange]
+
+
 class Sms(Protocol):
     """Text messages (Twilio). True if the provider accepted the message."""
 
@@ -139,6 +149,21 @@ class Store(Protocol):
         self, status: RequestStatus, time_field: str, before: datetime, page_size: int
     ) -> Iterator[str]:
         """Ids of requests in `status` whose `time_field` is before `before`, paged."""
+        ...
+
+    def apply_session(
+        self, session_id: str, plan: SessionPlanner, now: datetime
+    ) -> tuple[SessionDoc, RequestDoc]:
+        """In one transaction: re-read the session and its request, plan, write the session
+        (`version` + 1) with its audit event, and the request transition it causes, if any."""
+        ...
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        """Sessions still `waiting` since before `before` (join timeout)."""
+        ...
+
+    def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        """`config/checklists`, written with `defaults` first if it is missing."""
         ...
 
     def get_user(self, uid: str) -> UserDoc | None: ...

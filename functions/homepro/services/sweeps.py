@@ -29,6 +29,7 @@ from homepro.domain.models import Actor, RequestDoc
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.payments import settle
+from homepro.services.sessions import end_unjoined_sessions
 
 SWEEP_CONCURRENCY = 8
 SWEEP_PAGE_SIZE = 200
@@ -158,10 +159,13 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
 
 def sweep_stale_claims(ctx: Context) -> SweepResult:
     """The `sweep_stale_claims` job: claim release (the MAX_RELEASES-th expires and releases
-    the hold); join timeouts join it with the sessions."""
+    the hold), and sessions nobody joined end `no_show` (their holds released)."""
     deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
     result = release_stale_claims(ctx)
-    settle_owed(ctx, result, result.owed, deadline)
+    no_shows = end_unjoined_sessions(ctx)
+    for _ in no_shows:
+        result.add("session_no_show")
+    settle_owed(ctx, result, [*result.owed, *no_shows], deadline)
     return result
 
 

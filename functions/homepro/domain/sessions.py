@@ -1,0 +1,174 @@
+"""The video session: started by the claiming helper, joined by the customer, ended once.
+
+A session transition and the request transition it causes are written in one transaction;
+ending a session settles the hold (capture on `resolved`, release otherwise) after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from homepro.domain.errors import FailedPrecondition, Forbidden
+from homepro.domain.lifecycle import Transition, hold_settlement
+from homepro.domain.models import (
+    Actor,
+    Category,
+    Outcome,
+    PaymentOwed,
+    RequestDoc,
+    Role,
+    SessionDoc,
+)
+from homepro.domain.states import (
+    REQUEST,
+    SESSION,
+    PaymentStatus,
+    RequestAction,
+    RequestStatus,
+    SessionAction,
+    SessionStatus,
+    transition,
+)
+
+# The safety checklist a helper confirms before a session starts (`config/checklists`
+# overrides it; the backend writes these defaults there when the document is missing).
+DEFAULT_CHECKLISTS: dict[str, list[str]] = {
+    Category.PLUMBING.value: ["water_shutoff_located", "area_clear", "customer_ready"],
+    Category.ELECTRICAL.value: ["breaker_off", "area_dry", "customer_ready"],
+    Category.HVAC.value: ["power_off", "area_clear", "customer_ready"],
+    Category.APPLIANCE.value: ["unplugged", "area_clear", "customer_ready"],
+    Category.CARPENTRY.value: ["eye_protection", "area_clear", "customer_ready"],
+    Category.GENERAL.value: ["area_clear", "customer_ready"],
+}
+
+
+@dataclass(frozen=True)
+class VideoRoom:
+    provider: str
+    provider_session_id: str
+    customer_join_url: str
+    helper_join_url: str
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """One session transition: the fields it writes and its audit event (under the request)."""
+
+    event_type: str
+    from_status: SessionStatus
+    to_status: SessionStatus
+    actor: Actor
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    request: Transition | None = None
+
+
+def session_id_for(request_id: str) -> str:
+    """A request has at most one session: a retried start finds the same one."""
+    return f"s-{request_id}"
+
+
+def missing_items(required: list[str], checklist: Mapping[str, bool]) -> list[str]:
+    return [item for item in required if checklist.get(item) is not True]
+
+
+def check_start(
+    request: RequestDoc, actor: Actor, checklist: Mapping[str, bool], required: list[str]
+) -> RequestStatus:
+    """Whether this helper may start this request's session now; the request's next state."""
+    if actor.role != Role.HELPER or actor.uid != request.helper_id:
+        raise Forbidden("only the helper holding this claim can start its session")
+    to_status = transition(REQUEST, request.status, RequestAction.START_SESSION)
+    missing = missing_items(required, checklist)
+    if missing:
+        raise FailedPrecondition(f"checklist incomplete: {', '.join(missing)}")
+    return to_status
+
+
+def plan_start(
+    request: RequestDoc,
+    actor: Actor,
+    now: datetime,
+    room: VideoRoom,
+    checklist: Mapping[str, bool],
+    required: list[str],
+) -> Transition:
+    """The claiming helper starts the session: request `in_session`, session `waiting`."""
+    to_status = check_start(request, actor, checklist, required)
+    session_id = session_id_for(request.id)
+    session = {
+        "requestId": request.id,
+        "customerId": request.customer_id,
+        "helperId": actor.uid,
+        "status": SessionStatus.WAITING.value,
+        "provider": room.provider,
+        "providerSessionId": room.provider_session_id,
+        "customerJoinUrl": room.customer_join_url,
+        "helperJoinUrl": room.helper_join_url,
+        "checklist": dict(checklist),
+        "createdAt": now,
+        "waitingAt": now,
+        "version": 1,
+    }
+    return Transition(
+        event_type="session_started",
+        from_status=request.status,
+        to_status=to_status,
+        actor=actor,
+        changes={"sessionId": session_id},
+        creates={f"sessions/{session_id}": session},
+    )
+
+
+def plan_join(
+    session: SessionDoc, request: RequestDoc, actor: Actor, now: datetime
+) -> SessionChange:
+    if actor.role != Role.CUSTOMER or actor.uid != session.customer_id:
+        raise Forbidden("only the customer of this session can join it")
+    to_status = transition(SESSION, session.status, SessionAction.JOIN)
+    return SessionChange("session_joined", session.status, to_status, actor, {"activeAt": now})
+
+
+def plan_end(
+    session: SessionDoc,
+    request: RequestDoc,
+    actor: Actor,
+    now: datetime,
+    outcome: Outcome,
+    notes: str | None = None,
+) -> SessionChange:
+    """The helper ends the session (a waiting one only as `no_show`); the request completes and
+    its hold is owed a capture (`resolved`) or a release."""
+    system = actor.role == "system"
+    if not system and (actor.role != Role.HELPER or actor.uid != session.helper_id):
+        raise Forbidden("only the helper of this session can end it")
+    if session.status == SessionStatus.WAITING:
+        if outcome != Outcome.NO_SHOW:
+            raise FailedPrecondition("the customer has not joined: a waiting session ends no_show")
+        to_status = transition(SESSION, session.status, SessionAction.NO_SHOW)
+    else:
+        to_status = transition(SESSION, session.status, SessionAction.END)
+    started = session.active_at or session.waiting_at or now
+    changes: dict[str, Any] = {
+        "endedAt": now,
+        "outcome": outcome.value,
+        "durationSeconds": max(0, int((now - started).total_seconds())),
+    }
+    if notes:
+        changes["notes"] = notes
+    settle: dict[str, Any]
+    if outcome == Outcome.RESOLVED and request.payment_status == PaymentStatus.AUTHORIZED:
+        settle = {"paymentOwed": PaymentOwed.CAPTURE.value}
+    else:
+        settle = hold_settlement(request)
+    completed = Transition(
+        event_type="request_completed",
+        from_status=request.status,
+        to_status=transition(REQUEST, request.status, RequestAction.COMPLETE),
+        actor=actor,
+        reason=outcome.value,
+        changes={"completedAt": now, "outcome": outcome.value, **settle},
+    )
+    return SessionChange("session_ended", session.status, to_status, actor, changes, completed)

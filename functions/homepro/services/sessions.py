@@ -1,0 +1,97 @@
+"""Sessions: the helper starts one (after the safety checklist), the customer joins, the
+helper ends it; a session nobody joined ends `no_show` after JOIN_TIMEOUT_MINUTES."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homepro.domain.errors import Forbidden, InvalidTransition, NotFound
+from homepro.domain.models import (
+    Actor,
+    EndSessionInput,
+    Outcome,
+    RequestDoc,
+    Role,
+    SessionDoc,
+    SessionRef,
+    StartSessionInput,
+)
+from homepro.domain.sessions import (
+    DEFAULT_CHECKLISTS,
+    SessionChange,
+    check_start,
+    plan_end,
+    plan_join,
+    plan_start,
+    session_id_for,
+)
+from homepro.services.context import Context
+from homepro.services.payments import settle
+
+
+def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[str, Any]:
+    """The claiming helper, checklist done, opens the video room; the customer is invited."""
+    if actor.role != Role.HELPER:
+        raise Forbidden("only the helper holding this claim can start its session")
+    request = ctx.store.get_request(data.request_id)
+    if request is None:
+        raise NotFound(f"request {data.request_id} does not exist")
+    required = ctx.store.checklists(DEFAULT_CHECKLISTS).get(request.category.value, [])
+    now = ctx.clock.now()
+    check_start(request, actor, data.checklist, required)  # before making a room for nothing
+    session_id = session_id_for(request.id)
+    room = ctx.video.create(session_id, request.id, f"HomePro {request.category.value} help")
+    request, _ = ctx.store.apply(
+        request.id, lambda r: plan_start(r, actor, now, room, data.checklist, required), now
+    )
+    return {"sessionId": session_id, "status": "waiting", "helperJoinUrl": room.helper_join_url}
+
+
+def join_session(ctx: Context, actor: Actor, data: SessionRef) -> dict[str, Any]:
+    now = ctx.clock.now()
+    session, _ = ctx.store.apply_session(
+        data.session_id, lambda s, r: plan_join(s, r, actor, now), now
+    )
+    return {
+        "sessionId": session.id,
+        "status": session.status.value,
+        "customerJoinUrl": session.customer_join_url,
+    }
+
+
+def end_session(ctx: Context, actor: Actor, data: EndSessionInput) -> dict[str, Any]:
+    """The helper ends the session; the hold is captured (resolved) or released before we answer."""
+    now = ctx.clock.now()
+    outcome = Outcome(data.outcome)
+
+    def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
+        return plan_end(session, request, actor, now, outcome, data.notes)
+
+    session, request = ctx.store.apply_session(data.session_id, plan, now)
+    request = settle(ctx, request)
+    return {
+        "sessionId": session.id,
+        "status": session.status.value,
+        "paymentStatus": request.payment_status.value,
+    }
+
+
+def end_unjoined_sessions(ctx: Context) -> list[RequestDoc]:
+    """Sessions still waiting after JOIN_TIMEOUT_MINUTES end `no_show`; returns the requests
+    whose holds are now owed a release."""
+    now = ctx.clock.now()
+    cutoff = now - timedelta(minutes=ctx.policy.join_timeout_minutes)
+    owed = []
+    for session_id in ctx.store.waiting_session_ids(cutoff, 200):
+
+        def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
+            return plan_end(session, request, Actor.system(), now, Outcome.NO_SHOW)
+
+        try:
+            _, request = ctx.store.apply_session(session_id, plan, now)
+        except InvalidTransition:  # joined or ended since the query ran
+            continue
+        if request.payment_owed is not None:
+            owed.append(request)
+    return owed

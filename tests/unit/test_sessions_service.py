@@ -1,0 +1,96 @@
+"""Sessions on the fakes: checklist, start, join, end, and the money that follows."""
+
+import pytest
+
+from fakes import FakeStore, make_context
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
+from homepro.domain.models import Actor, EndSessionInput, SessionRef, StartSessionInput
+from homepro.services import sessions, sweeps
+
+HELPER = Actor(uid="h1", role="helper")
+CUSTOMER = Actor(uid="cust-1", role="customer")
+CHECKLIST = {"water_shutoff_located": True, "area_clear": True, "customer_ready": True}
+
+
+@pytest.fixture
+def ctx():
+    store = FakeStore()
+    store.add_request(
+        "r", customerId="cust-1", status="claimed", helperId="h1", paymentIntentId="pi_r"
+    )
+    return make_context(store)
+
+
+def start(ctx, checklist=CHECKLIST):
+    return sessions.start_session(
+        ctx, HELPER, StartSessionInput(request_id="r", checklist=checklist)
+    )
+
+
+def test_the_checklist_must_be_complete_and_names_what_is_missing(ctx):
+    with pytest.raises(FailedPrecondition, match="water_shutoff_located, customer_ready"):
+        start(ctx, {"area_clear": True, "water_shutoff_located": False})
+    assert ctx.video.rooms == {} and ctx.store.requests["r"]["status"] == "claimed"
+
+
+def test_only_the_claiming_helper_starts(ctx):
+    with pytest.raises(Forbidden):
+        sessions.start_session(
+            ctx,
+            Actor(uid="h2", role="helper"),
+            StartSessionInput(request_id="r", checklist=CHECKLIST),
+        )
+
+
+def test_a_resolved_session_captures(ctx):
+    started = start(ctx)
+    assert started["status"] == "waiting" and started["helperJoinUrl"].endswith("/h")
+    assert ctx.store.requests["r"]["status"] == "in_session"
+    joined = sessions.join_session(ctx, CUSTOMER, SessionRef(session_id=started["sessionId"]))
+    assert joined["status"] == "active" and joined["customerJoinUrl"].endswith("/c")
+    ctx.clock.advance(minutes=12)
+    ended = sessions.end_session(
+        ctx, HELPER, EndSessionInput(session_id=started["sessionId"], outcome="resolved")
+    )
+    assert (ended["status"], ended["paymentStatus"]) == ("ended", "captured")
+    request = ctx.store.requests["r"]
+    assert (request["status"], request["outcome"], request["paymentOwed"]) == (
+        "completed",
+        "resolved",
+        None,
+    )
+    assert ctx.store.sessions[started["sessionId"]]["durationSeconds"] == 720
+    assert ctx.payments.intents["pi_r"]["status"] == "succeeded"
+    with pytest.raises(InvalidTransition):  # ended once
+        sessions.end_session(
+            ctx, HELPER, EndSessionInput(session_id=started["sessionId"], outcome="unresolved")
+        )
+
+
+@pytest.mark.parametrize("outcome", ["unresolved", "no_show"])
+def test_other_outcomes_release(ctx, outcome):
+    started = start(ctx)
+    sessions.join_session(ctx, CUSTOMER, SessionRef(session_id=started["sessionId"]))
+    ended = sessions.end_session(
+        ctx, HELPER, EndSessionInput(session_id=started["sessionId"], outcome=outcome)
+    )
+    assert ended["paymentStatus"] == "released"
+    assert ctx.payments.intents["pi_r"]["status"] == "canceled"
+
+
+def test_a_waiting_session_ends_only_as_no_show(ctx):
+    started = start(ctx)
+    with pytest.raises(FailedPrecondition):
+        sessions.end_session(
+            ctx, HELPER, EndSessionInput(session_id=started["sessionId"], outcome="resolved")
+        )
+
+
+def test_nobody_joined_the_sweep_ends_it_no_show_and_releases(ctx):
+    started = start(ctx)
+    ctx.clock.advance(minutes=16)
+    result = sweeps.sweep_stale_claims(ctx)
+    assert result.counts == {"session_no_show": 1, "payment_released": 1}
+    assert ctx.store.sessions[started["sessionId"]]["outcome"] == "no_show"
+    assert ctx.store.requests["r"]["outcome"] == "no_show"
+    assert sweeps.sweep_stale_claims(ctx).counts == {}
