@@ -6,15 +6,23 @@ from typing import Any
 
 from firebase_functions import firestore_fn, https_fn, identity_fn, options, scheduler_fn
 from firebase_functions.core import Change
+from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap
 from homepro import entrypoints as edge
-from homepro.config import NOTIFYING_SECRETS, PAYING_SECRETS, REGION, VIDEO_SECRETS
+from homepro.config import (
+    NOTIFYING_SECRETS,
+    PAYING_SECRETS,
+    REGION,
+    STRIPE_WEBHOOK_SECRET,
+    VIDEO_SECRETS,
+)
 from homepro.domain.models import (
     CancelRequestInput,
     CreateRequestInput,
     EndSessionInput,
+    RefundRequestInput,
     RequestRef,
     SessionRef,
     SetAvailabilityInput,
@@ -42,6 +50,16 @@ def create_request(req: Callable) -> dict[str, Any]:
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def cancel_request(req: Callable) -> dict[str, Any]:
     return edge.call(req, CancelRequestInput, payments.cancel_request)
+
+
+@https_fn.on_call(secrets=PAYING_SECRETS)
+def refund_request(req: Callable) -> dict[str, Any]:
+    return edge.call(req, RefundRequestInput, payments.refund_request)
+
+
+@https_fn.on_request(secrets=[*PAYING_SECRETS, STRIPE_WEBHOOK_SECRET])
+def stripe_webhook(req: Request) -> Response:
+    return edge.stripe_webhook(req)
 
 
 @https_fn.on_call()

@@ -23,7 +23,6 @@ from homepro.domain.models import (
 from homepro.domain.notifications import Notification
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
-from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import (
     Authorization,
@@ -114,13 +113,14 @@ class FakeStore:
         yield from owed
 
     def stale_request_ids(
-        self, status: RequestStatus, time_field: str, before: datetime, page_size: int
+        self, state: str, time_field: str, before: datetime, page_size: int
     ) -> Iterator[str]:
+        field_name = "paymentStatus" if time_field == "createdAt" else "status"
         with self._lock:
             rows = sorted(
                 (data[time_field], rid)
                 for rid, data in self.requests.items()
-                if data.get("status") == status.value
+                if data.get(field_name) == state
                 and data.get(time_field) is not None
                 and data[time_field] <= before
             )
@@ -418,6 +418,14 @@ class FakePayments:
         if intent["status"] == "canceled":
             raise AssertionError("a released hold cannot be captured")
         intent["status"] = "succeeded"
+
+    def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
+        self._fail_if_down("refund")
+        self.calls.append(("refund", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "succeeded"})
+        if intent["status"] != "succeeded":
+            raise AssertionError("only a captured payment can be refunded")
+        intent["refunded"] = amount
 
 
 class FakeVideo:

@@ -6,6 +6,7 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -178,4 +179,15 @@ def payment_intent(payment_intent_id: str) -> dict[str, Any]:
 def stripe_outage(calls: int) -> None:
     """The next `calls` Stripe API calls answer 503 (0 ends the outage)."""
     req = urllib.request.Request(f"{STRIPE}/_config/homepro-outage?calls={calls}", method="POST")
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def stripe_authenticate(payment_intent_id: str, client_secret: str) -> None:
+    """What Stripe.js does when the customer passes 3-D Secure (localstripe's own endpoint)."""
+    data = urllib.parse.urlencode(
+        {"client_secret": client_secret, "success": "true", "key": "pk_test_homepro_local"}
+    ).encode()
+    req = urllib.request.Request(
+        f"{STRIPE}/v1/payment_intents/{payment_intent_id}/_authenticate", data=data, method="POST"
+    )
     urllib.request.urlopen(req, timeout=30).read()

@@ -3,7 +3,8 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
 
 - listens on 127.0.0.1 only, and keeps its state in memory (stock: every interface, and a
   pickle in /tmp rewritten on every write);
-- accepts `cancellation_reason` on PaymentIntent cancel (stock: rejected);
+- accepts `cancellation_reason` on PaymentIntent cancel and `reason` on refunds (stock:
+  rejected);
 - reports `amount_capturable` on PaymentIntents (stock: missing);
 - knows the test payment method `pm_card_threeDSecure2Required` (3-D Secure required);
 - `POST /_config/homepro-outage?calls=N` answers the next N API calls 503, like a Stripe outage
@@ -35,6 +36,16 @@ resources.extra_apis[:] = [
     (method, url, _cancel if func == _stock_cancel else func)
     for method, url, func in resources.extra_apis
 ]
+
+
+_stock_refund_create = resources.Refund._api_create
+
+
+def _refund_create(reason: str | None = None, **data: Any) -> Any:
+    return _stock_refund_create(**data)
+
+
+resources.Refund._api_create = _refund_create
 
 
 def _amount_capturable(self: Any) -> int:

@@ -61,6 +61,7 @@ LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
     "STRIPE_SECRET_KEY": "sk_test_homepro_local",
     "VIDEO_ACCESS_TOKEN": "local-video-token",
+    "STRIPE_WEBHOOK_SECRET": "whsec_homepro_local",
 }
 # The outside services' local stand-ins: (name, script, the port that says it is up).
 STANDINS = (

@@ -73,6 +73,9 @@ class LazyPayments:
     def capture(self, request_id: str, payment_intent_id: str) -> None:
         payments().capture(request_id, payment_intent_id)
 
+    def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
+        payments().refund(request_id, payment_intent_id, amount)
+
 
 @cache
 def payments() -> Payments:

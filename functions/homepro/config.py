@@ -43,6 +43,7 @@ STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
     "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, across each instance."
 )
+STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 # The functions that move money need the Stripe secret.
 PAYING_SECRETS = [STRIPE_SECRET_KEY]
 

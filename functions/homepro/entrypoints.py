@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from firebase_functions import firestore_fn, https_fn, identity_fn, logger
 from firebase_functions.core import Change
+from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 from pydantic import BaseModel
 
@@ -103,6 +105,30 @@ def device_written(
 def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None:
     result = sweep(bootstrap.context())
     logger.info("sweep finished", sweep=name, **result.counts)
+
+
+def stripe_webhook(req: Request) -> Response:
+    """Verify the Stripe signature, then apply the event (400 if it does not verify)."""
+    import stripe
+
+    from homepro import config
+    from homepro.services.webhooks import apply_stripe_event
+
+    if req.method != "POST":
+        return Response("method not allowed", status=405)
+    try:
+        event = stripe.Webhook.construct_event(
+            req.get_data(),
+            req.headers.get("Stripe-Signature", ""),
+            config.STRIPE_WEBHOOK_SECRET.value,
+        )
+    except (ValueError, stripe.SignatureVerificationError) as err:
+        logger.warn("stripe webhook refused", error=str(err))
+        return Response("invalid signature", status=400)
+    obj = event["data"]["object"]
+    outcome = apply_stripe_event(bootstrap.context(), str(event["type"]), obj.to_dict())
+    logger.info("stripe webhook", event_id=event["id"], type=event["type"], outcome=outcome)
+    return Response(json.dumps({"received": True, "outcome": outcome}), status=200)
 
 
 def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:

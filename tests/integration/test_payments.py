@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -342,3 +347,86 @@ def test_a_session_nobody_joins_ends_no_show_by_the_sweep(db, make_account):
         "released",
     )
     assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+
+
+def signed(payload: bytes, secret: str = "whsec_homepro_local") -> str:
+    stamp = int(time.time())
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
+
+
+def post_webhook(event: dict[str, Any], signature: str | None = None) -> tuple[int, dict[str, Any]]:
+    payload = json.dumps(event).encode()
+    req = urllib.request.Request(
+        f"{ec.FUNCTIONS}/stripe_webhook",
+        data=payload,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": signature or signed(payload),
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, {}
+
+
+def stripe_event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"evt_{time.time_ns()}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
+
+
+def test_3ds_then_the_webhook_authorizes_and_dispatches(db, make_account):
+    customer = make_account("customer")
+    helper = with_device(db, make_account("helper", isAvailable=True), "3ds-helper-web")
+    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
+    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    created = create(customer, paymentMethodId="pm_card_threeDSecure2Required")
+    assert created["paymentStatus"] == "requires_payment" and created["clientSecret"]
+    request_id = created["requestId"]
+    intent_id = request_doc(db, request_id)["paymentIntentId"]
+    assert ec.payment_intent(intent_id)["status"] == "requires_action"
+    time.sleep(1)
+    assert pushes(request_id, "new_request") == []  # not dispatched while unpaid
+
+    # The customer passes 3-D Secure (in Stripe.js); Stripe then tells the webhook.
+    ec.stripe_authenticate(intent_id, created["clientSecret"])
+    intent = ec.payment_intent(intent_id)
+    assert intent["status"] == "requires_capture"
+    event = stripe_event("payment_intent.amount_capturable_updated", intent)
+    assert post_webhook(event, "t=1,v1=forged")[0] == 400
+    assert request_doc(db, request_id)["paymentStatus"] == "requires_payment"
+
+    assert post_webhook(event) == (200, {"received": True, "outcome": "payment_authorized"})
+    assert post_webhook(event) == (200, {"received": True, "outcome": "unchanged"})  # repeated
+    assert request_doc(db, request_id)["paymentStatus"] == "authorized"
+    wait_for(lambda: pushes(request_id, "new_request") == ["3ds-helper-web"])
+
+
+def test_an_admin_refunds_a_captured_payment(db, make_account):
+    customer, helper, request_id = claimed_request(db, make_account)
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": CHECKLIST}, helper.id_token
+    )
+    ec.call("join_session", {"sessionId": started["sessionId"]}, customer.id_token)
+    ec.call(
+        "end_session", {"sessionId": started["sessionId"], "outcome": "resolved"}, helper.id_token
+    )
+    with pytest.raises(ec.CallError) as err:
+        ec.call("refund_request", {"requestId": request_id}, customer.id_token)
+    assert err.value.status == "PERMISSION_DENIED"
+
+    admin = make_account("admin")
+    answer = ec.call("refund_request", {"requestId": request_id, "amount": 2000}, admin.id_token)
+
+    assert answer == {"requestId": request_id, "paymentStatus": "refunded"}
+    doc = request_doc(db, request_id)
+    assert (doc["paymentStatus"], doc["refundedAmount"]) == ("refunded", 2000)
+    assert event_types(db, request_id)[-1] == "payment_refunded"

@@ -111,3 +111,56 @@ def test_a_failed_release_stays_owed_until_a_sweep_ends_it_once(ctx):
     assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     assert ctx.payments.calls.count(("release", request_id)) == 1
     assert ctx.store.event_types(request_id)[-2:] == ["request_cancelled", "payment_released"]
+
+
+def test_an_abandoned_3ds_request_expires_and_its_intent_is_released(ctx):
+    answer = payments.create_request(
+        ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
+    )
+    ctx.clock.advance(minutes=31)
+    counts = sweeps.sweep_stale_requests(ctx).counts
+    assert counts == {"request_expired": 1, "payment_failed": 1}
+    doc = ctx.store.requests[answer["requestId"]]
+    assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == ("expired", "failed", None)
+    assert ctx.payments.intents[doc["paymentIntentId"]]["status"] == "canceled"
+
+
+def test_the_webhook_authorizes_after_3ds_once_and_ignores_repeats(ctx):
+    from homepro.services.webhooks import apply_stripe_event
+
+    answer = payments.create_request(
+        ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
+    )
+    intent = {
+        "id": ctx.store.requests[answer["requestId"]]["paymentIntentId"],
+        "metadata": {"requestId": answer["requestId"]},
+    }
+    assert (
+        apply_stripe_event(ctx, "payment_intent.amount_capturable_updated", intent)
+        == "payment_authorized"
+    )
+    assert (
+        apply_stripe_event(ctx, "payment_intent.amount_capturable_updated", intent) == "unchanged"
+    )
+    assert apply_stripe_event(ctx, "payment_intent.payment_failed", intent) == "unchanged"  # late
+    assert apply_stripe_event(ctx, "customer.created", intent) == "ignored"
+    assert ctx.store.get_request(answer["requestId"]).dispatchable
+
+
+def test_refund_only_a_captured_payment_once(ctx):
+    from homepro.domain.models import RefundRequestInput
+
+    admin = Actor(uid="a", role="admin")
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    with pytest.raises(InvalidTransition):
+        payments.refund_request(ctx, admin, RefundRequestInput(request_id=request_id))
+    ctx.payments.capture(request_id, ctx.store.requests[request_id]["paymentIntentId"])
+    ctx.store.requests[request_id].update(paymentStatus="captured")
+    with pytest.raises(Forbidden):
+        payments.refund_request(ctx, CUSTOMER, RefundRequestInput(request_id=request_id))
+    answer = payments.refund_request(
+        ctx, admin, RefundRequestInput(request_id=request_id, amount=1000)
+    )
+    assert answer["paymentStatus"] == "refunded"
+    with pytest.raises(InvalidTransition):
+        payments.refund_request(ctx, admin, RefundRequestInput(request_id=request_id))

@@ -26,14 +26,17 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
-from homepro.domain.states import RequestStatus
 from homepro.services.ports import Planner, RoundClaim, RoundCounts, SessionPlanner
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
 TRANSACTION_ATTEMPTS = 30
 
-_SHAPE_BY_FIELD = {"pendingSince": queries.STALE_PENDING, "claimedAt": queries.STALE_CLAIMS}
+_SHAPE_BY_FIELD = {
+    "pendingSince": queries.STALE_PENDING,
+    "claimedAt": queries.STALE_CLAIMS,
+    "createdAt": queries.UNPAID,
+}
 
 BATCH_LIMIT = 500  # writes per batch commit
 IO_CONCURRENCY = 16  # batch commits / small queries in flight at once
@@ -143,10 +146,10 @@ class FirestoreStore:
             last = page[-1]
 
     def stale_request_ids(
-        self, status: RequestStatus, time_field: str, before: datetime, page_size: int
+        self, state: str, time_field: str, before: datetime, page_size: int
     ) -> Iterator[str]:
         shape = _SHAPE_BY_FIELD[time_field]
-        query = queries.older_than(self._db, shape, (status.value,), before, page_size)
+        query = queries.older_than(self._db, shape, (state,), before, page_size)
         last = None
         while True:
             page = list((query.start_after(last) if last is not None else query).stream())

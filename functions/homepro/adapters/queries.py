@@ -33,6 +33,7 @@ STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
 STALE_CLAIMS = QueryShape("requests", ("status",), "claimedAt")
 AVAILABLE_HELPERS = QueryShape("users", ("role", "isAvailable"))
 PAYMENT_OWED = QueryShape("requests", ("paymentOwed",))
+UNPAID = QueryShape("requests", ("paymentStatus",), "createdAt")
 WAITING_SESSIONS = QueryShape("sessions", ("status",), "waitingAt")
 ALL_DEVICES = QueryShape("devices", (), group=True)
 QUERY_SHAPES: tuple[QueryShape, ...] = (
@@ -40,6 +41,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     STALE_CLAIMS,
     AVAILABLE_HELPERS,
     PAYMENT_OWED,
+    UNPAID,
     WAITING_SESSIONS,
     ALL_DEVICES,
 )

@@ -123,6 +123,22 @@ class StripePayments:
             if self._status(payment_intent_id) not in ALREADY_CAPTURED:
                 raise PaymentError(str(err)) from err
 
+    def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
+        params: dict[str, Any] = {
+            "payment_intent": payment_intent_id,
+            "reason": "requested_by_customer",
+        }
+        if amount is not None:
+            params["amount"] = amount
+        try:
+            self._call(
+                self._client.v1.refunds.create,
+                params=params,
+                options={"idempotency_key": f"{request_id}:refund"},
+            )
+        except stripe.InvalidRequestError as err:
+            raise PaymentError(str(err)) from err
+
     def _status(self, payment_intent_id: str) -> str:
         intent = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
         return str(intent.status)

@@ -71,6 +71,7 @@ def audit_event_id(version: int, event_type: str) -> str:
 RELEASED_BY_HELPER = "released_by_helper"
 CLAIM_TIMEOUT = "claim_timeout"
 PENDING_TIMEOUT = "pending_timeout"
+UNPAID_TIMEOUT = "payment_not_completed"
 STILL_PENDING = "still_pending"
 TOO_MANY_RELEASES = "too_many_releases"
 
@@ -282,5 +283,19 @@ def plan_settled(request: RequestDoc) -> Transition:
         to_status=to_status,
         actor=Actor.system(),
         changes={"paymentOwed": None},
+        state_field="paymentStatus",
+    )
+
+
+def plan_refunded(request: RequestDoc, actor: Actor, amount: int, reason: str | None) -> Transition:
+    """Stripe refunded a captured payment (an admin's refund, or reported by the webhook)."""
+    to_status = transition(PAYMENT, request.payment_status, PaymentAction.REFUND)
+    return Transition(
+        event_type="payment_refunded",
+        from_status=request.payment_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        changes={"refundedAmount": amount},
         state_field="paymentStatus",
     )

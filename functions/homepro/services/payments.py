@@ -20,12 +20,14 @@ from homepro.domain.lifecycle import (
     plan_awaiting_action,
     plan_cancel,
     plan_declined,
+    plan_refunded,
     plan_settled,
 )
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
     CreateRequestInput,
+    RefundRequestInput,
     RequestDoc,
     Role,
 )
@@ -147,3 +149,31 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
             raise NotFound(f"request {request.id} does not exist") from None
         return current
     return settled
+
+
+def refund_request(ctx: Context, actor: Actor, data: RefundRequestInput) -> dict[str, Any]:
+    """An admin refunds a captured payment, in full or in part (once per request)."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("only admins can refund")
+    request = ctx.store.get_request(data.request_id)
+    if request is None:
+        raise NotFound(f"request {data.request_id} does not exist")
+    if request.payment_status != PaymentStatus.CAPTURED or not request.payment_intent_id:
+        raise InvalidTransition(
+            f"only a captured payment is refunded (it is {request.payment_status.value})"
+        )
+    amount = data.amount if data.amount is not None else request.amount
+    if amount > request.amount:
+        raise FailedPrecondition(f"amount: at most {request.amount} cents were captured")
+    try:
+        ctx.payments.refund(request.id, request.payment_intent_id, amount)
+    except PaymentError as err:
+        raise FailedPrecondition(f"the refund could not be made: {err}") from err
+    now = ctx.clock.now()
+    try:
+        request, _ = ctx.store.apply(
+            request.id, lambda r: plan_refunded(r, actor, amount, data.reason), now
+        )
+    except InvalidTransition:  # the webhook recorded it first
+        request = ctx.store.get_request(request.id) or request
+    return {"requestId": request.id, "paymentStatus": request.payment_status.value}

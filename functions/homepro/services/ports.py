@@ -19,7 +19,6 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.sessions import SessionChange, VideoRoom
-from homepro.domain.states import RequestStatus
 
 Planner = Callable[[RequestDoc], Transition]
 
@@ -108,6 +107,8 @@ class Payments(Protocol):
 
     def capture(self, request_id: str, payment_intent_id: str) -> None: ...
 
+    def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None: ...
+
 
 class VideoSessions(Protocol):
     """The video provider: a room per session, created once (the session id is the key)."""
@@ -146,9 +147,10 @@ class Store(Protocol):
         ...
 
     def stale_request_ids(
-        self, status: RequestStatus, time_field: str, before: datetime, page_size: int
+        self, state: str, time_field: str, before: datetime, page_size: int
     ) -> Iterator[str]:
-        """Ids of requests in `status` whose `time_field` is before `before`, paged."""
+        """Ids of requests in `state` (their `status`, or their `paymentStatus` for
+        `createdAt`) whose `time_field` is before `before`, paged."""
         ...
 
     def apply_session(

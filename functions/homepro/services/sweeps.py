@@ -20,6 +20,7 @@ from homepro.domain.errors import HomeProError, InvalidTransition
 from homepro.domain.lifecycle import (
     CLAIM_TIMEOUT,
     PENDING_TIMEOUT,
+    UNPAID_TIMEOUT,
     Transition,
     plan_escalate,
     plan_expire,
@@ -93,7 +94,7 @@ def expire_or_escalate(ctx: Context) -> SweepResult:
         return plan_escalate(req, now, escalation_due(req, policy.escalation_minutes, now))
 
     ids = ctx.store.stale_request_ids(
-        RequestStatus.PENDING, "pendingSince", oldest_due, SWEEP_PAGE_SIZE
+        RequestStatus.PENDING.value, "pendingSince", oldest_due, SWEEP_PAGE_SIZE
     )
     return _run_each(ctx, ids, plan, now)
 
@@ -110,7 +111,24 @@ def release_stale_claims(ctx: Context) -> SweepResult:
             req, Actor.system(), now, max_releases=ctx.policy.max_releases, reason=CLAIM_TIMEOUT
         )
 
-    ids = ctx.store.stale_request_ids(RequestStatus.CLAIMED, "claimedAt", cutoff, SWEEP_PAGE_SIZE)
+    ids = ctx.store.stale_request_ids(
+        RequestStatus.CLAIMED.value, "claimedAt", cutoff, SWEEP_PAGE_SIZE
+    )
+    return _run_each(ctx, ids, plan, now)
+
+
+def expire_unpaid(ctx: Context) -> SweepResult:
+    """Requests whose card was never held (3-D Secure abandoned, or an outage while holding)
+    expire PENDING_TIMEOUT_MINUTES after they were made; a PaymentIntent left is released."""
+    now = ctx.clock.now()
+    cutoff = now - timedelta(minutes=ctx.policy.pending_timeout_minutes)
+
+    def plan(req: RequestDoc) -> Transition:
+        if req.status != RequestStatus.PENDING or req.payment_status.value != "requires_payment":
+            raise InvalidTransition("request is no longer waiting for payment")
+        return plan_expire(req, Actor.system(), now, reason=UNPAID_TIMEOUT)
+
+    ids = ctx.store.stale_request_ids("requires_payment", "createdAt", cutoff, SWEEP_PAGE_SIZE)
     return _run_each(ctx, ids, plan, now)
 
 
@@ -152,6 +170,10 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
     """The `sweep_stale_requests` job: expiry, escalation, and every payment still owed."""
     deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
     result = expire_or_escalate(ctx)
+    unpaid = expire_unpaid(ctx)
+    for key, count in unpaid.counts.items():
+        result.counts[key] = result.counts.get(key, 0) + count
+    result.owed.extend(unpaid.owed)
     settle_owed(ctx, result, result.owed, deadline)
     retry_owed_payments(ctx, result, deadline)
     return result
