@@ -75,7 +75,7 @@ def test_create_holds_the_card_and_dispatches(db, make_account):
     )
     assert intent["metadata"]["requestId"] == result["requestId"]
     assert event_types(db, result["requestId"])[:2] == ["request_created", "payment_authorized"]
-    wait_for(lambda: pushes(result["requestId"], "new_request") == ["pay-helper-web"])
+    wait_for(lambda: "pay-helper-web" in pushes(result["requestId"], "new_request"))
 
 
 def test_a_declined_card_is_a_clear_error_and_nothing_is_dispatched(db, make_account):
@@ -407,7 +407,7 @@ def test_3ds_then_the_webhook_authorizes_and_dispatches(db, make_account):
     assert post_webhook(event) == (200, {"received": True, "outcome": "payment_authorized"})
     assert post_webhook(event) == (200, {"received": True, "outcome": "unchanged"})  # repeated
     assert request_doc(db, request_id)["paymentStatus"] == "authorized"
-    wait_for(lambda: pushes(request_id, "new_request") == ["3ds-helper-web"])
+    wait_for(lambda: "3ds-helper-web" in pushes(request_id, "new_request"))
 
 
 def test_an_admin_refunds_a_captured_payment(db, make_account):
