@@ -64,6 +64,8 @@ def main() -> None:
         "  web client     http://127.0.0.1:5000\n"
         "  callables      http://127.0.0.1:5001/demo-homepro/us-central1/<name>\n"
         "  Firestore      127.0.0.1:8080   Auth 127.0.0.1:9099\n"
+        "  stand-ins      Stripe (localstripe) :8420   FCM :9190   Twilio :9191   video :9192\n"
+        "                 GET http://127.0.0.1:9190/messages lists every push sent\n"
     )
 
 
