@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -42,6 +42,13 @@ BATCH_LIMIT = 500  # writes per batch commit
 IO_CONCURRENCY = 16  # batch commits / small queries in flight at once
 
 Write = Callable[[firestore.WriteBatch], None]
+T = TypeVar("T")
+
+
+def transactional(fn: Callable[[firestore.Transaction], T]) -> Callable[[firestore.Transaction], T]:
+    """`firestore.transactional`, typed: the function may run several times (keep it pure)."""
+    wrapped: Callable[[firestore.Transaction], T] = firestore.transactional(fn)
+    return wrapped
 
 
 def inbox_data(note: Notification, now: datetime) -> dict[str, Any]:
@@ -61,6 +68,14 @@ class FirestoreStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
 
+    def _transact(self, run: Callable[[firestore.Transaction], T], what: str) -> T:
+        """Run a `@firestore.transactional` function; contention past every attempt is a
+        Conflict (`aborted`) naming `what`."""
+        try:
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        except (gexc.Aborted, gexc.Conflict) as err:
+            raise Conflict(f"{what} is busy, try again") from err
+
     def _request_ref(self, request_id: str) -> firestore.DocumentReference:
         return self._db.collection("requests").document(request_id)
 
@@ -73,7 +88,7 @@ class FirestoreStore:
     def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
         ref = self._request_ref(request_id)
 
-        @firestore.transactional  # type: ignore[untyped-decorator]
+        @transactional
         def run(txn: firestore.Transaction) -> tuple[RequestDoc, Transition]:
             snap = ref.get(transaction=txn)
             if not snap.exists:
@@ -95,20 +110,14 @@ class FirestoreStore:
                 txn.create(self._db.document(path), dict(data))
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
-        try:
-            result: tuple[RequestDoc, Transition] = run(
-                self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-            )
-        except (gexc.Aborted, gexc.Conflict) as err:
-            raise Conflict(f"request {request_id} is busy, try again") from err
-        return result
+        return self._transact(run, f"request {request_id}")
 
     def create_request(
         self, request_id: str, data: Mapping[str, Any], now: datetime
     ) -> tuple[RequestDoc, bool]:
         ref = self._request_ref(request_id)
 
-        @firestore.transactional  # type: ignore[untyped-decorator]
+        @transactional
         def run(txn: firestore.Transaction) -> tuple[RequestDoc, bool]:
             snap = ref.get(transaction=txn)
             if snap.exists:
@@ -130,10 +139,7 @@ class FirestoreStore:
             )
             return RequestDoc.model_validate({**doc, "id": request_id}), True
 
-        result: tuple[RequestDoc, bool] = run(
-            self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-        )
-        return result
+        return self._transact(run, f"request {request_id}")
 
     def owed_request_ids(self, page_size: int) -> Iterator[str]:
         query = queries.payment_owed(self._db, page_size)
@@ -164,7 +170,7 @@ class FirestoreStore:
     ) -> tuple[SessionDoc, RequestDoc]:
         session_ref = self._db.collection("sessions").document(session_id)
 
-        @firestore.transactional  # type: ignore[untyped-decorator]
+        @transactional
         def run(txn: firestore.Transaction) -> tuple[SessionDoc, RequestDoc]:
             session_snap = session_ref.get(transaction=txn)
             if not session_snap.exists:
@@ -210,13 +216,7 @@ class FirestoreStore:
                 RequestDoc.model_validate({**request_data, "id": session.request_id}),
             )
 
-        try:
-            result: tuple[SessionDoc, RequestDoc] = run(
-                self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-            )
-        except (gexc.Aborted, gexc.Conflict) as err:
-            raise Conflict(f"session {session_id} is busy, try again") from err
-        return result
+        return self._transact(run, f"session {session_id}")
 
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         query = queries.older_than(
@@ -291,7 +291,7 @@ class FirestoreStore:
         ref = self._request_ref(request_id)
         round_ref = ref.collection("dispatches").document(round_key)
 
-        @firestore.transactional  # type: ignore[untyped-decorator]
+        @transactional
         def run(txn: firestore.Transaction) -> RoundClaim | None:
             snap = ref.get(transaction=txn)
             taken = round_ref.get(transaction=txn).exists
@@ -324,11 +324,7 @@ class FirestoreStore:
                 RequestDoc.model_validate({**data, **updates, "id": request_id}), number
             )
 
-        try:
-            claim: RoundClaim | None = run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-        except (gexc.Aborted, gexc.Conflict) as err:
-            raise Conflict(f"request {request_id} is busy, try again") from err
-        return claim
+        return self._transact(run, f"request {request_id}")
 
     def finish_round(
         self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
@@ -373,7 +369,7 @@ class FirestoreStore:
         user_ref = self._db.collection("users").document(uid)
         shard_ref = self._db.collection(directory.DIRECTORY).document(directory.shard_of(uid))
 
-        @firestore.transactional  # type: ignore[untyped-decorator]
+        @transactional
         def run(txn: firestore.Transaction) -> bool:
             # Reading the shard makes refreshes of one shard serializable: a refresh that read
             # older devices cannot commit over a newer one.
@@ -395,8 +391,7 @@ class FirestoreStore:
             txn.update(shard_ref, {path: value, "updatedAt": now})
             return True
 
-        changed: bool = run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-        return changed
+        return self._transact(run, f"directory shard of {uid}")
 
     def rebuild_directory(self, now: datetime) -> int:
         devices: dict[str, list[Device]] = {}
