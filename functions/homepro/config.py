@@ -68,10 +68,6 @@ def policy() -> Policy:
     )
 
 
-def in_emulator() -> bool:
-    return os.environ.get("FUNCTIONS_EMULATOR") == "true"
-
-
 def project_id() -> str:
     return os.environ.get("GCLOUD_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT") or ""
 

@@ -29,6 +29,9 @@ from homepro.domain.sessions import (
 from homepro.services.context import Context
 from homepro.services.payments import settle
 
+# Sessions ended per sweep run at most (the next run takes the rest).
+WAITING_PAGE_SIZE = 200
+
 
 def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[str, Any]:
     """The claiming helper, checklist done, opens the video room; the customer is invited."""
@@ -83,7 +86,7 @@ def end_unjoined_sessions(ctx: Context) -> list[RequestDoc]:
     now = ctx.clock.now()
     cutoff = now - timedelta(minutes=ctx.policy.join_timeout_minutes)
     owed = []
-    for session_id in ctx.store.waiting_session_ids(cutoff, 200):
+    for session_id in ctx.store.waiting_session_ids(cutoff, WAITING_PAGE_SIZE):
 
         def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
             return plan_end(session, request, Actor.system(), now, Outcome.NO_SHOW)
