@@ -2,7 +2,7 @@
 PY ?= python3
 STACK = $(PY) tools/stack.py
 
-.PHONY: dev test unit lint setup set-role bench-trigger bench-dispatch importtime clean
+.PHONY: dev test unit lint setup set-role bench-trigger bench-dispatch bench-sweep importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -30,6 +30,9 @@ bench-trigger: setup  ## latency from a Firestore write to the trigger's effect,
 
 bench-dispatch: setup  ## dispatch round throughput and latency vs the seed's approach (FCM at 50 ms)
 	HOMEPRO_FCM_DELAY_MS=50 $(STACK) run -- .venv/bin/python tools/bench_dispatch.py
+
+bench-sweep: setup  ## expiring 10,000 stale requests vs the seed loop; paced and unpaced releases
+	HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_sweep.py
 
 importtime: setup  ## cold-start import cost of functions/main.py
 	cd functions && venv/bin/python -X importtime -c "import main" 2>&1 | tail -1

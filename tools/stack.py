@@ -346,7 +346,7 @@ class Stack:
             str(ROOT / "node_modules/.bin/firebase"),
             "emulators:start",
             "--only",
-            "firestore,auth,functions,hosting",
+            self.env.get("HOMEPRO_EMULATORS", "firestore,auth,functions,hosting"),
             "--project",
             PROJECT,
         ]

@@ -32,7 +32,7 @@ from homepro.services.context import Context
 from homepro.services.payments import settle
 from homepro.services.sessions import end_unjoined_sessions
 
-SWEEP_CONCURRENCY = 8
+SWEEP_CONCURRENCY = 32
 SWEEP_PAGE_SIZE = 200
 # Stop starting Stripe calls after this long (the functions time out at 540 s).
 SWEEP_BUDGET_SECONDS = 420
