@@ -96,21 +96,34 @@ class FirestoreStore:
             current = snap.to_dict() or {}
             request = RequestDoc.model_validate({**current, "id": request_id})
             done = plan(request)
-            version = request.version + 1
-            updates = done.updates(version, now)
-            # The re-read document must still be the one written last: state and version hold.
-            txn.update(
-                ref, updates, option=self._db.write_option(last_update_time=snap.update_time)
-            )
-            txn.create(
-                ref.collection("events").document(audit_event_id(version, done.event_type)),
-                done.audit_event(now),
-            )
-            for path, data in done.creates.items():
-                txn.create(self._db.document(path), dict(data))
+            updates = self._write_transition(txn, snap, request, done, now)
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
 
         return self._transact(run, f"request {request_id}")
+
+    def _write_transition(
+        self,
+        txn: firestore.Transaction,
+        snap: firestore.DocumentSnapshot,
+        request: RequestDoc,
+        done: Transition,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Write a planned transition of the request read as `snap`: its fields with
+        `version` + 1, its audit event, the documents it creates. Returns the fields written."""
+        version = request.version + 1
+        updates = done.updates(version, now)
+        # The re-read document must still be the one written last: state and version hold.
+        txn.update(
+            snap.reference, updates, option=self._db.write_option(last_update_time=snap.update_time)
+        )
+        txn.create(
+            snap.reference.collection("events").document(audit_event_id(version, done.event_type)),
+            done.audit_event(now),
+        )
+        for path, data in done.creates.items():
+            txn.create(self._db.document(path), dict(data))
+        return updates
 
     def create_request(
         self, request_id: str, data: Mapping[str, Any], now: datetime
@@ -203,12 +216,8 @@ class FirestoreStore:
                 },
             )
             if change.request is not None:
-                version = request.version + 1
-                request_updates = change.request.updates(version, now)
-                txn.update(request_ref, request_updates)
-                txn.create(
-                    events.document(audit_event_id(version, change.request.event_type)),
-                    change.request.audit_event(now),
+                request_updates = self._write_transition(
+                    txn, request_snap, request, change.request, now
                 )
                 request_data = {**request_data, **request_updates}
             return (
