@@ -86,8 +86,15 @@ def call(name: str, data: Any, id_token: str | None = None) -> dict[str, Any]:
     try:
         out = _post(f"{FUNCTIONS}/{name}", {"data": data}, headers)
     except urllib.error.HTTPError as err:
-        body = json.loads(err.read() or b"{}")
-        error = body.get("error", {})
+        raw = err.read()
+        try:
+            error = json.loads(raw or b"{}").get("error")
+        except ValueError:
+            error = None
+        if not isinstance(error, dict):  # not the callable protocol: the emulator itself failed
+            raise CallError(
+                f"HTTP_{err.code}", raw.decode(errors="replace")[:500], err.code
+            ) from None
         raise CallError(
             error.get("status", "UNKNOWN"), error.get("message", ""), err.code
         ) from None

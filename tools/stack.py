@@ -267,6 +267,11 @@ def stack_env() -> dict[str, str]:
     env["HOMEPRO_FUNCTIONS_BASE"] = FUNCTIONS_BASE
     env["HOMEPRO_TRIGGER_BASE"] = TRIGGER_BASE
     env["PYTHONPATH"] = str(ROOT / "functions")
+    # One fresh connection per call from the Functions emulator to its Python workers (see the
+    # preload's comment: keep-alive races gunicorn's idle timeout and fails calls at random).
+    preload = f"--require {ROOT / 'tools' / 'emulator_no_keepalive.cjs'}"
+    if preload not in env.get("NODE_OPTIONS", ""):
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {preload}".strip()
     env.setdefault("FIREBASE_CLI_DISABLE_UPDATE_CHECK", "true")
     env["NO_UPDATE_NOTIFIER"] = "1"
     return env
