@@ -1,8 +1,20 @@
-"""The Store port on Cloud Firestore: one transaction per transition, with its audit event."""
+"""The Store port on Cloud Firestore: one atomic commit per transition, with its audit event.
+
+Every state change is an optimistic transaction: read, plan on what was read, then one atomic
+commit whose writes are conditioned on the documents being unchanged since the read (their
+update time; `create` for documents that must not exist yet). When another writer got there
+first, a condition fails, nothing is written, and the change is planned again on a fresh read.
+That is the isolation of `run_transaction` without its read locks: the server client's
+transactions lock what they read, and in the Firestore emulator two of them upgrading the same
+read lock wait on each other until the callable times out (firebase-tools#2452, #3969; seen
+here as a cancel and a claim both stuck for 60 s). One round trip per attempt instead of three.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -31,6 +43,8 @@ from homepro.services.ports import Planner, RoundClaim, RoundCounts, SessionPlan
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
 TRANSACTION_ATTEMPTS = 30
+# A commit whose condition failed: another writer changed (or created) a document first.
+_LOST_RACE = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Aborted, gexc.Conflict)
 
 _SHAPE_BY_FIELD = {
     "pendingSince": queries.STALE_PENDING,
@@ -43,12 +57,6 @@ IO_CONCURRENCY = 16  # batch commits / small queries in flight at once
 
 Write = Callable[[firestore.WriteBatch], None]
 T = TypeVar("T")
-
-
-def transactional(fn: Callable[[firestore.Transaction], T]) -> Callable[[firestore.Transaction], T]:
-    """`firestore.transactional`, typed: the function may run several times (keep it pure)."""
-    wrapped: Callable[[firestore.Transaction], T] = firestore.transactional(fn)
-    return wrapped
 
 
 def inbox_data(note: Notification, now: datetime) -> dict[str, Any]:
@@ -68,13 +76,28 @@ class FirestoreStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
 
-    def _transact(self, run: Callable[[firestore.Transaction], T], what: str) -> T:
-        """Run a `@firestore.transactional` function; contention past every attempt is a
-        Conflict (`aborted`) naming `what`."""
-        try:
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-        except (gexc.Aborted, gexc.Conflict) as err:
-            raise Conflict(f"{what} is busy, try again") from err
+    def _transact(self, attempt: Callable[[firestore.WriteBatch], T], what: str) -> T:
+        """Run `attempt` (read, plan, put conditioned writes in the batch; it may run several
+        times, keep it pure) and commit its writes atomically. A failed condition means another
+        writer came first: read and plan again. Contention past every attempt is a Conflict
+        (`aborted`) naming `what`; a domain error from the plan stops at once."""
+        lost: Exception | None = None
+        for tried in range(TRANSACTION_ATTEMPTS):
+            batch = self._db.batch()
+            result = attempt(batch)
+            if len(batch) == 0:
+                return result
+            try:
+                batch.commit()
+                return result
+            except _LOST_RACE as err:
+                lost = err
+                time.sleep(random.uniform(0, min(0.25, 0.004 * 2**tried)))
+        raise Conflict(f"{what} is busy, try again") from lost
+
+    def _unchanged(self, snap: firestore.DocumentSnapshot) -> Any:
+        """The condition of a write to `snap`'s document: nobody wrote it since it was read."""
+        return self._db.write_option(last_update_time=snap.update_time)
 
     def _request_ref(self, request_id: str) -> firestore.DocumentReference:
         return self._db.collection("requests").document(request_id)
@@ -88,9 +111,8 @@ class FirestoreStore:
     def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
         ref = self._request_ref(request_id)
 
-        @transactional
-        def run(txn: firestore.Transaction) -> tuple[RequestDoc, Transition]:
-            snap = ref.get(transaction=txn)
+        def run(txn: firestore.WriteBatch) -> tuple[RequestDoc, Transition]:
+            snap = ref.get()
             if not snap.exists:
                 raise NotFound(f"request {request_id} does not exist")
             current = snap.to_dict() or {}
@@ -103,7 +125,7 @@ class FirestoreStore:
 
     def _write_transition(
         self,
-        txn: firestore.Transaction,
+        txn: firestore.WriteBatch,
         snap: firestore.DocumentSnapshot,
         request: RequestDoc,
         done: Transition,
@@ -113,10 +135,8 @@ class FirestoreStore:
         `version` + 1, its audit event, the documents it creates. Returns the fields written."""
         version = request.version + 1
         updates = done.updates(version, now)
-        # The re-read document must still be the one written last: state and version hold.
-        txn.update(
-            snap.reference, updates, option=self._db.write_option(last_update_time=snap.update_time)
-        )
+        # The document read must still be the one written last: state and version hold.
+        txn.update(snap.reference, updates, option=self._unchanged(snap))
         txn.create(
             snap.reference.collection("events").document(audit_event_id(version, done.event_type)),
             done.audit_event(now),
@@ -130,9 +150,8 @@ class FirestoreStore:
     ) -> tuple[RequestDoc, bool]:
         ref = self._request_ref(request_id)
 
-        @transactional
-        def run(txn: firestore.Transaction) -> tuple[RequestDoc, bool]:
-            snap = ref.get(transaction=txn)
+        def run(txn: firestore.WriteBatch) -> tuple[RequestDoc, bool]:
+            snap = ref.get()  # `create` below fails if a twin got there first: read it then
             if snap.exists:
                 return RequestDoc.model_validate(
                     {**(snap.to_dict() or {}), "id": request_id}
@@ -183,15 +202,14 @@ class FirestoreStore:
     ) -> tuple[SessionDoc, RequestDoc]:
         session_ref = self._db.collection("sessions").document(session_id)
 
-        @transactional
-        def run(txn: firestore.Transaction) -> tuple[SessionDoc, RequestDoc]:
-            session_snap = session_ref.get(transaction=txn)
+        def run(txn: firestore.WriteBatch) -> tuple[SessionDoc, RequestDoc]:
+            session_snap = session_ref.get()
             if not session_snap.exists:
                 raise NotFound(f"session {session_id} does not exist")
             session_data = session_snap.to_dict() or {}
             session = SessionDoc.model_validate({**session_data, "id": session_id})
             request_ref = self._request_ref(session.request_id)
-            request_snap = request_ref.get(transaction=txn)
+            request_snap = request_ref.get()
             request_data = request_snap.to_dict() or {}
             request = RequestDoc.model_validate({**request_data, "id": session.request_id})
             change = plan(session, request)
@@ -201,7 +219,7 @@ class FirestoreStore:
                 "status": change.to_status.value,
                 "version": session_version,
             }
-            txn.update(session_ref, session_updates)
+            txn.update(session_ref, session_updates, option=self._unchanged(session_snap))
             events = request_ref.collection("events")
             txn.create(
                 events.document(f"s{session_version:06d}-{change.event_type}"),
@@ -300,11 +318,9 @@ class FirestoreStore:
         ref = self._request_ref(request_id)
         round_ref = ref.collection("dispatches").document(round_key)
 
-        @transactional
-        def run(txn: firestore.Transaction) -> RoundClaim | None:
-            snap = ref.get(transaction=txn)
-            taken = round_ref.get(transaction=txn).exists
-            if not snap.exists or taken:
+        def run(txn: firestore.WriteBatch) -> RoundClaim | None:
+            snap, round_snap = self._get_both(ref, round_ref)
+            if not snap.exists or round_snap.exists:
                 return None
             data = snap.to_dict() or {}
             request = RequestDoc.model_validate({**data, "id": request_id})
@@ -328,12 +344,19 @@ class FirestoreStore:
             updates: dict[str, Any] = {"dispatchRound": number}
             if request.dispatchable_at is None:
                 updates["dispatchableAt"] = now
-            txn.update(ref, updates)
+            txn.update(ref, updates, option=self._unchanged(snap))
             return RoundClaim(
                 RequestDoc.model_validate({**data, **updates, "id": request_id}), number
             )
 
         return self._transact(run, f"request {request_id}")
+
+    def _get_both(
+        self, first: firestore.DocumentReference, second: firestore.DocumentReference
+    ) -> tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]:
+        """Two documents in one read, as of the same moment."""
+        found = {snap.reference.path: snap for snap in self._db.get_all([first, second])}
+        return found[first.path], found[second.path]
 
     def finish_round(
         self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
@@ -378,26 +401,28 @@ class FirestoreStore:
         user_ref = self._db.collection("users").document(uid)
         shard_ref = self._db.collection(directory.DIRECTORY).document(directory.shard_of(uid))
 
-        @transactional
-        def run(txn: firestore.Transaction) -> bool:
-            # Reading the shard makes refreshes of one shard serializable: a refresh that read
-            # older devices cannot commit over a newer one.
-            shard_snap = shard_ref.get(transaction=txn)
+        def run(txn: firestore.WriteBatch) -> bool:
+            # The shard is read first and written only if unchanged since: refreshes of one
+            # shard are serializable, a refresh that read older devices cannot commit over a
+            # newer one.
+            shard_snap = shard_ref.get()
             shard = shard_snap.to_dict() or {}
-            profile = user_ref.get(transaction=txn).to_dict()
+            profile = user_ref.get().to_dict()
             query = user_ref.collection("devices").select(["token", "platform"])
-            devices = [_device(uid, d) for d in txn.get(query)]
+            devices = [_device(uid, d) for d in query.stream()]
             entry = directory.entry_for(profile, devices)
             current = (shard.get("helpers") or {}).get(uid)
             if entry == current:
                 return False
             if not shard_snap.exists:
-                txn.set(shard_ref, {"helpers": {uid: entry} if entry else {}, "updatedAt": now})
+                txn.create(shard_ref, {"helpers": {uid: entry} if entry else {}, "updatedAt": now})
                 return True
             # update() replaces the entry whole (a merge would keep removed devices)
             path = FieldPath("helpers", uid).to_api_repr()
             value: Any = entry if entry is not None else firestore.DELETE_FIELD
-            txn.update(shard_ref, {path: value, "updatedAt": now})
+            txn.update(
+                shard_ref, {path: value, "updatedAt": now}, option=self._unchanged(shard_snap)
+            )
             return True
 
         return self._transact(run, f"directory shard of {uid}")
