@@ -32,6 +32,7 @@ from homepro.services.ports import (
     PushResult,
     RoundClaim,
     RoundCounts,
+    Seen,
     SessionPlanner,
 )
 
@@ -71,12 +72,16 @@ class FakeStore:
         data = self.requests.get(request_id)
         return None if data is None else RequestDoc.model_validate({**data, "id": request_id})
 
-    def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
+    def apply(
+        self, request_id: str, plan: Planner, now: datetime, seen: Seen | None = None
+    ) -> tuple[RequestDoc, Transition]:
         with self._lock:
             current = self.requests.get(request_id)
             if current is None:
                 raise NotFound(f"request {request_id} does not exist")
             request = RequestDoc.model_validate({**current, "id": request_id})
+            # Planning on the current document is what the adapter does when `seen` is stale,
+            # and the same as planning on `seen` when it is not.
             done = plan(request)
             version = request.version + 1
             updates = done.updates(version, now)
@@ -107,14 +112,15 @@ class FakeStore:
             }
             return self.get_request(request_id), True  # type: ignore[return-value]
 
-    def owed_request_ids(self, page_size: int) -> Iterator[str]:
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
         with self._lock:
             owed = sorted(rid for rid, d in self.requests.items() if d.get("paymentOwed"))
-        yield from owed
+        for request_id in owed:
+            yield RequestDoc.model_validate({**self.requests[request_id], "id": request_id})
 
-    def stale_request_ids(
+    def stale_requests(
         self, state: str, time_field: str, before: datetime, page_size: int
-    ) -> Iterator[str]:
+    ) -> Iterator[Seen]:
         field_name = "paymentStatus" if time_field == "createdAt" else "status"
         with self._lock:
             rows = sorted(
@@ -124,7 +130,8 @@ class FakeStore:
                 and data.get(time_field) is not None
                 and data[time_field] <= before
             )
-        yield from (rid for _, rid in rows)
+        for _, request_id in rows:
+            yield Seen(RequestDoc.model_validate({**self.requests[request_id], "id": request_id}))
 
     def apply_session(
         self, session_id: str, plan: SessionPlanner, now: datetime

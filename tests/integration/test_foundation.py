@@ -171,12 +171,15 @@ def test_releases_go_back_to_pending_and_the_third_expires(db, make_account, mak
     assert doc["status"] == "expired"
     assert doc["releaseCount"] == 3
     assert doc["helperId"] is None
-    assert doc["paymentOwed"] == "release"  # the hold is owed a release
+    # the callable settled before answering: Stripe does not know this test's fake intent,
+    # so there was no hold to release (a release of an unknown intent is done, with an alert)
+    assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     assert isinstance(doc["expiredAt"], datetime)
     types = [e["type"] for e in events_of(db, request_id)]
     assert types == ["request_claimed", "request_released"] * 2 + [
         "request_claimed",
         "request_expired",
+        "payment_released",
     ]
     assert doc["version"] == 1 + len(types)
 
@@ -262,8 +265,13 @@ def test_the_requests_sweep_expires_a_stale_pending_request(db, make_request):
     request_id = make_request(pendingSince=old)
     assert ec.run_scheduled("sweep_stale_requests") == 200
     doc = request_doc(db, request_id)
-    assert doc["status"] == "expired"
-    assert doc["paymentOwed"] == "release"
+    # Stripe does not know the fake intent: no hold to release, done (with an alert)
+    assert (doc["status"], doc["paymentStatus"], doc.get("paymentOwed")) == (
+        "expired",
+        "released",
+        None,
+    )
     # a second run at once changes nothing more
     assert ec.run_scheduled("sweep_stale_requests") == 200
-    assert [e["type"] for e in events_of(db, request_id)] == ["request_expired"]
+    types = [e["type"] for e in events_of(db, request_id)]
+    assert types == ["request_expired", "payment_released"]

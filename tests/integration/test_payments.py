@@ -194,6 +194,58 @@ def test_expiry_releases_the_hold_and_tells_the_customer(db, make_account):
     wait_for(lambda: pushes(request_id, "request_expired") == ["expiring-customer-web"])
 
 
+def available_helper(db: Client, make_account, token: str) -> ec.Account:
+    helper = with_device(db, make_account("helper", isAvailable=True), token)
+    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
+    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    return helper
+
+
+def test_a_released_claim_keeps_the_hold_and_the_third_release_expires_it(db, make_account):
+    customer = make_account("customer")
+    holder = available_helper(db, make_account, f"holder-{time.time_ns()}")
+    other = f"other-{time.time_ns()}"
+    available_helper(db, make_account, other)
+    request_id = create(customer)["requestId"]
+    wait_for(lambda: other in pushes(request_id, "new_request"))
+    ec.call("claim_request", {"requestId": request_id}, holder.id_token)
+    stale = datetime.now(UTC) - timedelta(minutes=16)
+    db.collection("requests").document(request_id).update({"claimedAt": stale})
+
+    assert ec.run_scheduled("sweep_stale_claims") == 200
+
+    # the claim went stale: pending again, the hold kept, the helper told, a new round sent
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["releaseCount"], doc["helperId"]) == ("pending", 1, None)
+    assert (doc["paymentStatus"], doc.get("paymentOwed")) == ("authorized", None)
+    assert doc["pendingSince"] > stale
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "requires_capture"
+    wait_for(lambda: pushes(request_id, "claim_released"))
+    assert set(pushes(request_id, "claim_released")) == {holder_token(db, holder)}
+    round_2 = db.collection("requests").document(request_id).collection("dispatches")
+    wait_for(lambda: (round_2.document("released-1").get().to_dict() or {}).get("finishedAt"))
+    wait_for(lambda: pushes(request_id, "new_request").count(other) == 2)
+
+    # two releases by the helper: the third of either kind expires it and releases the hold
+    answers = []
+    for _ in range(2):
+        ec.call("claim_request", {"requestId": request_id}, holder.id_token)
+        answers.append(ec.call("release_claim", {"requestId": request_id}, holder.id_token))
+    assert [(a["status"], a["paymentStatus"]) for a in answers] == [
+        ("pending", "authorized"),
+        ("expired", "released"),
+    ]
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["releaseCount"], doc["paymentOwed"]) == ("expired", 3, None)
+    assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
+    assert event_types(db, request_id)[-2:] == ["request_expired", "payment_released"]
+
+
+def holder_token(db: Client, account: ec.Account) -> str:
+    devices = db.collection("users").document(account.uid).collection("devices")
+    return devices.document("d").get().to_dict()["token"]
+
+
 def test_a_stripe_outage_leaves_the_release_owed_and_the_next_sweep_ends_it(db, make_account):
     customer = make_account("customer")
     created = create(customer)

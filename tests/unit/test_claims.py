@@ -67,14 +67,29 @@ def test_release_resets_the_claim_and_pending_since(ctx):
     assert doc["helperId"] is None and doc["claimedAt"] is None
 
 
-def test_the_max_releases_th_release_expires_and_owes_a_release(ctx):
+def test_the_max_releases_th_release_expires_and_releases_the_hold_before_answering(ctx):
     ctx = make_context(ctx.store, ctx.clock, max_releases=2)
-    for expected in ("pending", "expired"):
+    answers = []
+    for _ in range(2):
         claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
-        assert claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))["status"] == expected
+        answers.append(claims.release_claim(ctx, HELPER, RequestRef(request_id="r1")))
+    assert [(a["status"], a["paymentStatus"]) for a in answers] == [
+        ("pending", "authorized"),
+        ("expired", "released"),
+    ]
     doc = ctx.store.requests["r1"]
-    assert (doc["status"], doc["paymentOwed"], doc["releaseCount"]) == ("expired", "release", 2)
-    assert ctx.store.event_types("r1")[-1] == "request_expired"
+    assert (doc["status"], doc["paymentOwed"], doc["releaseCount"]) == ("expired", None, 2)
+    assert ctx.store.event_types("r1")[-2:] == ["request_expired", "payment_released"]
+    assert ctx.payments.calls == [("release", "r1")]
+
+
+def test_a_failed_release_at_the_last_release_is_left_owed_for_the_sweep(ctx):
+    ctx = make_context(ctx.store, ctx.clock, max_releases=1)
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    ctx.payments.failures = 3
+    answer = claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
+    assert (answer["status"], answer["paymentStatus"]) == ("expired", "authorized")
+    assert ctx.store.requests["r1"]["paymentOwed"] == "release"
 
 
 def test_only_the_holder_releases(ctx):

@@ -117,6 +117,27 @@ def test_a_release_already_done_is_done():
     assert [s["method"] for s in client.sent] == ["post", "get"]
 
 
+MISSING = {
+    "error": {
+        "type": "invalid_request_error",
+        "code": "resource_missing",
+        "message": "No such payment_intent: 'pi_1'",
+    }
+}
+
+
+def test_releasing_an_intent_stripe_does_not_know_is_done_not_owed_forever():
+    client = ScriptedStripe((404, MISSING))
+    adapter(client).release("req-1", "pi_1")  # no error: there is no hold to release
+    assert len(client.sent) == 1
+
+
+def test_capturing_an_intent_stripe_does_not_know_stays_owed():
+    client = ScriptedStripe((404, MISSING), (404, MISSING))
+    with pytest.raises(PaymentError, match="No such payment_intent"):
+        adapter(client).capture("req-1", "pi_1")
+
+
 def test_a_capture_cannot_become_a_release():
     captured = {"error": {"type": "invalid_request_error", "message": "already captured"}}
     client = ScriptedStripe((400, captured), (200, intent("succeeded")))

@@ -38,7 +38,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
-from homepro.services.ports import Planner, RoundClaim, RoundCounts, SessionPlanner
+from homepro.services.ports import Planner, RoundClaim, RoundCounts, Seen, SessionPlanner
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
@@ -108,11 +108,15 @@ class FirestoreStore:
             return None
         return RequestDoc.model_validate({**(snap.to_dict() or {}), "id": request_id})
 
-    def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
+    def apply(
+        self, request_id: str, plan: Planner, now: datetime, seen: Seen | None = None
+    ) -> tuple[RequestDoc, Transition]:
         ref = self._request_ref(request_id)
+        first = [seen.read] if seen is not None and seen.read is not None else []
 
         def run(txn: firestore.WriteBatch) -> tuple[RequestDoc, Transition]:
-            snap = ref.get()
+            # The query's snapshot first; after a refused write, the document as it is now.
+            snap = first.pop() if first else ref.get()
             if not snap.exists:
                 raise NotFound(f"request {request_id} does not exist")
             current = snap.to_dict() or {}
@@ -173,29 +177,17 @@ class FirestoreStore:
 
         return self._transact(run, f"request {request_id}")
 
-    def owed_request_ids(self, page_size: int) -> Iterator[str]:
-        query = queries.payment_owed(self._db, page_size)
-        last = None
-        while True:
-            page = list((query.start_after(last) if last is not None else query).stream())
-            yield from (snap.id for snap in page)
-            if len(page) < page_size:
-                return
-            last = page[-1]
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
+        for snap in _pages(queries.payment_owed(self._db, page_size), page_size):
+            yield RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
 
-    def stale_request_ids(
+    def stale_requests(
         self, state: str, time_field: str, before: datetime, page_size: int
-    ) -> Iterator[str]:
+    ) -> Iterator[Seen]:
         shape = _SHAPE_BY_FIELD[time_field]
         query = queries.older_than(self._db, shape, (state,), before, page_size)
-        last = None
-        while True:
-            page = list((query.start_after(last) if last is not None else query).stream())
-            for snap in page:
-                yield snap.id
-            if len(page) < page_size:
-                return
-            last = page[-1]
+        for snap in _pages(query, page_size):
+            yield Seen(RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id}), snap)
 
     def apply_session(
         self, session_id: str, plan: SessionPlanner, now: datetime
@@ -521,6 +513,17 @@ class FirestoreStore:
         elif chunks:
             with ThreadPoolExecutor(max_workers=min(IO_CONCURRENCY, len(chunks))) as pool:
                 list(pool.map(commit, chunks))
+
+
+def _pages(query: firestore.Query, page_size: int) -> Iterator[firestore.DocumentSnapshot]:
+    """Every document of `query` (ordered, limited to `page_size`), one page at a time."""
+    last = None
+    while True:
+        page = list((query.start_after(last) if last is not None else query).stream())
+        yield from page
+        if len(page) < page_size:
+            return
+        last = page[-1]
 
 
 def _set(ref: firestore.DocumentReference, data: Mapping[str, Any]) -> Write:

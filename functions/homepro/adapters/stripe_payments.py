@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import stripe
+from firebase_functions import logger
 
 from homepro.services.ports import Authorization, PaymentError
 
@@ -108,6 +109,16 @@ class StripePayments:
                 options={"idempotency_key": f"{request_id}:release"},
             )
         except stripe.InvalidRequestError as err:
+            if _missing(err):
+                # No such PaymentIntent in this account: no hold to release, and retrying will
+                # not make one. Done, loudly: an operator should find out how that happened.
+                logger.error(
+                    "ALERT: release of a PaymentIntent Stripe does not know; nothing to release",
+                    request_id=request_id,
+                    payment_intent_id=payment_intent_id,
+                    error=str(err),
+                )
+                return
             # Already canceled (a retry after a lost answer): the hold is released.
             if self._status(payment_intent_id) not in ALREADY_RELEASED:
                 raise PaymentError(str(err)) from err
@@ -140,5 +151,12 @@ class StripePayments:
             raise PaymentError(str(err)) from err
 
     def _status(self, payment_intent_id: str) -> str:
-        intent = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+        try:
+            intent = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+        except stripe.InvalidRequestError as err:  # e.g. a capture of an unknown intent: owed
+            raise PaymentError(str(err)) from err
         return str(intent.status)
+
+
+def _missing(err: stripe.InvalidRequestError) -> bool:
+    return err.http_status == 404 or err.code == "resource_missing"

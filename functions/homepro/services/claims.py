@@ -6,6 +6,7 @@ from homepro.domain.errors import Forbidden, NotFound
 from homepro.domain.lifecycle import RELEASED_BY_HELPER, Transition, plan_claim, plan_release
 from homepro.domain.models import Actor, RequestDoc, RequestRef, Role, SetAvailabilityInput
 from homepro.services.context import Context
+from homepro.services.payments import settle
 
 
 def claim_request(ctx: Context, actor: Actor, data: RequestRef) -> dict[str, str]:
@@ -34,7 +35,12 @@ def release_claim(ctx: Context, actor: Actor, data: RequestRef) -> dict[str, str
         )
 
     request, _ = ctx.store.apply(data.request_id, plan, now)
-    return {"requestId": request.id, "status": request.status.value}
+    request = settle(ctx, request)  # the release that expires it owes the hold's release
+    return {
+        "requestId": request.id,
+        "status": request.status.value,
+        "paymentStatus": request.payment_status.value,
+    }
 
 
 def set_availability(ctx: Context, actor: Actor, data: SetAvailabilityInput) -> dict[str, bool]:

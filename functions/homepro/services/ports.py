@@ -125,14 +125,27 @@ class Sms(Protocol):
     def send(self, to: str, body: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A request as a query read it. `apply` plans on it first, sparing a read; if the
+    document changed since, its write is refused and it reads the request again."""
+
+    request: RequestDoc
+    read: Any = None  # the adapter's record of the read (Firestore: the snapshot)
+
+
 class Store(Protocol):
     """Firestore as the services see it."""
 
     def get_request(self, request_id: str) -> RequestDoc | None: ...
 
-    def apply(self, request_id: str, plan: Planner, now: datetime) -> tuple[RequestDoc, Transition]:
-        """In one transaction: re-read the request, plan the transition, write it with
-        `version` + 1 and `updatedAt`, and its audit event. Returns the request as written."""
+    def apply(
+        self, request_id: str, plan: Planner, now: datetime, seen: Seen | None = None
+    ) -> tuple[RequestDoc, Transition]:
+        """In one transaction: read the request (or start from `seen`), plan the transition,
+        write it with `version` + 1 and `updatedAt`, and its audit event, on condition that the
+        request is unchanged since the read (else read and plan again). Returns the request as
+        written."""
         ...
 
     def create_request(
@@ -142,15 +155,15 @@ class Store(Protocol):
         one transaction; if it exists, return it unchanged. True if this call created it."""
         ...
 
-    def owed_request_ids(self, page_size: int) -> Iterator[str]:
-        """Requests whose `paymentOwed` is set (a Stripe call to retry)."""
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
+        """Requests whose `paymentOwed` is set (a Stripe call to retry), paged."""
         ...
 
-    def stale_request_ids(
+    def stale_requests(
         self, state: str, time_field: str, before: datetime, page_size: int
-    ) -> Iterator[str]:
-        """Ids of requests in `state` (their `status`, or their `paymentStatus` for
-        `createdAt`) whose `time_field` is before `before`, paged."""
+    ) -> Iterator[Seen]:
+        """Requests in `state` (their `status`, or their `paymentStatus` for `createdAt`) whose
+        `time_field` is before `before`, paged."""
         ...
 
     def apply_session(

@@ -30,6 +30,7 @@ from homepro.domain.models import Actor, RequestDoc
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.payments import settle
+from homepro.services.ports import Seen
 from homepro.services.sessions import end_unjoined_sessions
 
 SWEEP_CONCURRENCY = 32
@@ -50,14 +51,15 @@ class SweepResult:
 
 
 def _run_each(
-    ctx: Context, ids: Iterable[str], plan: Callable[[RequestDoc], Transition], now: datetime
+    ctx: Context, found: Iterable[Seen], plan: Callable[[RequestDoc], Transition], now: datetime
 ) -> SweepResult:
     """Every transition first, at Firestore's pace; the Stripe calls they owe come after."""
     result = SweepResult()
 
-    def one(request_id: str) -> str:
+    def one(seen: Seen) -> str:
+        request_id = seen.request.id
         try:
-            request, done = ctx.store.apply(request_id, plan, now)
+            request, done = ctx.store.apply(request_id, plan, now, seen)
             if request.payment_owed is not None:
                 result.owed.append(request)
             return done.event_type
@@ -71,7 +73,7 @@ def _run_each(
             return "errors"
 
     with ThreadPoolExecutor(max_workers=SWEEP_CONCURRENCY) as pool:
-        for outcome in pool.map(one, ids):
+        for outcome in pool.map(one, found):
             result.add(outcome)
     return result
 
@@ -93,10 +95,10 @@ def expire_or_escalate(ctx: Context) -> SweepResult:
             return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
         return plan_escalate(req, now, escalation_due(req, policy.escalation_minutes, now))
 
-    ids = ctx.store.stale_request_ids(
+    found = ctx.store.stale_requests(
         RequestStatus.PENDING.value, "pendingSince", oldest_due, SWEEP_PAGE_SIZE
     )
-    return _run_each(ctx, ids, plan, now)
+    return _run_each(ctx, found, plan, now)
 
 
 def release_stale_claims(ctx: Context) -> SweepResult:
@@ -111,10 +113,10 @@ def release_stale_claims(ctx: Context) -> SweepResult:
             req, Actor.system(), now, max_releases=ctx.policy.max_releases, reason=CLAIM_TIMEOUT
         )
 
-    ids = ctx.store.stale_request_ids(
+    found = ctx.store.stale_requests(
         RequestStatus.CLAIMED.value, "claimedAt", cutoff, SWEEP_PAGE_SIZE
     )
-    return _run_each(ctx, ids, plan, now)
+    return _run_each(ctx, found, plan, now)
 
 
 def expire_unpaid(ctx: Context) -> SweepResult:
@@ -128,8 +130,8 @@ def expire_unpaid(ctx: Context) -> SweepResult:
             raise InvalidTransition("request is no longer waiting for payment")
         return plan_expire(req, Actor.system(), now, reason=UNPAID_TIMEOUT)
 
-    ids = ctx.store.stale_request_ids("requires_payment", "createdAt", cutoff, SWEEP_PAGE_SIZE)
-    return _run_each(ctx, ids, plan, now)
+    found = ctx.store.stale_requests("requires_payment", "createdAt", cutoff, SWEEP_PAGE_SIZE)
+    return _run_each(ctx, found, plan, now)
 
 
 def settle_owed(
@@ -158,11 +160,7 @@ def settle_owed(
 def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
     """Requests a failed Stripe call left `paymentOwed`: try again."""
     done = {r.id for r in result.owed}
-    owed = (
-        request
-        for request_id in ctx.store.owed_request_ids(SWEEP_PAGE_SIZE)
-        if request_id not in done and (request := ctx.store.get_request(request_id)) is not None
-    )
+    owed = (r for r in ctx.store.owed_requests(SWEEP_PAGE_SIZE) if r.id not in done)
     settle_owed(ctx, result, owed, deadline)
 
 
