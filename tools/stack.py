@@ -491,13 +491,95 @@ def cmd_test(args: argparse.Namespace) -> int:
         done = subprocess.run(step, cwd=ROOT, env=env)
         if done.returncode != 0:
             return done.returncode
+    if discover_functions(env) != 0:
+        return 1
     env["HOMEPRO_TICKER"] = "0"
     with running_stack(env, "test"):
         integration = subprocess.run(
             [py, "-m", "pytest", "-q", "tests/integration", *args.pytest], cwd=ROOT, env=env
         )
+        rules = rules_tests(env)
     log(f"tests took {time.monotonic() - started:.0f} s")
-    return integration.returncode
+    return integration.returncode or rules
+
+
+# What `firebase deploy --only functions` must find (CONTRACT.md: callables, triggers, jobs).
+DEPLOYED_FUNCTIONS = {
+    "before_user_created",
+    "create_request",
+    "cancel_request",
+    "refund_request",
+    "claim_request",
+    "release_claim",
+    "start_session",
+    "join_session",
+    "end_session",
+    "set_availability",
+    "stripe_webhook",
+    "on_request_created",
+    "on_request_updated",
+    "on_user_written",
+    "on_device_written",
+    "sweep_stale_requests",
+    "sweep_stale_claims",
+}
+
+
+def discover_functions(env: dict[str, str]) -> int:
+    """Offline deploy check: the CLI's own discovery of functions/main.py (what a deploy would
+    read) finds every function of the contract, and nothing else."""
+    log("$ firebase internaltesting:functions:discover")
+    done = subprocess.run(
+        [str(ROOT / "node_modules/.bin/firebase"), "internaltesting:functions:discover"],
+        cwd=ROOT,
+        env={**env, "FIREBASE_CLI_EXPERIMENTS": "internaltesting"},
+        capture_output=True,
+        text=True,
+    )
+    start = done.stdout.find("\n{")
+    if done.returncode != 0 or start < 0:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+        return done.returncode or 1
+    found = set(json.loads(done.stdout[start:])["default"]["endpoints"])
+    log(f"functions discovered: {len(found)} (as the contract: {found == DEPLOYED_FUNCTIONS})")
+    if found != DEPLOYED_FUNCTIONS:
+        missing, extra = sorted(DEPLOYED_FUNCTIONS - found), sorted(found - DEPLOYED_FUNCTIONS)
+        log(f"missing {missing}, unexpected {extra}")
+        return 1
+    return 0
+
+
+def rules_tests(env: dict[str, str]) -> int:
+    """The security-rules matrix on the Firestore emulator: every case passes with
+    firestore.rules; with an allow-all file exactly the "deny" cases fail (the control)."""
+    command = ["node", "--test", "--test-reporter=tap", "tests/rules/"]
+    log("$ node --test tests/rules/  (firestore.rules)")
+    ours = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    passed, failed = _tap_results(ours.stdout)
+    log(f"rules matrix: {len(passed)} passed, {len(failed)} failed")
+    if ours.returncode != 0 or failed or not passed:
+        print(ours.stdout[-4000:], ours.stderr[-2000:], sep="\n")
+        return ours.returncode or 1
+    control_env = {**env, "HOMEPRO_RULES": "tests/rules/allow-all.rules"}
+    log("$ node --test tests/rules/  (allow-all control)")
+    control = subprocess.run(command, cwd=ROOT, env=control_env, capture_output=True, text=True)
+    allowed, refused = _tap_results(control.stdout)
+    deny = {name for name in passed if name.startswith("deny:")}
+    log(
+        f"allow-all control: {len(refused)} of {len(passed)} cases fail "
+        f"(the {len(deny)} deny cases: {refused == deny})"
+    )
+    return 0 if refused == deny and len(allowed) == len(passed) - len(deny) else 1
+
+
+def _tap_results(tap: str) -> tuple[set[str], set[str]]:
+    passed: set[str] = set()
+    failed: set[str] = set()
+    for line in tap.splitlines():
+        if line.startswith(("ok ", "not ok ")):
+            name = line.split(" - ", 1)[1].split(" # ", 1)[0].strip()
+            (passed if line.startswith("ok ") else failed).add(name)
+    return passed, failed
 
 
 def cmd_run(args: argparse.Namespace) -> int:
