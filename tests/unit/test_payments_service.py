@@ -34,6 +34,12 @@ def test_create_holds_the_price_of_the_category_and_makes_it_dispatchable(ctx):
     assert ctx.store.get_request(answer["requestId"]).dispatchable
 
 
+def test_the_first_request_writes_the_checklists_the_helper_page_reads(ctx):
+    assert "checklists" not in ctx.store.config
+    payments.create_request(ctx, CUSTOMER, ask())
+    assert ctx.store.config["checklists"]["plumbing"]  # the defaults, before any session
+
+
 def test_only_customers_create(ctx):
     with pytest.raises(Forbidden):
         payments.create_request(ctx, Actor(uid="h", role="helper"), ask())

@@ -32,6 +32,7 @@ from homepro.domain.models import (
     Role,
 )
 from homepro.domain.pricing import CURRENCY, price_of
+from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import PaymentStatus, RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import PaymentError
@@ -82,6 +83,9 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
     )
     if not created and request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
         return _answer(request)  # the same clientRequestId again: the first request
+    # The helper's page reads the safety checklist before the session starts: make sure the
+    # document exists (written with the defaults when missing).
+    ctx.store.checklists(DEFAULT_CHECKLISTS)
 
     try:
         held = ctx.payments.authorize(

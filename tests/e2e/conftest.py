@@ -1,0 +1,108 @@
+"""End-to-end fixtures: Debian's Chromium driven by Playwright against the stack's Hosting."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from firebase_admin import firestore
+from google.cloud.firestore_v1 import Client
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "functions")]
+
+import emulator_client as ec  # noqa: E402
+from homepro import bootstrap  # noqa: E402
+from homepro.services.roles import assign_role  # noqa: E402
+
+APP = os.environ.get("HOMEPRO_APP_URL", "http://127.0.0.1:5000")
+CHROMIUM = os.environ.get("HOMEPRO_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / ".cache" / "e2e-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+# Waits are for things that happen (a trigger, a Stripe call); a failure shows within 20 s.
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="session")
+def db() -> Client:
+    return firestore.client(bootstrap.app())
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    made: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(viewport=PHONE, base_url=APP, **options)
+        context.set_default_timeout(20_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def shot(page: Page, name: str) -> None:
+    """A screenshot of a main screen, kept as a test artifact."""
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def helper_account(db: Client) -> Callable[..., ec.Account]:
+    """An available helper (made by the admin tool, as in production)."""
+
+    def make(display_name: str = "Hana Helper", **profile: Any) -> ec.Account:
+        email = f"{unique('helper')}@homepro.test"
+        ec.sign_up(email, display_name=display_name)
+        assign_role(bootstrap.context(), bootstrap.identity(), email, "helper")
+        account = ec.sign_in(email)
+        db.collection("users").document(account.uid).update(
+            {"displayName": display_name, "isAvailable": True, **profile}
+        )
+        return account
+
+    return make
+
+
+def sign_in(page: Page, account: ec.Account) -> None:
+    page.goto("/")
+    page.get_by_test_id("email").fill(account.email)
+    page.get_by_test_id("password").fill(account.password)
+    page.get_by_test_id("submit-auth").click()
+
+
+def sign_up(page: Page, email: str, display_name: str) -> None:
+    page.goto("/")
+    page.get_by_test_id("signup-toggle").click()
+    page.get_by_test_id("display-name").fill(display_name)
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill(ec.PASSWORD)
+    page.get_by_test_id("submit-auth").click()

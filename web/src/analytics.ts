@@ -1,0 +1,62 @@
+/**
+ * Client analytics events (`analytics/{id}`, source "client"): fire and forget. A failure is
+ * logged and never reaches the UI.
+ */
+import { addDoc, collection, serverTimestamp } from 'firebase/firestore';
+import { auth, db } from './firebase';
+
+export type ClientEventType =
+  | 'page_view'
+  | 'request_form_submitted'
+  | 'cancel_confirmed'
+  | 'notification_prompt_shown'
+  | 'notifications_enabled'
+  | 'notification_opened';
+
+type MetadataValue = string | number | boolean | null;
+
+export interface ClientEvent {
+  requestId?: string | null;
+  sessionId?: string | null;
+  /** At most 10 keys (the rules refuse more; extra keys are dropped here). */
+  metadata?: Record<string, MetadataValue | undefined>;
+}
+
+const MAX_METADATA_KEYS = 10;
+const MAX_ID_LENGTH = 128;
+
+function cleanMetadata(
+  metadata: ClientEvent['metadata'],
+): Record<string, MetadataValue> | undefined {
+  if (!metadata) return undefined;
+  const entries = Object.entries(metadata)
+    .filter((entry): entry is [string, MetadataValue] => entry[1] !== undefined)
+    .slice(0, MAX_METADATA_KEYS);
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+function validId(id: string | null | undefined): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH;
+}
+
+export function track(type: ClientEventType, event: ClientEvent = {}): void {
+  const uid = auth.currentUser?.uid;
+  if (!uid) return; // the rules take only a signed-in user's own events
+  try {
+    const metadata = cleanMetadata(event.metadata);
+    const data: Record<string, unknown> = {
+      type,
+      userId: uid,
+      timestamp: serverTimestamp(),
+      source: 'client',
+      ...(validId(event.requestId) ? { requestId: event.requestId } : {}),
+      ...(validId(event.sessionId) ? { sessionId: event.sessionId } : {}),
+      ...(metadata ? { metadata } : {}),
+    };
+    addDoc(collection(db, 'analytics'), data).catch((err: unknown) => {
+      console.warn('analytics event not recorded', type, err);
+    });
+  } catch (err) {
+    console.warn('analytics event not recorded', type, err);
+  }
+}

@@ -1,0 +1,87 @@
+/** The backend's callable functions (CONTRACT.md, Callable functions), typed. */
+import { FirebaseError } from 'firebase/app';
+import { httpsCallable } from 'firebase/functions';
+import { functions } from './firebase';
+import type { Category, EndOutcome, PaymentStatus, RequestStatus, SessionStatus } from './model';
+
+function callable<Input, Output>(name: string): (data: Input) => Promise<Output> {
+  const fn = httpsCallable<Input, Output>(functions, name);
+  return async (data: Input) => (await fn(data)).data;
+}
+
+export interface CreateRequestInput {
+  category: Category;
+  description: string;
+  paymentMethodId: string;
+  clientRequestId: string;
+}
+export interface CreateRequestResult {
+  requestId: string;
+  status: RequestStatus;
+  paymentStatus: PaymentStatus;
+  amount: number;
+  clientSecret?: string | null;
+}
+
+export const createRequest = callable<CreateRequestInput, CreateRequestResult>('create_request');
+
+export const cancelRequest = callable<
+  { requestId: string; reason?: string },
+  { requestId: string; status: 'cancelled'; paymentStatus: PaymentStatus }
+>('cancel_request');
+
+export const claimRequest = callable<
+  { requestId: string },
+  { requestId: string; status: 'claimed' }
+>('claim_request');
+
+export const releaseClaim = callable<
+  { requestId: string },
+  { requestId: string; status: RequestStatus; paymentStatus?: PaymentStatus }
+>('release_claim');
+
+export const startSession = callable<
+  { requestId: string; checklist: Record<string, boolean> },
+  { sessionId: string; status: SessionStatus; helperJoinUrl: string }
+>('start_session');
+
+export const joinSession = callable<
+  { sessionId: string },
+  { sessionId: string; status: SessionStatus; customerJoinUrl: string }
+>('join_session');
+
+export interface EndSessionInput {
+  sessionId: string;
+  outcome: EndOutcome;
+  notes?: string;
+}
+export const endSession = callable<
+  EndSessionInput,
+  { sessionId: string; status: 'ended'; paymentStatus: PaymentStatus }
+>('end_session');
+
+export const setAvailability = callable<{ isAvailable: boolean }, { isAvailable: boolean }>(
+  'set_availability',
+);
+
+/** A short code such as "failed-precondition" (or "auth/…", "permission-denied"), if any. */
+export function errorCode(err: unknown): string | undefined {
+  if (err instanceof FirebaseError) return err.code.replace(/^functions\//, '');
+  return undefined;
+}
+
+const FALLBACK_MESSAGES: Record<string, string> = {
+  internal: 'Something went wrong on our side. Please try again.',
+  unavailable: 'The server cannot be reached right now. Check your connection and try again.',
+  'deadline-exceeded': 'The server took too long to answer. Please try again.',
+  unauthenticated: 'Your sign-in has expired. Please sign in again.',
+};
+
+/** What to show a person for a failed call: the server's own message where it has one. */
+export function errorMessage(err: unknown): string {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message.trim() : '';
+  // The SDK's own messages for transport failures are just the code ("internal").
+  if (message && message !== code && !message.startsWith('Firebase: ')) return message;
+  return (code && FALLBACK_MESSAGES[code]) || message || 'Something went wrong. Please try again.';
+}

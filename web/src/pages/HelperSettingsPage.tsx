@@ -1,0 +1,207 @@
+/** `/helper/settings`: name, categories, phone, quiet hours, notifications. */
+import { useState, type FormEvent } from 'react';
+import { ErrorNote, Loading } from '../components/Feedback';
+import { NotificationSettings } from '../components/NotificationPrompt';
+import { useAction } from '../hooks';
+import { CATEGORIES, categoryLabel, type Category, type Profile } from '../model';
+import { useSignedIn } from '../session/AuthProvider';
+import { updateOwnProfile } from '../writes';
+
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+const CLOCK = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+const COMMON_TIME_ZONES = [
+  'America/New_York',
+  'America/Chicago',
+  'America/Denver',
+  'America/Phoenix',
+  'America/Los_Angeles',
+  'America/Anchorage',
+  'Pacific/Honolulu',
+];
+
+function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'America/Chicago';
+  } catch {
+    return 'America/Chicago';
+  }
+}
+
+function isTimeZone(tz: string): boolean {
+  if (tz.length < 1 || tz.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function HelperSettingsPage() {
+  const { profile } = useSignedIn();
+  return (
+    <div className="page">
+      {profile ? <ProfileForm profile={profile} /> : <Loading label="Loading your profile…" />}
+      <NotificationSettings />
+    </div>
+  );
+}
+
+function ProfileForm({ profile }: { profile: Profile }) {
+  const { user } = useSignedIn();
+  const [displayName, setDisplayName] = useState(profile.displayName ?? '');
+  const [categories, setCategories] = useState<Category[]>(profile.categories ?? []);
+  const [phone, setPhone] = useState(profile.phone ?? '');
+  const [quiet, setQuiet] = useState(profile.quietHours != null);
+  const [start, setStart] = useState(profile.quietHours?.start ?? '22:00');
+  const [end, setEnd] = useState(profile.quietHours?.end ?? '07:00');
+  const [tz, setTz] = useState(profile.quietHours?.tz ?? browserTimeZone());
+  const [validation, setValidation] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const save = useAction(async () => {
+    await updateOwnProfile(user.uid, {
+      displayName: displayName.trim(),
+      // keep the order of the list, whatever the order of the clicks
+      categories: CATEGORIES.filter((c) => categories.includes(c)),
+      phone: phone.trim() || null,
+      quietHours: quiet ? { start, end, tz: tz.trim() } : null,
+    });
+    setSaved(true);
+  });
+
+  const changed =
+    <T,>(setter: (value: T) => void) =>
+    (value: T) => {
+      setSaved(false);
+      setValidation(null);
+      setter(value);
+    };
+
+  const toggleCategory = (category: Category, on: boolean) =>
+    changed(setCategories)(
+      on ? [...categories, category] : categories.filter((c) => c !== category),
+    );
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const name = displayName.trim();
+    if (name.length < 1 || name.length > 80)
+      return setValidation('Enter a name (1–80 characters).');
+    if (phone.trim() && !E164.test(phone.trim())) {
+      return setValidation('Enter the phone number in international form, e.g. +15125550100.');
+    }
+    if (quiet && (!CLOCK.test(start) || !CLOCK.test(end))) {
+      return setValidation('Quiet hours need a start and an end time (HH:MM).');
+    }
+    if (quiet && !isTimeZone(tz.trim())) {
+      return setValidation('Quiet hours need a time zone, e.g. America/Chicago.');
+    }
+    void save.run();
+  };
+
+  return (
+    <section className="card">
+      <h1>Settings</h1>
+      <form className="form" onSubmit={onSubmit} data-testid="settings-form" noValidate>
+        <label>
+          Your name (customers see it)
+          <input
+            type="text"
+            maxLength={80}
+            value={displayName}
+            onChange={(e) => changed(setDisplayName)(e.target.value)}
+            data-testid="settings-display-name"
+          />
+        </label>
+        <fieldset>
+          <legend>Categories you serve</legend>
+          <p className="muted small">None ticked means every category.</p>
+          <div className="checks">
+            {CATEGORIES.map((category) => (
+              <label key={category} className="check">
+                <input
+                  type="checkbox"
+                  checked={categories.includes(category)}
+                  onChange={(e) => toggleCategory(category, e.target.checked)}
+                  data-testid={`settings-category-${category}`}
+                />
+                {categoryLabel(category)}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label>
+          Mobile phone for text alerts
+          <input
+            type="tel"
+            inputMode="tel"
+            autoComplete="tel"
+            placeholder="+15125550100"
+            value={phone}
+            onChange={(e) => changed(setPhone)(e.target.value)}
+            data-testid="settings-phone"
+          />
+        </label>
+        <fieldset>
+          <legend>Quiet hours</legend>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={quiet}
+              onChange={(e) => changed(setQuiet)(e.target.checked)}
+              data-testid="settings-quiet-enabled"
+            />
+            No new-job alerts during quiet hours
+          </label>
+          {quiet && (
+            <div className="row">
+              <label>
+                From
+                <input
+                  type="time"
+                  value={start}
+                  onChange={(e) => changed(setStart)(e.target.value)}
+                  data-testid="settings-quiet-start"
+                />
+              </label>
+              <label>
+                To
+                <input
+                  type="time"
+                  value={end}
+                  onChange={(e) => changed(setEnd)(e.target.value)}
+                  data-testid="settings-quiet-end"
+                />
+              </label>
+              <label className="grow">
+                Time zone
+                <input
+                  type="text"
+                  list="time-zones"
+                  value={tz}
+                  onChange={(e) => changed(setTz)(e.target.value)}
+                  data-testid="settings-quiet-tz"
+                />
+                <datalist id="time-zones">
+                  {COMMON_TIME_ZONES.map((zone) => (
+                    <option key={zone} value={zone} />
+                  ))}
+                </datalist>
+              </label>
+            </div>
+          )}
+        </fieldset>
+        <ErrorNote message={validation ?? save.error} testId="settings-error" />
+        {saved && (
+          <p className="notice" role="status" data-testid="settings-saved">
+            Saved.
+          </p>
+        )}
+        <button type="submit" disabled={save.busy} data-testid="settings-save">
+          {save.busy ? 'Saving…' : 'Save settings'}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,15 @@
+/** Any other path. */
+import { Link } from 'react-router-dom';
+
+export function NotFoundPage() {
+  return (
+    <div className="page">
+      <section className="card" data-testid="not-found">
+        <h1>Page not found</h1>
+        <p>
+          <Link to="/">Go to HomePro Assist</Link>
+        </p>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,234 @@
+/**
+ * Every Firestore read the client makes: the collection queries (their shapes are listed in
+ * QUERY_SHAPES so a test can check each against firestore.indexes.json) and the document reads.
+ * Ordering is done client-side wherever that avoids a composite index.
+ */
+import {
+  collection,
+  doc,
+  getDoc,
+  limit,
+  onSnapshot,
+  orderBy,
+  query,
+  where,
+  type DocumentData,
+  type FirestoreError,
+  type QueryDocumentSnapshot,
+  type Unsubscribe,
+} from 'firebase/firestore';
+import { db } from './firebase';
+import {
+  millis,
+  type Checklists,
+  type InboxNotification,
+  type Profile,
+  type ServiceRequest,
+  type Session,
+} from './model';
+
+export interface QueryShape {
+  /** A name for the query (the function in this module that runs it). */
+  name: string;
+  /** The collection path; `{uid}` stands for the signed-in user. */
+  collection: string;
+  /** The last path segment: `collectionGroup` in firestore.indexes.json. */
+  collectionGroup: string;
+  /** Fields compared with `==`. */
+  equals: string[];
+  /** Range / orderBy fields with their direction, in order. */
+  orderBy: [field: string, direction: 'asc' | 'desc'][];
+  limit?: number;
+}
+
+export const INBOX_LIMIT = 30;
+
+export const QUERY_SHAPES: readonly QueryShape[] = [
+  {
+    name: 'watchCustomerRequests',
+    collection: 'requests',
+    collectionGroup: 'requests',
+    equals: ['customerId'],
+    orderBy: [],
+  },
+  {
+    name: 'watchJobBoard',
+    collection: 'requests',
+    collectionGroup: 'requests',
+    equals: ['status', 'paymentStatus'],
+    orderBy: [],
+  },
+  {
+    name: 'watchHeldJobs',
+    collection: 'requests',
+    collectionGroup: 'requests',
+    equals: ['helperId'],
+    orderBy: [],
+  },
+  {
+    name: 'watchInbox',
+    collection: 'users/{uid}/notifications',
+    collectionGroup: 'notifications',
+    equals: [],
+    orderBy: [['createdAt', 'desc']],
+    limit: INBOX_LIMIT,
+  },
+];
+
+type OnError = (error: FirestoreError) => void;
+
+function requestOf(snap: QueryDocumentSnapshot<DocumentData>): ServiceRequest {
+  return { ...(snap.data() as Omit<ServiceRequest, 'id'>), id: snap.id };
+}
+
+function newestFirst(a: ServiceRequest, b: ServiceRequest): number {
+  return (
+    millis(b.pendingSince ?? b.createdAt) - millis(a.pendingSince ?? a.createdAt) ||
+    millis(b.createdAt) - millis(a.createdAt)
+  );
+}
+
+function byCreatedDesc(a: ServiceRequest, b: ServiceRequest): number {
+  return millis(b.createdAt) - millis(a.createdAt);
+}
+
+// ---------------------------------------------------------------- collection queries
+
+/** The customer's own requests, newest first (sorted here: no composite index needed). */
+export function watchCustomerRequests(
+  uid: string,
+  onNext: (requests: ServiceRequest[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(collection(db, 'requests'), where('customerId', '==', uid));
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(byCreatedDesc)), onError);
+}
+
+/**
+ * The job board: exactly the dispatchable shape the rules allow a helper to list
+ * (`status == "pending"` and `paymentStatus == "authorized"`), newest first.
+ * Filtering by the helper's categories happens in the caller.
+ */
+export function watchJobBoard(
+  onNext: (requests: ServiceRequest[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(
+    collection(db, 'requests'),
+    where('status', '==', 'pending'),
+    where('paymentStatus', '==', 'authorized'),
+  );
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(newestFirst)), onError);
+}
+
+/** Requests the helper holds or held (`helperId == uid`), newest first. */
+export function watchHeldJobs(
+  uid: string,
+  onNext: (requests: ServiceRequest[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(collection(db, 'requests'), where('helperId', '==', uid));
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(newestFirst)), onError);
+}
+
+export interface InboxSnapshot {
+  items: InboxNotification[];
+  /** Notifications that arrived after the listener's first server snapshot. */
+  arrived: InboxNotification[];
+}
+
+/** The user's inbox, newest first, at most INBOX_LIMIT items. */
+export function watchInbox(
+  uid: string,
+  onNext: (inbox: InboxSnapshot) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(
+    collection(db, 'users', uid, 'notifications'),
+    orderBy('createdAt', 'desc'),
+    limit(INBOX_LIMIT),
+  );
+  let seenServer = false;
+  return onSnapshot(
+    q,
+    { includeMetadataChanges: true }, // to learn when the first server snapshot has arrived
+    (snap) => {
+      const items = snap.docs.map((d) => ({
+        ...(d.data({ serverTimestamps: 'estimate' }) as Omit<InboxNotification, 'id'>),
+        id: d.id,
+      }));
+      const arrived = seenServer
+        ? snap
+            .docChanges()
+            .filter((change) => change.type === 'added')
+            .map((change) => items.find((item) => item.id === change.doc.id))
+            .filter((item): item is InboxNotification => item !== undefined)
+        : [];
+      if (!snap.metadata.fromCache) seenServer = true;
+      onNext({ items, arrived });
+    },
+    onError,
+  );
+}
+
+// ---------------------------------------------------------------- documents
+
+/** The signed-in user's own profile; null while the server has not created it. */
+export function watchProfile(
+  uid: string,
+  onNext: (profile: Profile | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'users', uid),
+    (snap) => onNext(snap.exists() ? (snap.data() as Profile) : null),
+    onError,
+  );
+}
+
+/** One request; null when it does not exist. Permission errors reach `onError`. */
+export function watchRequest(
+  requestId: string,
+  onNext: (request: ServiceRequest | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'requests', requestId),
+    (snap) =>
+      onNext(
+        snap.exists() ? { ...(snap.data() as Omit<ServiceRequest, 'id'>), id: snap.id } : null,
+      ),
+    onError,
+  );
+}
+
+export function watchSession(
+  sessionId: string,
+  onNext: (session: Session | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'sessions', sessionId),
+    (snap) =>
+      onNext(snap.exists() ? { ...(snap.data() as Omit<Session, 'id'>), id: snap.id } : null),
+    onError,
+  );
+}
+
+export function watchChecklists(
+  onNext: (checklists: Checklists | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'config', 'checklists'),
+    (snap) => onNext(snap.exists() ? (snap.data() as Checklists) : null),
+    onError,
+  );
+}
+
+/** This browser's device document's token, or null when there is none. */
+export async function getDeviceToken(uid: string, deviceId: string): Promise<string | null> {
+  const snap = await getDoc(doc(db, 'users', uid, 'devices', deviceId));
+  const token: unknown = snap.exists() ? snap.get('token') : null;
+  return typeof token === 'string' ? token : null;
+}

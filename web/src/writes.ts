@@ -1,0 +1,54 @@
+/**
+ * Every Firestore write the client makes, each shaped as firestore.rules allows: own profile
+ * fields, own devices, `readAt` on own inbox items. State changes go through callables only.
+ */
+import { deleteDoc, doc, serverTimestamp, setDoc, updateDoc, writeBatch } from 'firebase/firestore';
+import { db } from './firebase';
+import type { Category, QuietHours } from './model';
+
+/** The profile fields a user may change themselves (availability goes through a callable). */
+export interface ProfileChanges {
+  displayName?: string;
+  phone?: string | null;
+  categories?: Category[];
+  quietHours?: QuietHours | null;
+}
+
+export async function updateOwnProfile(uid: string, changes: ProfileChanges): Promise<void> {
+  await updateDoc(doc(db, 'users', uid), { ...changes, updatedAt: serverTimestamp() });
+}
+
+export async function markNotificationsRead(uid: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const batch = writeBatch(db);
+  for (const id of ids) {
+    batch.update(doc(db, 'users', uid, 'notifications', id), { readAt: serverTimestamp() });
+  }
+  await batch.commit();
+}
+
+/** Create this browser's device document (all four keys the rules allow). */
+export async function createDevice(uid: string, deviceId: string, token: string): Promise<void> {
+  await setDoc(doc(db, 'users', uid, 'devices', deviceId), {
+    token,
+    platform: 'web',
+    createdAt: serverTimestamp(),
+    updatedAt: serverTimestamp(),
+  });
+}
+
+/** Replace the token of an existing device document (its createdAt stays). */
+export async function updateDeviceToken(
+  uid: string,
+  deviceId: string,
+  token: string,
+): Promise<void> {
+  await updateDoc(doc(db, 'users', uid, 'devices', deviceId), {
+    token,
+    updatedAt: serverTimestamp(),
+  });
+}
+
+export async function deleteDevice(uid: string, deviceId: string): Promise<void> {
+  await deleteDoc(doc(db, 'users', uid, 'devices', deviceId));
+}

@@ -1,0 +1,82 @@
+/**
+ * Builds the web client from web/ into public/ (what Hosting serves), then the FCM service
+ * worker as one self-contained classic script at public/firebase-messaging-sw.js, bundled from
+ * npm `firebase` with the same build-time env (VITE_FIREBASE_CONFIG), so nothing loads from a CDN.
+ */
+import react from '@vitejs/plugin-react';
+import { build, defineConfig, type Plugin, type ResolvedConfig } from 'vite';
+
+const root = decodeURIComponent(new URL('.', import.meta.url).pathname);
+const outDir = decodeURIComponent(new URL('../public', import.meta.url).pathname);
+const SERVICE_WORKER_ENTRY = `${root}src/sw/firebase-messaging-sw.ts`;
+const SERVICE_WORKER_FILE = 'firebase-messaging-sw.js';
+
+/** After the app is written, build the service worker into the same folder (no hash). */
+function messagingServiceWorker(): Plugin {
+  let app: ResolvedConfig;
+  return {
+    name: 'homepro-messaging-service-worker',
+    apply: 'build',
+    configResolved(resolved) {
+      app = resolved;
+    },
+    async closeBundle() {
+      await build({
+        configFile: false,
+        root,
+        mode: app.mode,
+        envDir: app.envDir,
+        envPrefix: app.envPrefix,
+        publicDir: false,
+        logLevel: 'warn',
+        define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+        build: {
+          outDir,
+          emptyOutDir: false,
+          copyPublicDir: false,
+          sourcemap: false,
+          lib: {
+            entry: SERVICE_WORKER_ENTRY,
+            formats: ['iife'],
+            name: 'homeproMessagingServiceWorker',
+            fileName: () => SERVICE_WORKER_FILE,
+          },
+        },
+      });
+    },
+  };
+}
+
+export default defineConfig({
+  root,
+  publicDir: false,
+  plugins: [react(), messagingServiceWorker()],
+  build: {
+    outDir,
+    emptyOutDir: true,
+    sourcemap: false,
+    // The stylesheet is small; this keeps the build free of a second native binary.
+    cssMinify: false,
+    // The Firebase SDK (Auth, Firestore, Functions) is one ~500 kB chunk on its own.
+    chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      output: {
+        // Libraries change less often than the app: separate chunks stay cached across deploys.
+        codeSplitting: {
+          groups: [
+            // messaging (and installations, which only it uses) stays a lazy chunk of its own
+            {
+              name: 'firebase',
+              test: /node_modules[\\/]@?firebase[\\/](?!messaging|installations)/,
+            },
+            {
+              name: 'react',
+              test: /node_modules[\\/](react|react-dom|react-router|react-router-dom|scheduler)[\\/]/,
+            },
+          ],
+        },
+      },
+    },
+  },
+  server: { host: '127.0.0.1' },
+});
