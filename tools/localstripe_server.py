@@ -2,7 +2,8 @@
 Stripe, so that the production Stripe adapter runs unchanged against it:
 
 - listens on 127.0.0.1 only, and keeps its state in memory (stock: every interface, and a
-  pickle in /tmp rewritten on every write);
+  pickle in /tmp rewritten on every write), indexed by object type (stock: every list call
+  scanned every object, and every PaymentIntent answer made such calls);
 - accepts `cancellation_reason` on PaymentIntent cancel and `reason` on refunds (stock:
   rejected);
 - reports `amount_capturable` on PaymentIntents (stock: missing);
@@ -24,6 +25,45 @@ from localstripe import resources
 
 resources.Store.try_load_from_disk = lambda self: None
 resources.Store.dump_to_disk = lambda self: None
+
+
+# Stock listing scans every object in the store, and a PaymentIntent's every answer lists its
+# charges' refunds: each call cost O(objects) (70 ms at 3,000 holds, ~8 calls/s at 10,000). The
+# store also keeps its objects by type, and listing reads only that type.
+def _by_type(store: Any) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = store.__dict__.setdefault("homepro_by_type", {})
+    return index
+
+
+def _store_set(self: Any, key: str, value: Any) -> None:
+    dict.__setitem__(self, key, value)
+    _by_type(self).setdefault(key.split(":", 1)[0], {})[key] = value
+
+
+def _store_del(self: Any, key: str) -> None:
+    dict.__delitem__(self, key)
+    _by_type(self).get(key.split(":", 1)[0], {}).pop(key, None)
+
+
+def _store_clear(self: Any) -> None:
+    dict.clear(self)
+    _by_type(self).clear()
+
+
+def _list_all(
+    cls: Any, /, url: str, limit: Any = None, starting_after: Any = None, **kwargs: Any
+) -> Any:
+    if kwargs:
+        raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    found = resources.List(url, limit=limit, starting_after=starting_after)
+    found._list = list(_by_type(resources.store).get(cls.object, {}).values())
+    return found
+
+
+resources.Store.__setitem__ = _store_set
+resources.Store.__delitem__ = _store_del
+resources.Store.clear = _store_clear
+resources.StripeObject._api_list_all = classmethod(_list_all)
 
 _stock_cancel = resources.PaymentIntent._api_cancel
 
