@@ -4,10 +4,11 @@ Runs the services code the functions run, in this process, against the Firestore
 (alone: no Functions emulator, whose one-event-at-a-time trigger delivery would measure the
 emulator), localstripe and the FCM stand-in (`make bench-sweep`):
 
-  (a) ours: the sweep's transitions (8 at a time), with the customer notification the
-      `on_request_updated` trigger sends run for each expiry as triggers run in production (in
-      parallel, here 32 at a time); vs the seed's loop, one request after the other (notify,
-      update, release), timed on a sample and extrapolated;
+  (a) ours: the sweep's transitions (SWEEP_CONCURRENCY at a time), with the customer
+      notification the `on_request_updated` trigger sends run for each expiry as triggers run
+      in production (in parallel, here 32 at a time); vs the seed's loop, one request after
+      the other (notify, update, release), timed on a sample of the same population (the
+      database as full for both) and extrapolated;
   (b) the holds released through the pacer at STRIPE_MAX_RPS=20, in runs with a time budget;
   (c) the rest released with the pacer lifted; then every hold checked released exactly once.
 """
@@ -132,10 +133,10 @@ def main() -> None:
     print(
         f"seeding {args.seed_sample} + {args.requests:,} stale requests with holds ...", flush=True
     )
-    sample = seed(db, fast, args.seed_sample, "seedloop")
-    seed_rate = seed_loop(db, base, fast, sample)
-    ec.clear_firestore()
-    seed(db, fast, args.requests, "ours")
+    # One population for both: the seed's loop runs on a sample of it first (so it meets a
+    # database as full as ours does), then the sweep expires the rest.
+    everything = seed(db, fast, args.seed_sample + args.requests, "stale")
+    seed_rate = seed_loop(db, base, fast, everything[: args.seed_sample])
 
     # (a) expiry + the customer's notification, the Stripe calls left owed for (b) and (c)
     ctx = dataclasses.replace(base, payments=fast)

@@ -115,7 +115,8 @@ def test_3_cancel_releases_the_hold_and_returns_to_the_form(
     page = new_context().new_page()
     sign_up(page, f"{unique('customer')}@homepro.test", "Cole Customer")
     page.wait_for_url("**/customer/request")
-    request_id = request_help(page)
+    request_id = request_help(page)  # a page load right after sign-up keeps the name given
+    expect(page.get_by_test_id("user-name")).to_have_text("Cole Customer")
     expect_status(page, "request-status", "pending")
 
     page.get_by_test_id("cancel-request").click()

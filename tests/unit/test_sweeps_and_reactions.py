@@ -1,5 +1,7 @@
 """Sweeps release stale claims and expire stale requests once; reactions record once."""
 
+from datetime import timedelta
+
 from fakes import FakeIdentity, FakeStore, make_context
 from homepro.domain.models import Role
 from homepro.services import reactions, roles, sweeps
@@ -84,6 +86,24 @@ def test_reactions_record_each_transition_once():
     ]
     assert store.analytics["request_claimed-r-v2"]["userId"] == "h1"
     assert store.analytics["request_released-r-v3"]["userId"] == "h1"
+
+
+def test_a_claim_event_carries_its_time_to_claim():
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request("r")
+    created = dict(store.requests["r"])
+    dispatchable = created["dispatchableAt"]
+    claimed = {
+        **created,
+        "status": "claimed",
+        "helperId": "h1",
+        "claimedAt": dispatchable + timedelta(minutes=4, seconds=30),
+        "version": 2,
+    }
+    reactions.request_updated(ctx, "r", created, claimed)
+    metadata = store.analytics["request_claimed-r-v2"]["metadata"]
+    assert (metadata["timeToClaimSeconds"], metadata["category"]) == (270.0, "plumbing")
 
 
 def test_new_accounts_are_customers_and_set_role_mirrors():

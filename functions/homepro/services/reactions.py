@@ -46,7 +46,7 @@ def _parse(request_id: str, data: Mapping[str, Any] | None) -> RequestDoc | None
 
 
 def _metadata(request: RequestDoc) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "category": request.category.value,
         "amount": request.amount,
         "status": request.status.value,
@@ -55,6 +55,19 @@ def _metadata(request: RequestDoc) -> dict[str, Any]:
         "dispatchRound": request.dispatch_round,
         "version": request.version,
     }
+    # Durations the 15-minute promise is measured by (seconds since it became dispatchable).
+    start = request.dispatchable_at
+    ended = {
+        RequestStatus.CLAIMED: ("timeToClaimSeconds", request.claimed_at),
+        RequestStatus.EXPIRED: ("waitedSeconds", request.expired_at),
+        RequestStatus.CANCELLED: ("waitedSeconds", request.cancelled_at),
+        RequestStatus.COMPLETED: ("totalSeconds", request.completed_at),
+    }.get(request.status)
+    if start is not None and ended is not None and ended[1] is not None:
+        found[ended[0]] = round((ended[1] - start).total_seconds(), 3)
+    if request.outcome is not None:
+        found["outcome"] = request.outcome.value
+    return found
 
 
 def _record(

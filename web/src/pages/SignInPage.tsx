@@ -49,7 +49,9 @@ export function SignInPage() {
   });
 
   if (state.status === 'loading') return <Loading />;
-  if (state.status === 'signedIn') {
+  // A sign-up is signed in before its display name is saved: leave only once that is done, or
+  // the next page load could cut the write short.
+  if (state.status === 'signedIn' && !submit.busy) {
     if (!state.role) return <NoRole />;
     const from = (location.state as { from?: unknown } | null)?.from;
     const target =
