@@ -1,0 +1,100 @@
+"""The 15-minute promise, measured: the KPIs of `dispatch_report` from counts and a paged scan.
+
+The population of a window is the requests that became dispatchable in it (`dispatchableAt`
+in `[since, until)`): the promise starts when a paid request can be dispatched, so a card
+declined before that counts neither way. Pure: the service gathers the counts by status and
+category (Firestore aggregation queries) and feeds the window's claimed requests one page at a
+time into a `ClaimTally`; `build_report` shapes the contract's answer. Time to claim is
+`claimedAt - dispatchableAt`; "within 15 minutes" is at most 900 s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+PROMISE_SECONDS = 15 * 60
+
+
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The nearest-rank `q`-th percentile of values sorted ascending (None when empty)."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class ClaimTally:
+    """What the scan of claimed requests adds up, overall and per category."""
+
+    seconds: list[float] = field(default_factory=list)
+    rounds: int = 0
+    by_category: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, category: str, time_to_claim: float, rounds: int) -> None:
+        self.seconds.append(max(0.0, time_to_claim))
+        self.rounds += rounds
+        self.by_category.setdefault(category, []).append(max(0.0, time_to_claim))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Requests created in the window: by status, and per category by status."""
+
+    by_status: Mapping[str, int]
+    by_category: Mapping[str, Mapping[str, int]]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _within_promise(seconds: Sequence[float]) -> int:
+    return sum(1 for s in seconds if s <= PROMISE_SECONDS)
+
+
+def build_report(
+    since: datetime,
+    until: datetime,
+    counts: Counts,
+    claims: ClaimTally,
+    push: Mapping[str, int],
+) -> dict[str, object]:
+    """The contract's `dispatch_report` answer."""
+    total = sum(counts.by_status.values())
+    ordered = sorted(claims.seconds)
+    by_category: dict[str, dict[str, object]] = {}
+    for category, statuses in sorted(counts.by_category.items()):
+        in_category = sum(statuses.values())
+        seconds = sorted(claims.by_category.get(category, []))
+        by_category[category] = {
+            "total": in_category,
+            "byStatus": dict(statuses),
+            "claimed": len(seconds),
+            "claimedWithin15MinShare": _share(_within_promise(seconds), in_category),
+            "timeToClaimSeconds": {"p50": percentile(seconds, 50), "p90": percentile(seconds, 90)},
+            "expiryRate": _share(statuses.get("expired", 0), in_category),
+            "cancellationRate": _share(statuses.get("cancelled", 0), in_category),
+        }
+    return {
+        "window": {"since": since.isoformat(), "until": until.isoformat()},
+        "requests": {"total": total, "byStatus": dict(counts.by_status)},
+        "timeToClaimSeconds": {
+            "p50": percentile(ordered, 50),
+            "p90": percentile(ordered, 90),
+            "p99": percentile(ordered, 99),
+        },
+        "claimedWithin15MinShare": _share(_within_promise(ordered), total),
+        "expiryRate": _share(counts.by_status.get("expired", 0), total),
+        "cancellationRate": _share(counts.by_status.get("cancelled", 0), total),
+        "byCategory": by_category,
+        "roundsPerClaim": round(claims.rounds / len(ordered), 3) if ordered else None,
+        "push": {
+            "sent": push.get("sent", 0),
+            "failed": push.get("failed", 0),
+            "pruned": push.get("pruned", 0),
+        },
+    }
