@@ -168,9 +168,12 @@ class FakeStore:
         yield from found
 
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        self.ensure_checklists(defaults)
+        return {k: list(v) for k, v in self.config["checklists"].items()}
+
+    def ensure_checklists(self, defaults: Mapping[str, list[str]]) -> None:
         with self._lock:
-            found = self.config.setdefault("checklists", {k: list(v) for k, v in defaults.items()})
-        return {k: list(v) for k, v in found.items()}
+            self.config.setdefault("checklists", {k: list(v) for k, v in defaults.items()})
 
     def get_user(self, uid: str) -> UserDoc | None:
         data = self.users.get(uid)

@@ -75,6 +75,7 @@ class FirestoreStore:
 
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
+        self._checklists_exist = False
 
     def _transact(self, attempt: Callable[[firestore.WriteBatch], T], what: str) -> T:
         """Run `attempt` (read, plan, put conditioned writes in the batch; it may run several
@@ -115,12 +116,16 @@ class FirestoreStore:
         first = [seen.read] if seen is not None and seen.read is not None else []
 
         def run(txn: firestore.WriteBatch) -> tuple[RequestDoc, Transition]:
-            # The query's snapshot first; after a refused write, the document as it is now.
+            # What the query read first (parsed already); after a refused write, the document
+            # as it is now.
             snap = first.pop() if first else ref.get()
             if not snap.exists:
                 raise NotFound(f"request {request_id} does not exist")
             current = snap.to_dict() or {}
-            request = RequestDoc.model_validate({**current, "id": request_id})
+            if seen is not None and snap is seen.read:
+                request = seen.request
+            else:
+                request = RequestDoc.model_validate({**current, "id": request_id})
             done = plan(request)
             updates = self._write_transition(txn, snap, request, done, now)
             return RequestDoc.model_validate({**current, **updates, "id": request_id}), done
@@ -246,11 +251,18 @@ class FirestoreStore:
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
         ref = self._db.collection("config").document("checklists")
         snap = ref.get()
-        if snap.exists:
-            return {k: list(v) for k, v in (snap.to_dict() or {}).items()}
-        with contextlib.suppress(gexc.AlreadyExists):
-            ref.create(dict(defaults))
-        return dict(defaults)
+        self._checklists_exist = snap.exists  # deleted since? write it again
+        if not snap.exists:
+            self.ensure_checklists(defaults)
+            snap = ref.get()
+        return {k: list(v) for k, v in (snap.to_dict() or dict(defaults)).items()}
+
+    def ensure_checklists(self, defaults: Mapping[str, list[str]]) -> None:
+        if self._checklists_exist:
+            return
+        with contextlib.suppress(gexc.AlreadyExists):  # written already, or by a twin just now
+            self._db.collection("config").document("checklists").create(dict(defaults))
+        self._checklists_exist = True
 
     def get_user(self, uid: str) -> UserDoc | None:
         snap = self._db.collection("users").document(uid).get()

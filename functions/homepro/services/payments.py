@@ -85,7 +85,7 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
         return _answer(request)  # the same clientRequestId again: the first request
     # The helper's page reads the safety checklist before the session starts: make sure the
     # document exists (written with the defaults when missing).
-    ctx.store.checklists(DEFAULT_CHECKLISTS)
+    ctx.store.ensure_checklists(DEFAULT_CHECKLISTS)
 
     try:
         held = ctx.payments.authorize(

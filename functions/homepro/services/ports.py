@@ -181,6 +181,11 @@ class Store(Protocol):
         """`config/checklists`, written with `defaults` first if it is missing."""
         ...
 
+    def ensure_checklists(self, defaults: Mapping[str, list[str]]) -> None:
+        """Write `config/checklists` with `defaults` if it is missing; cheap on a hot path
+        (once it is known to exist, nothing is read or written again)."""
+        ...
+
     def get_user(self, uid: str) -> UserDoc | None: ...
 
     def update_user(self, uid: str, fields: Mapping[str, Any]) -> None:
