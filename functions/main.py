@@ -21,6 +21,7 @@ from homepro.config import (
 from homepro.domain.models import (
     CancelRequestInput,
     CreateRequestInput,
+    DispatchReportInput,
     EndSessionInput,
     RefundRequestInput,
     RequestRef,
@@ -28,7 +29,7 @@ from homepro.domain.models import (
     SetAvailabilityInput,
     StartSessionInput,
 )
-from homepro.services import claims, payments, sessions, sweeps
+from homepro.services import claims, payments, reports, sessions, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
@@ -90,6 +91,11 @@ def end_session(req: Callable) -> dict[str, Any]:
 @https_fn.on_call()
 def set_availability(req: Callable) -> dict[str, Any]:
     return edge.call(req, SetAvailabilityInput, claims.set_availability)
+
+
+@https_fn.on_call(timeout_sec=300)
+def dispatch_report(req: Callable) -> dict[str, Any]:
+    return edge.call(req, DispatchReportInput, reports.dispatch_report)
 
 
 # Triggers fan out to every matching helper: room for thousands of devices per round.

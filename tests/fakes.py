@@ -26,6 +26,7 @@ from homepro.domain.sessions import VideoRoom
 from homepro.services.context import Context
 from homepro.services.ports import (
     Authorization,
+    FirstClaim,
     PaymentError,
     Planner,
     PushMessage,
@@ -318,6 +319,49 @@ class FakeStore:
                     "data": note.data,
                     "createdAt": now,
                 }
+
+    # -- reports
+
+    def _in_window(self, moment: datetime | None, since: datetime, until: datetime) -> bool:
+        return moment is not None and since <= moment < until
+
+    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+        with self._lock:
+            found: dict[tuple[str, str], int] = {}
+            for data in self.requests.values():
+                if self._in_window(data.get("dispatchableAt"), since, until):
+                    cell = (data["category"], data["status"])
+                    found[cell] = found.get(cell, 0) + 1
+            return found
+
+    def first_claims(
+        self, since: datetime, until: datetime, page_size: int
+    ) -> Iterator[FirstClaim]:
+        with self._lock:
+            rows = sorted(
+                (data["dispatchableAt"], data["firstClaimedAt"], rid)
+                for rid, data in self.requests.items()
+                if self._in_window(data.get("dispatchableAt"), since, until)
+                and data.get("firstClaimedAt") is not None
+            )
+            for dispatchable_at, claimed_at, rid in rows:
+                yield FirstClaim(
+                    self.requests[rid]["category"],
+                    (claimed_at - dispatchable_at).total_seconds(),
+                    int(self.requests[rid].get("firstClaimRound") or 0),
+                )
+
+    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+        totals = dict.fromkeys(("notifications", "sent", "failed", "pruned", "sms"), 0)
+        with self._lock:
+            for event in self.analytics.values():
+                if event["type"] == "notification_sent" and self._in_window(
+                    event.get("timestamp"), since, until
+                ):
+                    totals["notifications"] += 1
+                    for name in ("sent", "failed", "pruned", "sms"):
+                        totals[name] += int(event["metadata"].get(name) or 0)
+        return totals
 
     # -- test helpers
 

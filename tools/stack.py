@@ -566,6 +566,7 @@ DEPLOYED_FUNCTIONS = {
     "join_session",
     "end_session",
     "set_availability",
+    "dispatch_report",
     "stripe_webhook",
     "on_request_created",
     "on_request_updated",

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from homepro.adapters import queries
@@ -31,6 +32,7 @@ from homepro.domain.lifecycle import Transition, audit_event_id
 from homepro.domain.models import (
     AnalyticsDoc,
     AuditEvent,
+    Category,
     Device,
     RequestDoc,
     Role,
@@ -38,7 +40,15 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
-from homepro.services.ports import Planner, RoundClaim, RoundCounts, Seen, SessionPlanner
+from homepro.domain.states import RequestStatus
+from homepro.services.ports import (
+    FirstClaim,
+    Planner,
+    RoundClaim,
+    RoundCounts,
+    Seen,
+    SessionPlanner,
+)
 
 # Many helpers may claim one request at once: each loser must get to re-read the winner's
 # write (and fail its precondition) rather than run out of attempts.
@@ -509,6 +519,40 @@ class FirestoreStore:
                 for uid in uids
             ]
         )
+
+    # -- reports
+
+    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+        cells = [(c.value, s.value) for c in Category for s in RequestStatus]
+
+        def count(cell: tuple[str, str]) -> int:
+            query = queries.dispatchable_between(self._db, *cell, since, until)
+            return int(query.count(alias="n").get()[0][0].value)
+
+        with ThreadPoolExecutor(max_workers=IO_CONCURRENCY) as pool:
+            found = dict(zip(cells, pool.map(count, cells), strict=True))
+        return {cell: n for cell, n in found.items() if n}
+
+    def first_claims(
+        self, since: datetime, until: datetime, page_size: int
+    ) -> Iterator[FirstClaim]:
+        query = queries.first_claims_between(self._db, since, until, page_size)
+        for snap in _pages(query, page_size):
+            data = snap.to_dict() or {}
+            yield FirstClaim(
+                category=str(data.get("category")),
+                seconds=(data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds(),
+                rounds=int(data.get("firstClaimRound") or 0),
+            )
+
+    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+        query = AggregationQuery(
+            queries.analytics_between(self._db, "notification_sent", since, until)
+        )
+        query.count(alias="notifications")
+        for name in ("sent", "failed", "pruned", "sms"):
+            query.sum(f"metadata.{name}", alias=name)
+        return {r.alias: int(r.value or 0) for r in query.get()[0]}
 
     def _commit(self, writes: Sequence[Write]) -> None:
         """Commit `writes` in batches of BATCH_LIMIT, several batches at once."""

@@ -7,7 +7,7 @@ a unit test checks that, so a query added here without its index fails `make tes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from google.cloud.firestore_v1 import Client, Query
@@ -17,16 +17,23 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 @dataclass(frozen=True)
 class QueryShape:
     """A collection (group) queried with equality filters on `equal` and a range / order on
-    `ranged`. Equality-only queries are served by merging single-field indexes."""
+    `ranged` (and a second range on `also_ranged`). Equality-only queries are served by merging
+    single-field indexes."""
 
     collection: str
     equal: tuple[str, ...]
     ranged: str | None = None
     group: bool = False
+    also_ranged: str | None = None
 
     @property
     def needs_composite_index(self) -> bool:
-        return bool(self.equal) and self.ranged is not None
+        return self.ranged is not None and (bool(self.equal) or self.also_ranged is not None)
+
+    @property
+    def index_fields(self) -> tuple[str, ...]:
+        ranged = tuple(f for f in (self.ranged, self.also_ranged) if f is not None)
+        return (*self.equal, *ranged)
 
 
 STALE_PENDING = QueryShape("requests", ("status",), "pendingSince")
@@ -36,6 +43,10 @@ PAYMENT_OWED = QueryShape("requests", ("paymentOwed",))
 UNPAID = QueryShape("requests", ("paymentStatus",), "createdAt")
 WAITING_SESSIONS = QueryShape("sessions", ("status",), "waitingAt")
 ALL_DEVICES = QueryShape("devices", (), group=True)
+# dispatch_report: the window's requests by category and status; its claimed ones; its pushes
+DISPATCHABLE_IN_WINDOW = QueryShape("requests", ("category", "status"), "dispatchableAt")
+CLAIMED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="firstClaimedAt")
+ANALYTICS_IN_WINDOW = QueryShape("analytics", ("type",), "timestamp")
 QUERY_SHAPES: tuple[QueryShape, ...] = (
     STALE_PENDING,
     STALE_CLAIMS,
@@ -44,7 +55,14 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     UNPAID,
     WAITING_SESSIONS,
     ALL_DEVICES,
+    DISPATCHABLE_IN_WINDOW,
+    CLAIMED_IN_WINDOW,
+    ANALYTICS_IN_WINDOW,
 )
+
+# The earliest Firestore timestamp: `field > EPOCH` means "the field is set".
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FIRST_CLAIM_FIELDS = ["category", "dispatchableAt", "firstClaimedAt", "firstClaimRound"]
 
 
 def older_than(
@@ -85,3 +103,42 @@ def payment_owed(db: Client, limit: int) -> Query:
         .order_by("__name__")
         .limit(limit)
     )
+
+
+def _between(query: Query, field: str, since: datetime, until: datetime) -> Query:
+    return query.where(filter=FieldFilter(field, ">=", since)).where(
+        filter=FieldFilter(field, "<", until)
+    )
+
+
+def dispatchable_between(
+    db: Client, category: str, status: str, since: datetime, until: datetime
+) -> Query:
+    """Requests of `category` now in `status` that became dispatchable in `[since, until)`."""
+    query = (
+        db.collection(DISPATCHABLE_IN_WINDOW.collection)
+        .where(filter=FieldFilter("category", "==", category))
+        .where(filter=FieldFilter("status", "==", status))
+    )
+    return _between(query, "dispatchableAt", since, until)
+
+
+def first_claims_between(db: Client, since: datetime, until: datetime, limit: int) -> Query:
+    """Requests that became dispatchable in `[since, until)` and were claimed at least once,
+    only the fields the report reads, in pages of `limit`."""
+    query = _between(db.collection(CLAIMED_IN_WINDOW.collection), "dispatchableAt", since, until)
+    return (
+        query.where(filter=FieldFilter("firstClaimedAt", ">", EPOCH))
+        .select(FIRST_CLAIM_FIELDS)
+        .order_by("dispatchableAt")
+        .order_by("firstClaimedAt")
+        .limit(limit)
+    )
+
+
+def analytics_between(db: Client, kind: str, since: datetime, until: datetime) -> Query:
+    """Analytics events of type `kind` with `timestamp` in `[since, until)`."""
+    query = db.collection(ANALYTICS_IN_WINDOW.collection).where(
+        filter=FieldFilter("type", "==", kind)
+    )
+    return _between(query, "timestamp", since, until)

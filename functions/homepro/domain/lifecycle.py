@@ -101,16 +101,21 @@ def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime
         )
     if not helper.serves(request.category):
         raise FailedPrecondition(f"you do not serve the category {request.category.value}")
+    changes: dict[str, Any] = {
+        "helperId": actor.uid,
+        "helperDisplayName": helper.display_name or "Your helper",
+        "claimedAt": now,
+    }
+    if request.first_claimed_at is None:
+        # The promise is kept or broken by the first claim: a release clears `claimedAt`.
+        changes["firstClaimedAt"] = now
+        changes["firstClaimRound"] = request.dispatch_round
     return Transition(
         event_type="request_claimed",
         from_status=request.status,
         to_status=to_status,
         actor=actor,
-        changes={
-            "helperId": actor.uid,
-            "helperDisplayName": helper.display_name or "Your helper",
-            "claimedAt": now,
-        },
+        changes=changes,
     )
 
 

@@ -135,6 +135,8 @@ class RequestDoc(_Doc):
     dispatchable_at: datetime | None = None
     pending_since: datetime | None = None
     claimed_at: datetime | None = None
+    first_claimed_at: datetime | None = None
+    first_claim_round: int | None = None
     session_id: str | None = None
     completed_at: datetime | None = None
     outcome: Outcome | None = None

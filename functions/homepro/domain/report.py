@@ -5,7 +5,10 @@ in `[since, until)`): the promise starts when a paid request can be dispatched, 
 declined before that counts neither way. Pure: the service gathers the counts by status and
 category (Firestore aggregation queries) and feeds the window's claimed requests one page at a
 time into a `ClaimTally`; `build_report` shapes the contract's answer. Time to claim is
-`claimedAt - dispatchableAt`; "within 15 minutes" is at most 900 s.
+`claimedAt - dispatchableAt` of the request's first claim (`firstClaimedAt`: a released claim
+clears `claimedAt`, and the promise was kept or broken by the first helper who answered);
+"within 15 minutes" is at most 900 s. The histogram has one bucket per minute up to
+`HISTOGRAM_MINUTES`, then one open bucket.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 PROMISE_SECONDS = 15 * 60
+HISTOGRAM_MINUTES = 30
 
 
 def percentile(ordered: Sequence[float], q: float) -> float | None:
@@ -42,10 +46,20 @@ class ClaimTally:
 
 @dataclass(frozen=True)
 class Counts:
-    """Requests created in the window: by status, and per category by status."""
+    """The window's requests: by status, and per category by status."""
 
     by_status: Mapping[str, int]
     by_category: Mapping[str, Mapping[str, int]]
+
+    @classmethod
+    def from_cells(cls, cells: Mapping[tuple[str, str], int]) -> Counts:
+        """From counts per (category, status)."""
+        by_status: dict[str, int] = {}
+        by_category: dict[str, dict[str, int]] = {}
+        for (category, status), n in sorted(cells.items()):
+            by_status[status] = by_status.get(status, 0) + n
+            by_category.setdefault(category, {})[status] = n
+        return cls(by_status, by_category)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -54,6 +68,21 @@ def _share(part: int, whole: int) -> float | None:
 
 def _within_promise(seconds: Sequence[float]) -> int:
     return sum(1 for s in seconds if s <= PROMISE_SECONDS)
+
+
+def histogram(seconds: Sequence[float]) -> list[dict[str, int | None]]:
+    """Counts per minute of time to claim, `[m, m+1)` minutes, then `HISTOGRAM_MINUTES`+."""
+    counts = [0] * (HISTOGRAM_MINUTES + 1)
+    for value in seconds:
+        counts[min(HISTOGRAM_MINUTES, int(value // 60))] += 1
+    return [
+        {
+            "fromSeconds": minute * 60,
+            "toSeconds": (minute + 1) * 60 if minute < HISTOGRAM_MINUTES else None,
+            "count": count,
+        }
+        for minute, count in enumerate(counts)
+    ]
 
 
 def build_report(
@@ -81,7 +110,9 @@ def build_report(
         }
     return {
         "window": {"since": since.isoformat(), "until": until.isoformat()},
+        "promiseSeconds": PROMISE_SECONDS,
         "requests": {"total": total, "byStatus": dict(counts.by_status)},
+        "claimed": len(ordered),
         "timeToClaimSeconds": {
             "p50": percentile(ordered, 50),
             "p90": percentile(ordered, 90),
@@ -97,4 +128,5 @@ def build_report(
             "failed": push.get("failed", 0),
             "pruned": push.get("pruned", 0),
         },
+        "timeToClaimHistogram": histogram(ordered),
     }

@@ -47,22 +47,22 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
 
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
-    per_user, pruned = push_to_devices(ctx, devices, note)
+    per_user = push_to_devices(ctx, devices, note)
     # Recorded once the pushes are out: thousands of writes must not delay the first push.
     ctx.store.record_targets(request_id, round_key, device_counts, now)
-    sms_sent = 0
+    sms_to: frozenset[str] = frozenset()
     if claim.round >= SMS_FROM_ROUND:
-        sms_sent = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
+        sms_to = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
     ctx.store.write_inbox(list(devices), note, now)
-    record_sent(ctx, note, per_user, device_counts)
+    record_sent(ctx, note, per_user, device_counts, sms_to)
 
     counts = RoundCounts(
         helpers_targeted=len(helpers),
         devices_targeted=sum(device_counts.values()),
-        sent=sum(s for s, _ in per_user.values()),
-        failed=sum(f for _, f in per_user.values()),
-        tokens_pruned=pruned,
-        sms_sent=sms_sent,
+        sent=sum(p.sent for p in per_user.values()),
+        failed=sum(p.failed for p in per_user.values()),
+        tokens_pruned=sum(p.pruned for p in per_user.values()),
+        sms_sent=len(sms_to),
     )
     ctx.store.finish_round(request_id, round_key, counts, ctx.clock.now())
     logger.info(
@@ -74,6 +74,6 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
         sent=counts.sent,
         failed=counts.failed,
         pruned=counts.tokens_pruned,
-        sms=sms_sent,
+        sms=counts.sms_sent,
     )
     return RoundReport(request_id, round_key, claim.round, counts)

@@ -40,33 +40,51 @@ def claim_recipients(ctx: Context, uids: Sequence[str], note: Notification) -> l
         return [uid for uid, won in zip(unique, pool.map(claim, unique), strict=True) if won]
 
 
+@dataclass
+class Pushed:
+    """One recipient's pushes of one notification."""
+
+    sent: int = 0
+    failed: int = 0
+    pruned: int = 0
+
+
 def push_to_devices(
     ctx: Context, devices_by_uid: dict[str, list[Device]], note: Notification
-) -> tuple[dict[str, tuple[int, int]], int]:
-    """Send `note` to every device; returns (uid -> (sent, failed)) and the tokens pruned."""
+) -> dict[str, Pushed]:
+    """Send `note` to every device and forget the dead tokens; what each recipient got."""
     devices = [d for found in devices_by_uid.values() for d in found]
     messages = [
         PushMessage(token=d.token, data=note.data, urgent=note.urgent, ttl_seconds=note.ttl_seconds)
         for d in devices
     ]
     results = ctx.push.send(messages) if messages else []
-    per_user: dict[str, tuple[int, int]] = {uid: (0, 0) for uid in devices_by_uid}
+    per_user = {uid: Pushed() for uid in devices_by_uid}
     dead: list[Device] = []
     for device, result in zip(devices, results, strict=True):
-        sent, failed = per_user[device.uid]
-        per_user[device.uid] = (sent + 1, failed) if result.ok else (sent, failed + 1)
+        tally = per_user[device.uid]
+        if result.ok:
+            tally.sent += 1
+        else:
+            tally.failed += 1
         if result.prune:
+            tally.pruned += 1
             dead.append(device)
     if dead:
         ctx.store.delete_devices(dead)
         logger.info("pruned dead tokens", request_id=note.request_id, count=len(dead))
-    return per_user, len(dead)
+    return per_user
 
 
 def record_sent(
-    ctx: Context, note: Notification, per_user: dict[str, tuple[int, int]], devices: dict[str, int]
+    ctx: Context,
+    note: Notification,
+    per_user: dict[str, Pushed],
+    devices: dict[str, int],
+    sms_to: frozenset[str] = frozenset(),
 ) -> None:
-    """One `notification_sent` analytics event per user per notification."""
+    """One `notification_sent` analytics event per user per notification (its id is the
+    notification's key and the user: a repeat writes the same document)."""
     now = ctx.clock.now()
     ctx.store.record_analytics(
         {
@@ -78,22 +96,23 @@ def record_sent(
                     "notificationType": note.type.value,
                     "key": note.key,
                     "devices": devices.get(uid, 0),
-                    "sent": sent,
-                    "failed": failed,
+                    "sent": tally.sent,
+                    "failed": tally.failed,
+                    "pruned": tally.pruned,
+                    "sms": 1 if uid in sms_to else 0,
                 },
                 timestamp=now,
             )
-            for uid, (sent, failed) in per_user.items()
+            for uid, tally in per_user.items()
         }
     )
 
 
-def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> int:
-    sent = 0
-    for user in users:
-        if user.phone and ctx.sms.send(user.phone, note.sms_text):
-            sent += 1
-    return sent
+def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
+    """Text each user with a phone; the users the provider accepted a message for."""
+    return frozenset(
+        user.uid for user in users if user.phone and ctx.sms.send(user.phone, note.sms_text)
+    )
 
 
 def notify(ctx: Context, uids: Sequence[str], note: Notification) -> Delivery:
@@ -105,15 +124,15 @@ def notify(ctx: Context, uids: Sequence[str], note: Notification) -> Delivery:
     devices = ctx.store.devices_of(list(users.values()))
     for uid in fresh:
         devices.setdefault(uid, [])
-    per_user, pruned = push_to_devices(ctx, devices, note)
+    per_user = push_to_devices(ctx, devices, note)
     counts = {uid: len(found) for uid, found in devices.items()}
-    record_sent(ctx, note, per_user, counts)
-    sms_sent = send_sms(ctx, list(users.values()), note) if note.sms else 0
+    sms_to = send_sms(ctx, list(users.values()), note) if note.sms else frozenset()
+    record_sent(ctx, note, per_user, counts, sms_to)
     return Delivery(
         users=len(fresh),
         devices=sum(counts.values()),
-        sent=sum(s for s, _ in per_user.values()),
-        failed=sum(f for _, f in per_user.values()),
-        pruned=pruned,
-        sms_sent=sms_sent,
+        sent=sum(p.sent for p in per_user.values()),
+        failed=sum(p.failed for p in per_user.values()),
+        pruned=sum(p.pruned for p in per_user.values()),
+        sms_sent=len(sms_to),
     )

@@ -126,6 +126,15 @@ class Sms(Protocol):
 
 
 @dataclass(frozen=True)
+class FirstClaim:
+    """A request's first claim, as the report scans it."""
+
+    category: str
+    seconds: float  # firstClaimedAt - dispatchableAt
+    rounds: int  # dispatch rounds sent before it was claimed
+
+
+@dataclass(frozen=True)
 class Seen:
     """A request as a query read it. `apply` plans on it first, sparing a read; if the
     document changed since, its write is refused and it reads the request again."""
@@ -265,6 +274,24 @@ class Store(Protocol):
 
     def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
         """Set `users/{uid}/notifications/{note.key}` for many users (idempotent)."""
+        ...
+
+    # -- reports
+
+    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+        """Requests that became dispatchable in `[since, until)` (`dispatchableAt`), counted by
+        (category, status) with aggregation queries (no document is read)."""
+        ...
+
+    def first_claims(
+        self, since: datetime, until: datetime, page_size: int
+    ) -> Iterator[FirstClaim]:
+        """The first claim of every request of the window that was ever claimed, paged."""
+        ...
+
+    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Sums over the window's `notification_sent` analytics events: `notifications`,
+        `sent`, `failed`, `pruned`, `sms` (aggregation queries)."""
         ...
 
 

@@ -1,0 +1,54 @@
+"""`dispatch_report`: whether the 15-minute promise is kept, over a window (admins only).
+
+Counts come from Firestore aggregation queries (nothing read per request); time to claim from a
+paged scan of the window's claimed requests (a few fields each, `REPORT_PAGE_SIZE` at a time);
+pushes from sums over the window's `notification_sent` analytics events. Server data only: the
+requests themselves and the server's analytics events (client events are never counted).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from homepro.domain.errors import Forbidden, InvalidInput
+from homepro.domain.models import Actor, DispatchReportInput, Role
+from homepro.domain.report import ClaimTally, Counts, build_report
+from homepro.services.context import Context
+
+REPORT_PAGE_SIZE = 1000
+DEFAULT_WINDOW = timedelta(days=1)
+MAX_WINDOW = timedelta(days=93)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A time as UTC (one without an offset is read as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, datetime]:
+    """`[since, until)`: by default the 24 hours before `until`, and `until` now."""
+    until = _utc(data.until) if data.until is not None else now
+    since = _utc(data.since) if data.since is not None else until - DEFAULT_WINDOW
+    if since >= until:
+        raise InvalidInput("since", "must be before until")
+    if until - since > MAX_WINDOW:
+        raise InvalidInput("since", f"the window is at most {MAX_WINDOW.days} days")
+    return since, until
+
+
+def report(ctx: Context, since: datetime, until: datetime) -> dict[str, Any]:
+    """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes)."""
+    counts = Counts.from_cells(ctx.store.count_dispatchable(since, until))
+    claims = ClaimTally()
+    for claim in ctx.store.first_claims(since, until, REPORT_PAGE_SIZE):
+        claims.add(claim.category, claim.seconds, claim.rounds)
+    return build_report(since, until, counts, claims, ctx.store.push_totals(since, until))
+
+
+def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> dict[str, Any]:
+    """The admin callable."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("only admins can read the dispatch report")
+    since, until = report_window(ctx.clock.now(), data)
+    return report(ctx, since, until)
