@@ -51,6 +51,10 @@ class FakeClock:
         self._now += timedelta(**delta)
         return self._now
 
+    def set(self, moment: datetime) -> None:
+        assert moment >= self._now, "time only moves forward"
+        self._now = moment
+
 
 @dataclass
 class FakeStore:

@@ -59,7 +59,7 @@ def test_a_day_of_known_outcomes():
     assert report["claimedWithin15MinShare"] == 0.4  # 4 of the 10
     assert (report["expiryRate"], report["cancellationRate"]) == (0.2, 0.1)
     assert report["roundsPerClaim"] == 2.5  # 15 rounds over 6 claims
-    assert report["push"] == {"sent": 40, "failed": 2, "pruned": 1}
+    assert report["push"] == {"notifications": 0, "sent": 40, "failed": 2, "pruned": 1, "sms": 0}
     plumbing = report["byCategory"]["plumbing"]
     assert (plumbing["total"], plumbing["claimed"], plumbing["claimedWithin15MinShare"]) == (
         5,

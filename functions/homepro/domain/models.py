@@ -273,9 +273,14 @@ class RefundRequestInput(_Input):
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
 
 
+IsoTime = Annotated[StrictStr, Field(min_length=10, max_length=40)]
+
+
 class DispatchReportInput(_Input):
-    since: datetime | None = None
-    until: datetime | None = None
+    """ISO-8601 times (`2026-11-25`, `2026-11-25T08:00:00Z`, `…+01:00`); no offset = UTC."""
+
+    since: IsoTime | None = None
+    until: IsoTime | None = None
 
 
 def parse_input(model: type[M], data: Any) -> M:

@@ -123,10 +123,13 @@ def build_report(
         "cancellationRate": _share(counts.by_status.get("cancelled", 0), total),
         "byCategory": by_category,
         "roundsPerClaim": round(claims.rounds / len(ordered), 3) if ordered else None,
+        # every notification of the window: recipients told, pushes, dead tokens, texts
         "push": {
+            "notifications": push.get("notifications", 0),
             "sent": push.get("sent", 0),
             "failed": push.get("failed", 0),
             "pruned": push.get("pruned", 0),
+            "sms": push.get("sms", 0),
         },
         "timeToClaimHistogram": histogram(ordered),
     }

@@ -21,15 +21,21 @@ DEFAULT_WINDOW = timedelta(days=1)
 MAX_WINDOW = timedelta(days=93)
 
 
-def _utc(moment: datetime) -> datetime:
-    """A time as UTC (one without an offset is read as UTC)."""
+def parse_time(field: str, text: str | None) -> datetime | None:
+    """An ISO-8601 time as UTC (one without an offset is read as UTC)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, "must be an ISO-8601 time such as 2026-11-25T08:00:00Z") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, datetime]:
     """`[since, until)`: by default the 24 hours before `until`, and `until` now."""
-    until = _utc(data.until) if data.until is not None else now
-    since = _utc(data.since) if data.since is not None else until - DEFAULT_WINDOW
+    until = parse_time("until", data.until) or now
+    since = parse_time("since", data.since) or until - DEFAULT_WINDOW
     if since >= until:
         raise InvalidInput("since", "must be before until")
     if until - since > MAX_WINDOW:

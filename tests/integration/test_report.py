@@ -1,0 +1,211 @@
+"""dispatch_report on the emulators: the scripted day on real Firestore (aggregation queries,
+the paged scan, the indexes' query shapes), and the callable through the Functions emulator
+with a duplicated trigger event."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import cloudevents
+import pytest
+import scripted_day as script
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+from google.cloud.firestore_v1 import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+import emulator_client as ec
+from conftest import wait_for
+from fakes import FakeClock, FakePayments, FakePush, FakeSms, FakeVideo
+from homepro.adapters.firestore_store import FirestoreStore
+from homepro.domain import directory
+from homepro.domain.policy import Policy
+from homepro.services import reports
+from homepro.services.context import Context
+
+# The scripted day runs in a project of its own: no Functions emulator trigger listens there,
+# so the day's triggers are the ones the script delivers, on the script's clock.
+DAY_PROJECT = "demo-homepro-scripted-day"
+
+
+def _clear(project: str) -> None:
+    url = f"{ec.FIRESTORE}/emulator/v1/projects/{project}/databases/(default)/documents"
+    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+
+
+@pytest.fixture
+def day_db() -> Iterator[Client]:
+    _clear(DAY_PROJECT)
+    yield firestore.Client(project=DAY_PROJECT, credentials=AnonymousCredentials())
+    _clear(DAY_PROJECT)
+
+
+@pytest.mark.parametrize("duplicates", [False, True], ids=["once", "every-event-twice"])
+def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, duplicates):
+    db = day_db
+    users = db.collection("users")
+    script.add_people(
+        lambda uid, profile: users.document(uid).set(profile),
+        lambda uid, device_id, token: (
+            users.document(uid)
+            .collection("devices")
+            .document(device_id)
+            .set({"token": token, "platform": "web"})
+        ),
+    )
+    store = FirestoreStore(db)
+    clock = FakeClock(script.START)
+    store.rebuild_directory(clock.now())
+    ctx = Context(store, clock, Policy(), FakePush(), FakeSms(), FakePayments(), FakeVideo())
+
+    def read_raw(request_id: str) -> dict[str, Any] | None:
+        return db.collection("requests").document(request_id).get().to_dict()
+
+    day = script.Day(ctx, read_raw, clock.set)
+    day.duplicates = duplicates
+    script.run(day)
+
+    started = time.perf_counter()
+    report = reports.report(ctx, *script.WINDOW)
+    print(f"\ndispatch_report of the scripted day: {1000 * (time.perf_counter() - started):.0f} ms")
+    script.check_report(report)
+    script.check_events([snap.to_dict()["type"] for snap in db.collection("analytics").stream()])
+
+
+def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch):
+    db = day_db
+    since = datetime(2026, 4, 1, tzinfo=UTC)
+    batch = db.batch()
+    for n in range(25):
+        batch.set(
+            db.collection("requests").document(f"paged-{n:02d}"),
+            {
+                "category": "plumbing",
+                "status": "completed",
+                "dispatchableAt": since + timedelta(minutes=n),
+                "firstClaimedAt": since + timedelta(minutes=n, seconds=60 * n),
+                "firstClaimRound": 1,
+            },
+        )
+    batch.commit()
+    monkeypatch.setattr(reports, "REPORT_PAGE_SIZE", 4)
+    ctx = Context(
+        FirestoreStore(db),
+        FakeClock(),
+        Policy(),
+        FakePush(),
+        FakeSms(),
+        FakePayments(),
+        FakeVideo(),
+    )
+
+    report = reports.report(ctx, since, since + timedelta(days=1))
+
+    assert report["claimed"] == 25
+    assert report["timeToClaimSeconds"] == {"p50": 720.0, "p90": 1320.0, "p99": 1440.0}
+    assert report["claimedWithin15MinShare"] == 0.64  # 0..15 minutes: 16 of 25
+
+
+@pytest.fixture
+def clean(db: Client) -> Client:
+    ec.clear_firestore()
+    ec.clear_fcm()
+    ec.clear_sms()
+    return db
+
+
+def _claimed_events(db: Client, request_id: str) -> int:
+    query = db.collection("analytics").where(filter=FieldFilter("requestId", "==", request_id))
+    return sum(1 for snap in query.stream() if snap.to_dict()["type"] == "request_claimed")
+
+
+def test_the_callable_counts_a_claim_once_under_a_duplicated_trigger_event(clean, make_account):
+    db = clean
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    customer = make_account("customer")
+    helper = make_account("helper", isAvailable=True)
+    admin = make_account("admin")
+    users = db.collection("users")
+    users.document(helper.uid).collection("devices").document("d").set(
+        {"token": "report-helper-web", "platform": "web"}
+    )
+    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
+    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+
+    body = {
+        "category": "plumbing",
+        "description": "The kitchen sink drips all night long.",
+        "paymentMethodId": "pm_card_visa",
+    }
+    request_id = ec.call("create_request", body, customer.id_token)["requestId"]
+    ref = db.collection("requests").document(request_id)
+    wait_for(
+        lambda: (ref.collection("dispatches").document("initial").get().to_dict() or {}).get(
+            "finishedAt"
+        )
+    )
+    pending = ref.get().to_dict()
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    wait_for(lambda: _claimed_events(db, request_id) == 1)
+    wait_for(
+        lambda: (
+            users.document(customer.uid)
+            .collection("notifications")
+            .where(filter=FieldFilter("type", "==", "request_claimed"))
+            .get()
+        )
+    )
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    window = {"since": since.isoformat(), "until": until.isoformat()}
+    first = ec.call("dispatch_report", window, admin.id_token)
+
+    claimed = ref.get().to_dict()
+    path = f"requests/{request_id}"
+    event_id = cloudevents.deliver("on_request_updated", "updated", path, claimed, pending)
+    cloudevents.deliver("on_request_updated", "updated", path, claimed, pending, event_id)
+    time.sleep(1.5)  # time for a duplicate to (wrongly) write something
+
+    assert _claimed_events(db, request_id) == 1
+    again = ec.call("dispatch_report", window, admin.id_token)
+    assert again == first
+    assert first["requests"] == {"total": 1, "byStatus": {"claimed": 1}}
+    assert first["claimed"] == 1
+    seconds = first["timeToClaimSeconds"]["p50"]
+    assert 0 < seconds < 30 and first["claimedWithin15MinShare"] == 1.0
+    assert first["roundsPerClaim"] == 1.0
+    # the helper's new-request push, and the customer's request_claimed (no device)
+    assert first["push"] == {"notifications": 2, "sent": 1, "failed": 0, "pruned": 0, "sms": 0}
+    assert first["window"] == {"since": since.isoformat(), "until": until.isoformat()}
+
+
+def test_only_admins_read_the_report_and_bad_windows_are_named(db, make_account):
+    customer, helper, admin = (make_account(r) for r in ("customer", "helper", "admin"))
+    for account in (customer, helper):
+        with pytest.raises(ec.CallError) as refused:
+            ec.call("dispatch_report", {}, account.id_token)
+        assert refused.value.status == "PERMISSION_DENIED"
+    with pytest.raises(ec.CallError) as anonymous:
+        ec.call("dispatch_report", {})
+    assert anonymous.value.status == "UNAUTHENTICATED"
+
+    for data, field in [
+        ({"since": "yesterday"}, "since"),
+        ({"until": 12}, "until"),
+        ({"since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "since"),
+        ({"since": "2026-01-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "since"),
+        ({"window": "day"}, "window"),
+    ]:
+        with pytest.raises(ec.CallError) as bad:
+            ec.call("dispatch_report", data, admin.id_token)
+        assert bad.value.status == "INVALID_ARGUMENT", data
+        assert bad.value.message.startswith(f"{field}:"), bad.value.message
+
+    default = ec.call("dispatch_report", {}, admin.id_token)
+    since = datetime.fromisoformat(default["window"]["since"])
+    until = datetime.fromisoformat(default["window"]["until"])
+    assert until - since == timedelta(days=1)
+    assert abs((until - datetime.now(UTC)).total_seconds()) < 60
