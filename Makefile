@@ -2,7 +2,7 @@
 PY ?= python3
 STACK = $(PY) tools/stack.py
 
-.PHONY: dev test unit lint setup set-role bench-trigger bench-dispatch bench-sweep importtime clean
+.PHONY: dev test unit lint setup set-role report demo-traffic bench-trigger bench-dispatch bench-sweep importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -24,6 +24,12 @@ unit: setup     ## unit tests only (no emulators)
 set-role:       ## make set-role EMAIL=someone@example.com ROLE=helper  (on the running local stack)
 	@test -n "$(EMAIL)" -a -n "$(ROLE)" || { echo "usage: make set-role EMAIL=... ROLE=customer|helper|admin"; exit 2; }
 	$(STACK) exec -- .venv/bin/python tools/set_role.py "$(EMAIL)" "$(ROLE)"
+
+report:         ## the dispatch KPIs of the running `make dev` stack (ARGS="--since … --until … --json")
+	$(STACK) exec -- .venv/bin/python tools/report.py $(ARGS)
+
+demo-traffic:   ## real requests through the callables of the running `make dev` stack (ARGS="--minutes 40")
+	$(STACK) exec -- .venv/bin/python tools/demo_traffic.py $(ARGS)
 
 bench-trigger: setup  ## latency from a Firestore write to the trigger's effect, cold and warm
 	$(STACK) run -- .venv/bin/python tools/bench_trigger_latency.py 30

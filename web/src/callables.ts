@@ -64,6 +64,60 @@ export const setAvailability = callable<{ isAvailable: boolean }, { isAvailable:
   'set_availability',
 );
 
+/** `dispatch_report`'s window: ISO-8601 instants with an offset; the server defaults both. */
+export interface DispatchReportInput {
+  since?: string;
+  until?: string;
+}
+
+/** Requests counted by raw status; a status with none may be missing. */
+export type StatusCounts = Partial<Record<RequestStatus, number>>;
+
+export interface TimeToClaimSeconds {
+  p50: number | null;
+  p90: number | null;
+  p99?: number | null;
+}
+
+export interface CategoryReport {
+  total: number;
+  byStatus?: StatusCounts;
+  claimed?: number;
+  claimedWithin15MinShare: number | null;
+  timeToClaimSeconds?: TimeToClaimSeconds;
+  expiryRate?: number | null;
+  cancellationRate?: number | null;
+}
+
+/** One histogram bar: claims in `[fromSeconds, toSeconds)`; `toSeconds` null = open-ended. */
+export interface HistogramBucket {
+  fromSeconds: number;
+  toSeconds: number | null;
+  count: number;
+}
+
+/**
+ * The 15-minute promise over a window (CONTRACT.md, `dispatch_report`). Rates are fractions
+ * 0..1, null when there is no data; the population is the requests dispatchable in the window.
+ */
+export interface DispatchReport {
+  window: { since: string; until: string };
+  promiseSeconds?: number;
+  requests: { total: number; byStatus: StatusCounts };
+  /** Requests of the window ever claimed. */
+  claimed?: number;
+  timeToClaimSeconds: TimeToClaimSeconds;
+  claimedWithin15MinShare: number | null;
+  expiryRate: number | null;
+  cancellationRate: number | null;
+  byCategory: Record<string, CategoryReport>;
+  roundsPerClaim: number | null;
+  push: { sent: number; failed: number; pruned: number };
+  timeToClaimHistogram?: HistogramBucket[];
+}
+
+export const dispatchReport = callable<DispatchReportInput, DispatchReport>('dispatch_report');
+
 /** A short code such as "failed-precondition" (or "auth/…", "permission-denied"), if any. */
 export function errorCode(err: unknown): string | undefined {
   if (err instanceof FirebaseError) return err.code.replace(/^functions\//, '');

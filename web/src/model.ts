@@ -22,8 +22,15 @@ export const CATEGORY_LABELS: Record<Category, string> = {
   general: 'General',
 };
 
-export type RequestStatus =
-  'pending' | 'claimed' | 'in_session' | 'completed' | 'cancelled' | 'expired';
+export const REQUEST_STATUSES = [
+  'pending',
+  'claimed',
+  'in_session',
+  'completed',
+  'cancelled',
+  'expired',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 export type PaymentStatus =
   'requires_payment' | 'authorized' | 'captured' | 'released' | 'refunded' | 'failed';
@@ -68,6 +75,69 @@ export interface ServiceRequest {
   completedAt?: Timestamp | null;
   cancelledAt?: Timestamp | null;
   expiredAt?: Timestamp | null;
+  // What operators read on `/admin` (the audit trail); customers and helpers ignore these.
+  dispatchableAt?: Timestamp | null;
+  firstClaimedAt?: Timestamp | null;
+  updatedAt?: Timestamp | null;
+  paymentOwed?: 'release' | 'capture' | null;
+  cancelledBy?: string | null;
+  cancelReason?: string | null;
+  releaseCount?: number | null;
+  dispatchRound?: number | null;
+  version?: number | null;
+}
+
+/** Who made a transition: a signed-in user, or the server itself (`{role: "system"}`). */
+export interface Actor {
+  uid?: string | null;
+  role: Role | 'system';
+}
+
+/** `requests/{requestId}/events/{eventId}`: one transition of the audit trail. */
+export interface RequestEvent {
+  id: string;
+  type: string;
+  from?: string | null;
+  to?: string | null;
+  actor?: Actor | null;
+  reason?: string | null;
+  at?: Timestamp | null;
+}
+
+/** `requests/{requestId}/dispatches/{roundKey}`: one dispatch round and its counts. */
+export interface DispatchRound {
+  /** The round key: `initial`, `released-{n}`, `escalation-{n}`. */
+  id: string;
+  round?: number | null;
+  reason?: string | null;
+  helpersTargeted?: number | null;
+  devicesTargeted?: number | null;
+  sent?: number | null;
+  failed?: number | null;
+  tokensPruned?: number | null;
+  smsSent?: number | null;
+  startedAt?: Timestamp | null;
+  finishedAt?: Timestamp | null;
+}
+
+/** `requests/{requestId}/dispatches/{roundKey}/targets/{uid}`: a helper the round targeted. */
+export interface DispatchTarget {
+  /** The helper's uid. */
+  id: string;
+  devices?: number | null;
+  at?: Timestamp | null;
+}
+
+/** `analytics/{eventId}`: a server or client event. */
+export interface AnalyticsEvent {
+  id: string;
+  type: string;
+  requestId?: string | null;
+  sessionId?: string | null;
+  userId?: string | null;
+  metadata?: Record<string, unknown> | null;
+  timestamp?: Timestamp | null;
+  source?: 'server' | 'client' | null;
 }
 
 /** `sessions/{sessionId}`. */
@@ -146,6 +216,34 @@ export function formatTime(ts: Timestamp | null | undefined): string {
 
 export function millis(ts: Timestamp | null | undefined): number {
   return ts ? ts.toMillis() : 0;
+}
+
+/** The promise: a dispatchable request is claimed within 15 minutes. */
+export const PROMISE_SECONDS = 15 * 60;
+
+/** Date and time to the second, for audit trails ("May 3, 2:05:09 PM"); "—" when missing. */
+export function formatInstant(ts: Timestamp | null | undefined): string {
+  if (!ts) return '—';
+  return ts.toDate().toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}
+
+/** A duration in seconds as "m:ss" (`75` -> "1:15", `3725` -> "62:05"); "—" when unknown. */
+export function formatMinSec(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  const whole = Math.max(0, Math.round(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** A fraction 0..1 as a percent ("97.5%"); "—" when there is no data. */
+export function formatShare(share: number | null | undefined, digits = 1): string {
+  if (share === null || share === undefined || !Number.isFinite(share)) return '—';
+  return `${(share * 100).toFixed(digits)}%`;
 }
 
 export const OUTCOME_LABELS: Record<Outcome, string> = {

@@ -20,9 +20,13 @@ import {
 import { db } from './firebase';
 import {
   millis,
+  type AnalyticsEvent,
   type Checklists,
+  type DispatchRound,
+  type DispatchTarget,
   type InboxNotification,
   type Profile,
+  type RequestEvent,
   type ServiceRequest,
   type Session,
 } from './model';
@@ -42,6 +46,8 @@ export interface QueryShape {
 }
 
 export const INBOX_LIMIT = 30;
+/** The admin's list of the newest requests (its QUERY_SHAPES entry repeats the number). */
+export const RECENT_REQUESTS_LIMIT = 20;
 
 export const QUERY_SHAPES: readonly QueryShape[] = [
   {
@@ -72,6 +78,42 @@ export const QUERY_SHAPES: readonly QueryShape[] = [
     equals: [],
     orderBy: [['createdAt', 'desc']],
     limit: INBOX_LIMIT,
+  },
+  {
+    name: 'watchRecentRequests',
+    collection: 'requests',
+    collectionGroup: 'requests',
+    equals: [],
+    orderBy: [['createdAt', 'desc']],
+    limit: 20,
+  },
+  {
+    name: 'watchRequestEvents',
+    collection: 'requests/{requestId}/events',
+    collectionGroup: 'events',
+    equals: [],
+    orderBy: [],
+  },
+  {
+    name: 'watchDispatchRounds',
+    collection: 'requests/{requestId}/dispatches',
+    collectionGroup: 'dispatches',
+    equals: [],
+    orderBy: [],
+  },
+  {
+    name: 'watchDispatchTargets',
+    collection: 'requests/{requestId}/dispatches/{roundKey}/targets',
+    collectionGroup: 'targets',
+    equals: [],
+    orderBy: [],
+  },
+  {
+    name: 'watchRequestAnalytics',
+    collection: 'analytics',
+    collectionGroup: 'analytics',
+    equals: ['requestId'],
+    orderBy: [],
   },
 ];
 
@@ -129,6 +171,104 @@ export function watchHeldJobs(
 ): Unsubscribe {
   const q = query(collection(db, 'requests'), where('helperId', '==', uid));
   return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(newestFirst)), onError);
+}
+
+// ---------------------------------------------------------------- admin: audit trails
+
+/** The newest requests of all customers (admins only), newest first. */
+export function watchRecentRequests(
+  onNext: (requests: ServiceRequest[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(
+    collection(db, 'requests'),
+    orderBy('createdAt', 'desc'),
+    limit(RECENT_REQUESTS_LIMIT),
+  );
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf)), onError);
+}
+
+function withId<T extends { id: string }>(snap: QueryDocumentSnapshot<DocumentData>): T {
+  return { ...(snap.data({ serverTimestamps: 'estimate' }) as Omit<T, 'id'>), id: snap.id } as T;
+}
+
+/** A request's audit trail, oldest first (a request has a handful: sorted here). */
+export function watchRequestEvents(
+  requestId: string,
+  onNext: (events: RequestEvent[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    collection(db, 'requests', requestId, 'events'),
+    (snap) =>
+      onNext(
+        snap.docs
+          .map((d) => withId<RequestEvent>(d))
+          .sort((a, b) => millis(a.at) - millis(b.at) || a.id.localeCompare(b.id)),
+      ),
+    onError,
+  );
+}
+
+/** A request's dispatch rounds in the order they were sent. */
+export function watchDispatchRounds(
+  requestId: string,
+  onNext: (rounds: DispatchRound[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    collection(db, 'requests', requestId, 'dispatches'),
+    (snap) =>
+      onNext(
+        snap.docs
+          .map((d) => withId<DispatchRound>(d))
+          .sort(
+            (a, b) =>
+              (a.round ?? Number.MAX_SAFE_INTEGER) - (b.round ?? Number.MAX_SAFE_INTEGER) ||
+              millis(a.startedAt) - millis(b.startedAt) ||
+              a.id.localeCompare(b.id),
+          ),
+      ),
+    onError,
+  );
+}
+
+/** The helpers one dispatch round targeted, by uid. */
+export function watchDispatchTargets(
+  requestId: string,
+  roundKey: string,
+  onNext: (targets: DispatchTarget[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    collection(db, 'requests', requestId, 'dispatches', roundKey, 'targets'),
+    (snap) =>
+      onNext(
+        snap.docs.map((d) => withId<DispatchTarget>(d)).sort((a, b) => a.id.localeCompare(b.id)),
+      ),
+    onError,
+  );
+}
+
+/** Every analytics event about a request (notifications sent among them), oldest first. */
+export function watchRequestAnalytics(
+  requestId: string,
+  onNext: (events: AnalyticsEvent[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(collection(db, 'analytics'), where('requestId', '==', requestId));
+  return onSnapshot(
+    q,
+    (snap) =>
+      onNext(
+        snap.docs
+          .map((d) => withId<AnalyticsEvent>(d))
+          .sort(
+            (a, b) => millis(a.timestamp) - millis(b.timestamp) || a.id.localeCompare(b.id),
+          ),
+      ),
+    onError,
+  );
 }
 
 export interface InboxSnapshot {
