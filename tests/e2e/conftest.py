@@ -56,7 +56,7 @@ def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
     made: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
-        context = browser.new_context(viewport=PHONE, base_url=APP, **options)
+        context = browser.new_context(**{"viewport": PHONE, "base_url": APP, **options})
         context.set_default_timeout(20_000)
         made.append(context)
         return context
