@@ -351,9 +351,22 @@ def check_report(report: Mapping[str, Any]) -> None:
     assert {start: n for start, n in bars.items() if n} == {120: 1, 240: 1, 420: 1, 900: 1, 1020: 1}
 
 
-def check_events(types: list[str]) -> None:
-    """Every server analytics event of the script, once per occurrence."""
+def check_events(events: list[Mapping[str, Any]]) -> None:
+    """Every server analytics event of the script, once per occurrence, with its metadata."""
     found: dict[str, int] = {}
-    for kind in types:
-        found[kind] = found.get(kind, 0) + 1
+    for event in events:
+        found[event["type"]] = found.get(event["type"], 0) + 1
     assert found == EXPECTED_EVENTS, found
+    ended = [e["metadata"] for e in events if e["type"] == "session_ended"]
+    # R0 00:06-00:20, R1 08:06-08:30, R4 waited 11:20-11:35 (no-show), R6 13:21-13:40
+    assert sorted((m["sessionSeconds"], m["customerJoined"]) for m in ended) == [
+        (840, True),
+        (900, False),
+        (1140, True),
+        (1440, True),
+    ]
+    claimed = sorted(
+        e["metadata"]["timeToClaimSeconds"] for e in events if e["type"] == "request_claimed"
+    )
+    # every claim, measured from dispatchableAt: R2's second (09:08) is 480 s, R0's 720 s
+    assert claimed == [120.0, 240.0, 420.0, 480.0, 720.0, 900.0, 1020.0], claimed

@@ -73,7 +73,7 @@ def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, d
     report = reports.report(ctx, *script.WINDOW)
     print(f"\ndispatch_report of the scripted day: {1000 * (time.perf_counter() - started):.0f} ms")
     script.check_report(report)
-    script.check_events([snap.to_dict()["type"] for snap in db.collection("analytics").stream()])
+    script.check_events([snap.to_dict() for snap in db.collection("analytics").stream()])
 
 
 def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch):

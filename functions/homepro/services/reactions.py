@@ -71,7 +71,12 @@ def _metadata(request: RequestDoc) -> dict[str, Any]:
 
 
 def _record(
-    ctx: Context, event_id: str, kind: str, request: RequestDoc, user_id: str | None
+    ctx: Context,
+    event_id: str,
+    kind: str,
+    request: RequestDoc,
+    user_id: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     written = ctx.store.record_analytics_once(
         event_id,
@@ -80,7 +85,7 @@ def _record(
             request_id=request.id,
             session_id=request.session_id,
             user_id=user_id,
-            metadata=_metadata(request),
+            metadata={**_metadata(request), **(extra or {})},
             timestamp=request.updated_at or request.created_at or ctx.clock.now(),
         ),
     )
@@ -125,11 +130,23 @@ def request_updated(
             kind = _STATUS_EVENTS.get(after.status)
             user_id = after.helper_id if after.status == RequestStatus.CLAIMED else None
         if kind is not None:
-            _record(ctx, f"{kind}-{after.id}-v{after.version}", kind, after, user_id)
+            extra = _session_metadata(ctx, after) if kind == "session_ended" else None
+            _record(ctx, f"{kind}-{after.id}-v{after.version}", kind, after, user_id, extra)
     if after.payment_status != before.payment_status:
         kind = _PAYMENT_EVENTS.get(after.payment_status)
         if kind is not None:
             _record(ctx, f"{kind}-{after.id}", kind, after, after.customer_id)
+
+
+def _session_metadata(ctx: Context, request: RequestDoc) -> dict[str, Any]:
+    """How long the video session ran (0 for a no-show) and whether the customer joined."""
+    session = ctx.store.get_session(request.session_id) if request.session_id else None
+    if session is None:
+        return {}
+    return {
+        "sessionSeconds": session.duration_seconds or 0,
+        "customerJoined": session.active_at is not None,
+    }
 
 
 def _by_system(ctx: Context, request: RequestDoc, event_type: str) -> bool:
