@@ -54,6 +54,14 @@ FCM_SCOPES = (
     "https://www.googleapis.com/auth/firebase.messaging",
     "https://www.googleapis.com/auth/cloud-platform",
 )
+SMS_FROM_ROUND = params.IntParam(
+    "SMS_FROM_ROUND",
+    default=2,
+    description="Helpers with no device get SMS from this round (0: never).",
+)
+REDISPATCH_ON_RELEASE = params.BoolParam(
+    "REDISPATCH_ON_RELEASE", default=True, description="A released claim is dispatched again."
+)
 
 
 @cache
@@ -65,6 +73,8 @@ def policy() -> Policy:
         max_releases=MAX_RELEASES.value,
         escalation_minutes=ESCALATION_MINUTES.value,
         join_timeout_minutes=JOIN_TIMEOUT_MINUTES.value,
+        sms_from_round=SMS_FROM_ROUND.value,
+        redispatch_on_release=REDISPATCH_ON_RELEASE.value,
     )
 
 

@@ -39,6 +39,10 @@ def test_round_keys_come_from_the_cause():
     assert round_key(doc(escalation=1), doc(escalation=2)) == "escalation-2"
     assert round_key(doc(), doc(dispatchRound=3)) is None  # bookkeeping only
     assert round_key(doc(), doc(status="claimed")) is None
+    # a policy without re-dispatch on release (the seed's): nothing for a released claim
+    assert (
+        round_key(doc(status="claimed"), doc(releaseCount=1), redispatch_on_release=False) is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,6 +141,20 @@ def test_escalation_rounds_and_sms_to_phone_only_helpers(world):
     assert store.rounds["r"]["escalation-1"]["round"] == 2
     assert [to for to, _ in ctx.sms.sent] == ["+15125550199"]
     assert sweeps.sweep_stale_requests(ctx).counts == {"skipped": 1}  # not due again yet
+
+
+def test_a_policy_without_sms_or_escalation_sends_neither():
+    store = FakeStore()
+    ctx = make_context(store, sms_from_round=0, escalation_minutes=0)
+    store.add_helper("phone-only", phone="+15125550199")
+    store.add_request("r", customerId="cust")
+    run_round(ctx, "r", "initial")
+    ctx.clock.advance(minutes=29)
+    assert sweeps.sweep_stale_requests(ctx).counts == {}  # no escalation is ever due
+    assert run_round(ctx, "r", "escalation-1").round == 2  # a round sent anyway: still no SMS
+    assert ctx.sms.sent == []
+    ctx.clock.advance(minutes=1)
+    assert sweeps.sweep_stale_requests(ctx).counts["request_expired"] == 1
 
 
 # ---------------------------------------------------------------- notifications

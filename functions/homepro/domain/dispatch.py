@@ -11,12 +11,15 @@ from homepro.domain.states import RequestStatus
 INITIAL = "initial"
 
 
-def round_key(before: RequestDoc | None, after: RequestDoc) -> str | None:
+def round_key(
+    before: RequestDoc | None, after: RequestDoc, *, redispatch_on_release: bool = True
+) -> str | None:
     """The round a change calls for, keyed by its cause, or None.
 
     `initial`: created dispatchable, or authorized later; `released-{releaseCount}`: a claim went
-    back to pending; `escalation-{n}`: the sweep escalated a request still pending. The key is
-    fixed by the cause, so a duplicate or retried event names the same round again.
+    back to pending (unless the policy says not to dispatch it again); `escalation-{n}`: the
+    sweep escalated a request still pending. The key is fixed by the cause, so a duplicate or
+    retried event names the same round again.
     """
     if not after.dispatchable:
         return None
@@ -24,7 +27,7 @@ def round_key(before: RequestDoc | None, after: RequestDoc) -> str | None:
         return INITIAL
     if not before.dispatchable:
         if before.status == RequestStatus.CLAIMED:
-            return f"released-{after.release_count}"
+            return f"released-{after.release_count}" if redispatch_on_release else None
         return INITIAL
     if after.escalation > before.escalation:
         return f"escalation-{after.escalation}"

@@ -12,3 +12,7 @@ class Policy:
     max_releases: int = 3
     escalation_minutes: int = 5
     join_timeout_minutes: int = 15
+    # From which dispatch round helpers with no device get an SMS (0: never).
+    sms_from_round: int = 2
+    # Whether a claim released back to pending is dispatched again (a `released-{n}` round).
+    redispatch_on_release: bool = True

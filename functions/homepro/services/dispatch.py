@@ -19,7 +19,6 @@ from homepro.services.notify import push_to_devices, record_sent, send_sms
 from homepro.services.ports import RoundCounts
 
 # From this round on, helpers with a phone and no device get an SMS.
-SMS_FROM_ROUND = 2
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
     # Recorded once the pushes are out: thousands of writes must not delay the first push.
     ctx.store.record_targets(request_id, round_key, device_counts, now)
     sms_to: frozenset[str] = frozenset()
-    if claim.round >= SMS_FROM_ROUND:
+    if 0 < ctx.policy.sms_from_round <= claim.round:
         sms_to = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
     ctx.store.write_inbox(list(devices), note, now)
     record_sent(ctx, note, per_user, device_counts, sms_to)

@@ -116,7 +116,7 @@ def request_updated(
     before, after = _parse(request_id, before_data), _parse(request_id, after_data)
     if before is None or after is None:
         return
-    key = round_key(before, after)
+    key = round_key(before, after, redispatch_on_release=ctx.policy.redispatch_on_release)
     if key is not None:
         run_round(ctx, after.id, key)
     if after.status != before.status:

@@ -84,9 +84,9 @@ def expire_or_escalate(ctx: Context) -> SweepResult:
     now = ctx.clock.now()
     policy = ctx.policy
     expiry_cutoff = now - timedelta(minutes=policy.pending_timeout_minutes)
-    oldest_due = now - timedelta(
-        minutes=min(policy.escalation_minutes, policy.pending_timeout_minutes)
-    )
+    # Escalation off (0): only the expired are due.
+    due_after = policy.escalation_minutes or policy.pending_timeout_minutes
+    oldest_due = now - timedelta(minutes=min(due_after, policy.pending_timeout_minutes))
 
     def plan(req: RequestDoc) -> Transition:
         if req.status != RequestStatus.PENDING:
