@@ -29,9 +29,10 @@ dispatchable). Times are UTC on the 10th unless said; `rN`: claimed in round N.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from marketsim.triggers import RawReader, Triggers
 
 from homepro.domain.models import (
     Actor,
@@ -44,9 +45,8 @@ from homepro.domain.models import (
     StartSessionInput,
 )
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
-from homepro.services import claims, payments, reactions, sessions, sweeps
+from homepro.services import claims, payments, sessions, sweeps
 from homepro.services.context import Context
-from homepro.services.ports import Store
 
 WINDOW = (datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
 START = datetime(2026, 3, 9, 23, 49, tzinfo=UTC)
@@ -99,32 +99,6 @@ EXPECTED_EVENTS: dict[str, int] = {
     "notification_sent": 66,
 }
 
-RawReader = Callable[[str], Mapping[str, Any] | None]
-
-
-class _Recorder:
-    """The store, noting every write of a request (the order Firestore would deliver them in)
-    and the document as that write left it."""
-
-    WRITES = frozenset({"apply", "create_request", "apply_session", "claim_round"})
-
-    def __init__(self, store: Store, read_raw: RawReader, log: list[tuple[str, Any]]) -> None:
-        self._store, self._read, self._log = store, read_raw, log
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._store, name)
-        if name not in self.WRITES:
-            return found
-
-        def write(*args: Any, **kwargs: Any) -> Any:
-            result = found(*args, **kwargs)
-            request_id = args[0] if name != "apply_session" else result[1].id
-            data = self._read(request_id)
-            self._log.append((request_id, dict(data) if data is not None else None))
-            return result
-
-        return write
-
 
 class Day:
     """Drives the script: the clock, the sweeps every minute, the triggers after each step."""
@@ -132,37 +106,34 @@ class Day:
     def __init__(
         self, ctx: Context, read_raw: RawReader, advance: Callable[[datetime], None]
     ) -> None:
-        self._writes: list[tuple[str, Any]] = []
-        self.ctx = replace(ctx, store=_Recorder(ctx.store, read_raw, self._writes))
+        self.triggers = Triggers(ctx, read_raw, after_each=self._refresh_directory)
+        self.ctx = self.triggers.ctx
         self._set_clock = advance
-        self.duplicates = False
         self.ids: dict[str, str] = {}  # script name -> request id
-        self._delivered: dict[str, dict[str, Any] | None] = {}
         self._next_sweep: datetime | None = None
+
+    @property
+    def duplicates(self) -> bool:
+        return self.triggers.duplicates
+
+    @duplicates.setter
+    def duplicates(self, value: bool) -> None:
+        self.triggers.duplicates = value
 
     @property
     def now(self) -> datetime:
         return self.ctx.clock.now()
 
+    def _refresh_directory(self, now: datetime) -> None:
+        for uid in HELPERS:  # on_device_written after a prune
+            self.ctx.store.refresh_directory(uid, now)
+
     def deliver(self) -> None:
-        """Every write of a request since the last delivery, in order, to the triggers' code
-        (and the writes that code makes, until there are none)."""
-        while self._writes:
-            request_id, after = self._writes.pop(0)
-            before = self._delivered.get(request_id)
-            if after == before:
-                continue
-            self._delivered[request_id] = after
-            for _ in range(2 if self.duplicates else 1):
-                if before is None:
-                    reactions.request_created(self.ctx, request_id, after)
-                else:
-                    reactions.request_updated(self.ctx, request_id, before, after)
-            for uid in HELPERS:  # on_device_written after a prune
-                self.ctx.store.refresh_directory(uid, self.now)
+        self.triggers.deliver()
 
     def _open(self) -> bool:
-        return any(d is not None and d["status"] in OPEN for d in self._delivered.values())
+        delivered = self.triggers.delivered().values()
+        return any(d is not None and d["status"] in OPEN for d in delivered)
 
     def at(self, moment: datetime) -> None:
         """Move the clock to `moment`, sweeping at every whole minute not swept yet before it
