@@ -2,7 +2,7 @@
 PY ?= python3
 STACK = $(PY) tools/stack.py
 
-.PHONY: dev test unit lint setup set-role report demo-traffic bench-trigger bench-dispatch bench-sweep importtime clean
+.PHONY: dev test unit lint setup set-role report demo-traffic simulate bench-trigger bench-dispatch bench-sweep importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -30,6 +30,9 @@ report:         ## the dispatch KPIs of the running `make dev` stack (ARGS="--si
 
 demo-traffic:   ## real requests through the callables of the running `make dev` stack (ARGS="--minutes 40")
 	$(STACK) exec -- .venv/bin/python tools/demo_traffic.py $(ARGS)
+
+simulate: setup  ## a simulated marketplace day per scenario, seed vs product policy (ARGS="--help")
+	PYTHONPATH=functions:tests:tools .venv/bin/python tools/simulate.py $(ARGS)
 
 bench-trigger: setup  ## latency from a Firestore write to the trigger's effect, cold and warm
 	$(STACK) run -- .venv/bin/python tools/bench_trigger_latency.py 30

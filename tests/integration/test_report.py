@@ -70,7 +70,7 @@ def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, d
     script.run(day)
 
     started = time.perf_counter()
-    report = reports.report(ctx, *script.WINDOW)
+    report = reports.report(store, *script.WINDOW)
     print(f"\ndispatch_report of the scripted day: {1000 * (time.perf_counter() - started):.0f} ms")
     script.check_report(report)
     script.check_events([snap.to_dict() for snap in db.collection("analytics").stream()])
@@ -93,17 +93,8 @@ def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch)
         )
     batch.commit()
     monkeypatch.setattr(reports, "REPORT_PAGE_SIZE", 4)
-    ctx = Context(
-        FirestoreStore(db),
-        FakeClock(),
-        Policy(),
-        FakePush(),
-        FakeSms(),
-        FakePayments(),
-        FakeVideo(),
-    )
 
-    report = reports.report(ctx, since, since + timedelta(days=1))
+    report = reports.report(FirestoreStore(db), since, since + timedelta(days=1))
 
     assert report["claimed"] == 25
     assert report["timeToClaimSeconds"] == {"p50": 720.0, "p90": 1320.0, "p99": 1440.0}

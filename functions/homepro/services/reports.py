@@ -15,6 +15,7 @@ from homepro.domain.errors import Forbidden, InvalidInput
 from homepro.domain.models import Actor, DispatchReportInput, Role
 from homepro.domain.report import ClaimTally, Counts, build_report
 from homepro.services.context import Context
+from homepro.services.ports import Store
 
 REPORT_PAGE_SIZE = 1000
 DEFAULT_WINDOW = timedelta(days=1)
@@ -43,13 +44,13 @@ def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, d
     return since, until
 
 
-def report(ctx: Context, since: datetime, until: datetime) -> dict[str, Any]:
+def report(store: Store, since: datetime, until: datetime) -> dict[str, Any]:
     """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes)."""
-    counts = Counts.from_cells(ctx.store.count_dispatchable(since, until))
+    counts = Counts.from_cells(store.count_dispatchable(since, until))
     claims = ClaimTally()
-    for claim in ctx.store.first_claims(since, until, REPORT_PAGE_SIZE):
+    for claim in store.first_claims(since, until, REPORT_PAGE_SIZE):
         claims.add(claim.category, claim.seconds, claim.rounds)
-    return build_report(since, until, counts, claims, ctx.store.push_totals(since, until))
+    return build_report(since, until, counts, claims, store.push_totals(since, until))
 
 
 def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> dict[str, Any]:
@@ -57,4 +58,4 @@ def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> di
     if actor.role != Role.ADMIN:
         raise Forbidden("only admins can read the dispatch report")
     since, until = report_window(ctx.clock.now(), data)
-    return report(ctx, since, until)
+    return report(ctx.store, since, until)

@@ -1,0 +1,166 @@
+"""The marketplace simulation: exact outcomes of a deterministic day, reproducibility, and
+proof that it runs the services' own rules (no second implementation)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import simulate
+from marketsim.engine import BUILTIN_POLICIES, Simulation, policy_spec
+from marketsim.results import figures
+from marketsim.scenario import ScenarioError, load, parse
+
+from homepro.domain import lifecycle
+from homepro.services import claims, payments, reactions, sessions, sweeps
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "sim" / "tiny.toml"
+
+
+def _run(policy: str, **overrides: object):
+    spec = policy_spec(policy, BUILTIN_POLICIES[policy], overrides)
+    outcome = Simulation(load(TINY), spec).run()
+    return outcome, figures(policy, outcome)
+
+
+def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes():
+    outcome, f = _run("product")
+    # 09:00 claimed by A at 09:02; 09:10 notified while A works (09:03-09:24), escalated at
+    # 09:15, 09:20, 09:25: A is free at 09:24 and claims at 09:27 (17 min, round 4); 09:30
+    # reaches B only by SMS, from round 2 (09:35): claimed 09:38 (8 min).
+    assert (f.requests, f.claimed, f.within_15) == (3, 3, 0.6667)
+    assert outcome.store.count_dispatchable(*outcome.window) == {
+        ("plumbing", "completed"): 2,
+        ("electrical", "completed"): 1,
+    }
+    assert f.minutes_to_claim == (2.0, 8.0, 17.0)
+    assert (f.p50, f.p90, f.p99) == (8.0, 17.0, 17.0)
+    assert (f.expiry_rate, f.cancellation_rate) == (0.0, 0.0)
+    assert f.rounds_per_claim == 2.333  # 1 + 4 + 2 rounds over 3 claims
+    # pushes: A's 1 + 4 rounds; SMS: B's round 2; 7 helper notifications over 8 shift hours
+    assert (f.pushes_per_request, f.sms_per_request) == (1.67, 0.33)
+    assert f.helper_notifications_per_hour == 0.88
+    # A, busy, ignores three rounds; B notices the SMS; every session resolves
+    assert outcome.events == {
+        "shift starts": 2,
+        "shift ends": 2,
+        "noticed by push": 2,
+        "noticed by SMS": 1,
+        "session resolved": 3,
+    }
+    assert outcome.log_errors == 0
+
+
+def test_the_tiny_day_under_the_seed_policy_has_exactly_the_expected_outcomes():
+    outcome, f = _run("seed")
+    # one round each: the second request's finds A busy, the third's cannot reach B (no SMS);
+    # both expire 30 minutes on, at the sweep (every 5 minutes) of 09:40 and 10:00
+    assert (f.requests, f.claimed, f.within_15) == (3, 1, 0.3333)
+    assert f.minutes_to_claim == (2.0,)
+    assert f.expiry_rate == 0.6667
+    assert f.pushes_per_request == 0.67 and f.sms_per_request == 0.0
+    expired = sorted(
+        d["expiredAt"].strftime("%H:%M")
+        for d in outcome.store.requests.values()
+        if d["status"] == "expired"
+    )
+    assert expired == ["09:40", "10:00"]
+
+
+def test_one_parameter_changes_the_outcome_through_the_real_rules():
+    # SMS from round 1: B is texted at 09:30 and claims at 09:33 (3 minutes)
+    _, f = _run("product", SMS_FROM_ROUND=1)
+    assert f.minutes_to_claim == (2.0, 3.0, 17.0)
+    # escalation every 3 minutes: B's SMS (round 2) goes out at 09:33, the claim at 09:36
+    _, f = _run("product", ESCALATION_MINUTES=3)
+    assert f.minutes_to_claim == (2.0, 6.0, 17.0)
+
+
+def test_the_same_seed_gives_the_same_figures_and_another_seed_others():
+    scenario = load(ROOT / "scenarios" / "evening.toml")
+    spec = policy_spec("product", BUILTIN_POLICIES["product"])
+    first = figures("p", Simulation(scenario, spec).run())
+    again = figures("p", Simulation(scenario, spec).run())
+    other = figures("p", Simulation(scenario, spec, seed=scenario.seed + 1).run())
+    assert first == again
+    assert first.requests > 100
+    assert other != first
+
+
+def test_the_simulation_runs_the_services_code(monkeypatch):
+    calls: dict[str, int] = {}
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def counted(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+
+    for module, name in [
+        (payments, "create_request"),
+        (claims, "claim_request"),
+        (sessions, "start_session"),
+        (sessions, "end_session"),
+        (sweeps, "sweep_stale_requests"),
+        (sweeps, "sweep_stale_claims"),
+        (reactions, "request_updated"),
+        (reactions, "run_round"),
+    ]:
+        spy(module, name)
+    _run("product")
+    assert calls["create_request"] == 3 and calls["claim_request"] == 3
+    assert calls["run_round"] == 7  # every round of the day, sent by the triggers' code
+    assert calls["sweep_stale_requests"] > 60 and calls["request_updated"] > 10
+
+    # the rules are the lifecycle's: make claiming impossible there, and nobody claims here
+    def refuse(*args, **kwargs):
+        raise lifecycle.InvalidTransition("claims are closed")
+
+    monkeypatch.setattr(claims, "plan_claim", refuse)
+    _, f = _run("product")
+    assert f.claimed == 0 and f.expiry_rate == 1.0
+
+
+def test_the_engine_holds_no_rule_of_its_own():
+    source = (ROOT / "tools" / "marketsim" / "engine.py").read_text()
+    assert "homepro.domain.lifecycle" not in source and "plan_" not in source
+    assert ".requests[request_id][" not in source  # it reads requests, never writes them
+    assert "store.apply(" not in source
+
+
+def test_bad_scenarios_and_parameters_name_the_problem(tmp_path):
+    with pytest.raises(ScenarioError, match=r"demand.per_hour"):
+        parse({"demand": {"per_hour": [1, 2]}, "helpers": [{"count": 1}]})
+    with pytest.raises(ScenarioError, match=r"helpers\[0\].claim_delay_minutes"):
+        parse({"helpers": [{"count": 1}]})
+    with pytest.raises(ScenarioError, match=r"helpers\[0\].see_push"):
+        parse({"helpers": [{"count": 1, "claim_delay_minutes": 2, "see_push": 2}]})
+    with pytest.raises(ValueError, match="ESCALATION_MINUTES: must be a whole number"):
+        policy_spec("x", {"ESCALATION_MINUTES": "soon"})
+    with pytest.raises(ValueError, match="NOPE: not a parameter"):
+        policy_spec("x", {"NOPE": 1})
+    assert simulate.main([str(TINY), "--set", "NOPE=1"]) == 2
+    assert simulate.main([str(TINY), "--policy", "mystery"]) == 2
+
+
+def test_the_cli_prints_a_table_and_draws_the_chart(tmp_path, capsys):
+    assert simulate.main([str(TINY), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "seed" in printed and "product" in printed and "33.3 %" in printed
+    png = tmp_path / "tiny.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit) as shown:
+        simulate.main(["--help"])
+    assert shown.value.code == 0
+
+
+def test_a_variant_and_a_global_override_combine():
+    scenario = replace(load(TINY), policies={"eager": {"SMS_FROM_ROUND": 1}})
+    spec = simulate.resolve(scenario, "eager:ESCALATION_MINUTES=3", {"MAX_RELEASES": "2"})
+    assert spec.policy.sms_from_round == 1 and spec.policy.escalation_minutes == 3
+    assert spec.policy.max_releases == 2 and spec.sweep_every_minutes == 1

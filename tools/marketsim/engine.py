@@ -1,0 +1,576 @@
+"""The discrete-event simulation: a virtual clock, an event queue, and the real services.
+
+Every rule is the product's own code, called as the functions call it: `payments.create_request`
+and `cancel_request`, `claims.claim_request` and `set_availability`, `sessions.start_session`,
+`join_session`, `end_session`, the two sweeps (`sweeps.sweep_stale_requests`,
+`sweep_stale_claims`) on their schedule, and after every write of a request the triggers' code
+(`reactions`: dispatch rounds, escalations, notifications, analytics). Firestore, Stripe and the
+video provider are the unit tests' fakes (tests/fakes.py); push and SMS are fakes that tell the
+simulation who was notified. Only people are modelled here: when a helper sees a notification,
+how long they take to claim, whether they abandon a claim, whether a customer gives up or never
+joins.
+
+Randomness is drawn per decision from a generator seeded by the run's seed and the decision's
+identity (request, helper, round), so a run is reproducible, and two policies face the same
+people: the same arrivals, the same helper who notices the same round of the same request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import io
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fakes import FakeClock, FakePayments, FakeStore, FakeVideo
+from homepro.domain.errors import HomeProError
+from homepro.domain.models import (
+    Actor,
+    CancelRequestInput,
+    CreateRequestInput,
+    Device,
+    EndSessionInput,
+    RequestRef,
+    Role,
+    SessionRef,
+    SetAvailabilityInput,
+    StartSessionInput,
+    UserDoc,
+)
+from homepro.domain.notifications import Notification, NotificationType
+from homepro.domain.policy import Policy
+from homepro.domain.sessions import DEFAULT_CHECKLISTS
+from homepro.services import claims, notify, payments, sessions, sweeps
+from homepro.services.context import Context
+from homepro.services.ports import PushMessage, PushResult
+from marketsim.scenario import HelperGroup, Scenario
+from marketsim.triggers import Triggers
+
+# `--set` names (the deploy-time parameters) -> Policy fields.
+PARAMETERS: dict[str, str] = {
+    "PENDING_TIMEOUT_MINUTES": "pending_timeout_minutes",
+    "CLAIM_TIMEOUT_MINUTES": "claim_timeout_minutes",
+    "MAX_RELEASES": "max_releases",
+    "ESCALATION_MINUTES": "escalation_minutes",
+    "JOIN_TIMEOUT_MINUTES": "join_timeout_minutes",
+    "SMS_FROM_ROUND": "sms_from_round",
+    "REDISPATCH_ON_RELEASE": "redispatch_on_release",
+}
+SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
+
+# The seed's behaviour in the product's parameters: one round at creation, no escalation, no
+# SMS, a released claim not sent again, releases without limit, sweeps every 5 minutes.
+BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
+    "seed": {
+        "ESCALATION_MINUTES": 0,
+        "SMS_FROM_ROUND": 0,
+        "REDISPATCH_ON_RELEASE": False,
+        "MAX_RELEASES": 1000,
+        SWEEP_EVERY: 5,
+    },
+    "product": {},
+}
+DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
+OPEN = {"pending", "claimed", "in_session"}
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    policy: Policy
+    sweep_every_minutes: int
+    parameters: Mapping[str, Any]
+
+
+def parse_value(name: str, value: Any) -> Any:
+    if name == "REDISPATCH_ON_RELEASE":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in {"true", "false", "1", "0"}:
+            raise ValueError(f"{name}: must be true or false")
+        return text in {"true", "1"}
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a whole number") from None
+    if number < 0 or (name == SWEEP_EVERY and number < 1):
+        raise ValueError(f"{name}: must be {'>= 1' if name == SWEEP_EVERY else '>= 0'}")
+    return number
+
+
+def policy_spec(name: str, *layers: Mapping[str, Any]) -> PolicySpec:
+    """A policy from the defaults and layers of parameters (later layers win)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key not in PARAMETERS and key != SWEEP_EVERY:
+                known = ", ".join([*PARAMETERS, SWEEP_EVERY])
+                raise ValueError(f"{key}: not a parameter (known: {known})")
+            merged[key] = parse_value(key, value)
+    fields = {PARAMETERS[k]: v for k, v in merged.items() if k in PARAMETERS}
+    return PolicySpec(name, Policy(**fields), int(merged.get(SWEEP_EVERY, 1)), merged)
+
+
+def stable_rng(*key: object) -> random.Random:
+    """A generator for one decision, seeded by its identity (sha512 of the text: stable)."""
+    return random.Random(":".join(str(part) for part in key))
+
+
+@dataclass
+class Helper:
+    uid: str
+    group: HelperGroup
+    tokens: tuple[str, ...]
+    phone: str | None
+    shifts: list[tuple[datetime, datetime]]
+    busy_with: str | None = None
+    considered: set[str] = field(default_factory=set)
+    shift_seconds: float = 0.0
+
+
+class Counter(dict[str, int]):
+    def add(self, key: str, n: int = 1) -> None:
+        self[key] = self.get(key, 0) + n
+
+
+@dataclass
+class Outcome:
+    """What one run produced: the store (to report on) and the people's side of it."""
+
+    store: FakeStore
+    window: tuple[datetime, datetime]
+    helpers: list[Helper]
+    arrivals: int
+    log_errors: int
+    events: Counter = field(default_factory=lambda: Counter())
+
+
+class SimStore(FakeStore):
+    """The unit tests' FakeStore, telling the simulation who each round reached; its directory
+    is cached between profile changes (a round reads it, and there are thousands of rounds)."""
+
+    def __init__(self, on_round: Callable[[Sequence[str], Notification], None]) -> None:
+        super().__init__()
+        self._on_round = on_round
+        self._directory: list[tuple[UserDoc, list[Device]]] | None = None
+
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        if self._directory is None:
+            self._directory = super().directory()
+        return list(self._directory)
+
+    def update_user(self, uid: str, fields: Mapping[str, Any]) -> None:
+        super().update_user(uid, fields)
+        self._directory = None
+
+    def delete_devices(self, devices: Sequence[Device]) -> None:
+        super().delete_devices(devices)
+        self._directory = None
+
+    def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
+        super().write_inbox(uids, note, now)
+        self._on_round(uids, note)
+
+
+class SimPush:
+    """Accepts every push and notes the new-request ones (the round being sent)."""
+
+    def __init__(self) -> None:
+        self.batch: set[str] = set()
+        self.sent = 0
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        self.sent += len(messages)
+        for message in messages:
+            if message.data.get("type") == NotificationType.NEW_REQUEST.value:
+                self.batch.add(message.token)
+        return [PushResult(ok=True) for _ in messages]
+
+
+class SimSms:
+    def __init__(self) -> None:
+        self.batch: set[str] = set()
+        self.sent = 0
+
+    def send(self, to: str, body: str) -> bool:
+        self.sent += 1
+        self.batch.add(to)
+        return True
+
+
+def local(day: date, at: time, tz: ZoneInfo, days: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days), at, tzinfo=tz).astimezone(UTC)
+
+
+def shifts_of(group: HelperGroup, day: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """On-duty intervals touching the day (a shift ending before it starts wraps midnight; the
+    same start and end is all day)."""
+    start, end = group.shift
+    if start == end:
+        return [(local(day, time(0), tz), local(day, time(0), tz, days=2))]
+    if start < end:
+        return [(local(day, start, tz), local(day, end, tz))]
+    return [
+        (local(day, time(0), tz), local(day, end, tz)),
+        (local(day, start, tz), local(day, end, tz, days=1)),
+    ]
+
+
+class Simulation:
+    """One scenario under one policy."""
+
+    def __init__(self, scenario: Scenario, spec: PolicySpec, seed: int | None = None) -> None:
+        self.scenario, self.spec = scenario, spec
+        self.seed = scenario.seed if seed is None else seed
+        tz = scenario.tz
+        self.day_start = local(scenario.day, time(0), tz)
+        self.day_end = local(scenario.day, time(0), tz, days=1)
+        self.store = SimStore(self._on_round)
+        self.clock = FakeClock(self.day_start)
+        self.push, self.sms = SimPush(), SimSms()
+        base = Context(
+            store=self.store,
+            clock=self.clock,
+            policy=spec.policy,
+            push=self.push,
+            sms=self.sms,
+            payments=FakePayments(),
+            video=FakeVideo(),
+        )
+        self.triggers = Triggers(base, self.store.requests.get, on_change=self._on_change)
+        self.ctx = self.triggers.ctx
+        self._queue: list[tuple[datetime, str, Callable[[], None]]] = []
+        self.events = Counter()
+        self.helpers: dict[str, Helper] = {}
+        self._by_token: dict[str, Helper] = {}
+        self._by_phone: dict[str, Helper] = {}
+        self._customers = [f"cust-{n:04d}" for n in range(scenario.customers.pool)]
+        self.arrivals = 0
+
+    # -- the queue
+
+    def at(self, moment: datetime, key: str, action: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (moment, key, action))
+
+    def _rng(self, *key: object) -> random.Random:
+        return stable_rng(self.seed, *key)
+
+    # -- setting the day up
+
+    def _people(self) -> None:
+        tz = self.scenario.tz
+        for group in self.scenario.helpers:
+            for n in range(group.count):
+                uid = f"{group.name}-{n:03d}"
+                tokens = tuple(f"{uid}-device-{d}" for d in range(group.devices))
+                phone = f"+1555{len(self.helpers):07d}" if group.phone else None
+                helper = Helper(uid, group, tokens, phone, shifts_of(group, self.scenario.day, tz))
+                self.helpers[uid] = helper
+                profile: dict[str, Any] = {
+                    "role": "helper",
+                    "displayName": uid,
+                    "isAvailable": False,
+                    "categories": list(group.categories),
+                }
+                if phone:
+                    profile["phone"] = phone
+                if group.quiet_hours:
+                    start, end = group.quiet_hours
+                    profile["quietHours"] = {
+                        "start": start,
+                        "end": end,
+                        "tz": self.scenario.timezone,
+                    }
+                self.store.users[uid] = profile
+                self.store.devices[uid] = {
+                    f"d{i}": {"token": token, "platform": "android"}
+                    for i, token in enumerate(tokens)
+                }
+                for token in tokens:
+                    self._by_token[token] = helper
+                if phone:
+                    self._by_phone[phone] = helper
+                for start_at, end_at in helper.shifts:
+                    self.at(
+                        max(start_at, self.day_start), f"0-shift-on-{uid}", self._duty(helper, True)
+                    )
+                    self.at(end_at, f"0-shift-off-{uid}", self._duty(helper, False))
+        for uid in self._customers:
+            self.store.users[uid] = {"role": "customer", "displayName": uid}
+
+    def _arrivals(self) -> None:
+        """A Poisson process per local hour at `per_hour[h] * multiplier` requests an hour."""
+        scenario = self.scenario
+        rng = self._rng("arrivals")
+        categories = list(scenario.categories)
+        weights = [scenario.categories[c] for c in categories]
+        for at, category in scenario.scheduled:
+            n = self.arrivals
+            self.arrivals += 1
+            when = local(scenario.day, at, scenario.tz)
+            customer = self._customers[n % len(self._customers)]
+            self.at(when, f"1-arrive-{n:05d}", self._arrive(n, customer, category))
+        for hour, rate in enumerate(scenario.per_hour):
+            rate *= scenario.multiplier
+            if rate <= 0:
+                continue
+            start = local(scenario.day, time(hour), scenario.tz)
+            moment = 0.0
+            while True:
+                moment += rng.expovariate(rate)
+                if moment >= 1.0:
+                    break
+                n = self.arrivals
+                self.arrivals += 1
+                category = rng.choices(categories, weights)[0]
+                customer = rng.choice(self._customers)
+                when = start + timedelta(hours=moment)
+                self.at(when, f"1-arrive-{n:05d}", self._arrive(n, customer, category))
+
+    # -- people
+
+    def _duty(self, helper: Helper, on: bool) -> Callable[[], None]:
+        def run() -> None:
+            actor = Actor(uid=helper.uid, role=Role.HELPER)
+            claims.set_availability(self.ctx, actor, SetAvailabilityInput(is_available=on))
+            self.events.add("shift starts" if on else "shift ends")
+
+        return run
+
+    def _arrive(self, n: int, customer: str, category: str) -> Callable[[], None]:
+        def run() -> None:
+            data = CreateRequestInput(
+                category=category,
+                description=f"Simulated request {n}: please help.",
+                payment_method_id="pm_card_visa",
+                client_request_id=f"sim-{n}",
+            )
+            result = payments.create_request(
+                self.ctx, Actor(uid=customer, role=Role.CUSTOMER), data
+            )
+            request_id = str(result["requestId"])
+            people = self.scenario.customers
+            rng = self._rng("customer", request_id)
+            if rng.random() < people.cancel_while_waiting:
+                waited = timedelta(minutes=people.patience.draw(rng))
+                self.at(
+                    self.clock.now() + waited,
+                    f"2-cancel-{request_id}",
+                    self._cancel(request_id, customer),
+                )
+
+        return run
+
+    def _cancel(self, request_id: str, customer: str) -> Callable[[], None]:
+        def run() -> None:
+            request = self.store.requests[request_id]
+            if request["status"] != "pending":
+                return  # no longer waiting: a helper has it, or it ended
+            data = CancelRequestInput(request_id=request_id, reason="gave up waiting")
+            payments.cancel_request(self.ctx, Actor(uid=customer, role=Role.CUSTOMER), data)
+            self.events.add("customer gave up")
+
+        return run
+
+    def _on_round(self, uids: Sequence[str], note: Notification) -> None:
+        """A round reached `uids`: each helper may notice it (push, SMS, or the job board)."""
+        if note.type != NotificationType.NEW_REQUEST:
+            return
+        pushed, texted = self.push.batch, self.sms.batch
+        self.push.batch, self.sms.batch = set(), set()
+        now = self.clock.now()
+        for uid in uids:
+            helper = self.helpers.get(uid)
+            if helper is None or helper.busy_with or note.request_id in helper.considered:
+                continue
+            group, rng = helper.group, self._rng("notice", note.key, uid)
+            by_push = any(t in pushed for t in helper.tokens) and rng.random() < group.see_push
+            by_sms = helper.phone in texted and rng.random() < group.see_sms
+            by_board = rng.random() < group.see_board
+            if not (by_push or by_sms or by_board):
+                continue
+            helper.considered.add(note.request_id)
+            self.events.add(
+                "noticed by push"
+                if by_push
+                else "noticed by SMS"
+                if by_sms
+                else "noticed on the board"
+            )
+            delay = timedelta(minutes=group.claim_delay.draw(self._rng("delay", note.key, uid)))
+            self.at(
+                now + delay,
+                f"3-claim-{note.request_id}-{uid}",
+                self._claim(helper, note.request_id),
+            )
+
+    def _claim(self, helper: Helper, request_id: str) -> Callable[[], None]:
+        def run() -> None:
+            if helper.busy_with:
+                self.events.add("noticed while busy")
+                return
+            actor = Actor(uid=helper.uid, role=Role.HELPER)
+            try:
+                claims.claim_request(self.ctx, actor, RequestRef(request_id=request_id))
+            except HomeProError:
+                self.events.add("too late to claim")
+                return
+            helper.busy_with = request_id
+            rng = self._rng("claimed", request_id, helper.uid)
+            if rng.random() < helper.group.abandon:
+                self.events.add("claim abandoned")
+                return
+            later = timedelta(minutes=helper.group.start_delay.draw(rng))
+            self.at(
+                self.clock.now() + later, f"4-start-{request_id}", self._start(helper, request_id)
+            )
+
+        return run
+
+    def _start(self, helper: Helper, request_id: str) -> Callable[[], None]:
+        def run() -> None:
+            request = self.store.requests[request_id]
+            if request["status"] != "claimed" or request.get("helperId") != helper.uid:
+                return  # cancelled, or released by the sweep first
+            checklist = dict.fromkeys(DEFAULT_CHECKLISTS[request["category"]], True)
+            data = StartSessionInput(request_id=request_id, checklist=checklist)
+            actor = Actor(uid=helper.uid, role=Role.HELPER)
+            try:
+                session_id = str(sessions.start_session(self.ctx, actor, data)["sessionId"])
+            except HomeProError:
+                return
+            people = self.scenario.customers
+            rng = self._rng("session", request_id)
+            if rng.random() < people.no_join:
+                self.events.add("customer never joined")
+                return
+            later = timedelta(minutes=people.join_delay.draw(rng))
+            self.at(
+                self.clock.now() + later,
+                f"5-join-{request_id}",
+                self._join(helper, request, session_id, rng),
+            )
+
+        return run
+
+    def _join(
+        self, helper: Helper, request: Mapping[str, Any], session_id: str, rng: random.Random
+    ) -> Callable[[], None]:
+        def run() -> None:
+            customer = Actor(uid=request["customerId"], role=Role.CUSTOMER)
+            try:
+                sessions.join_session(self.ctx, customer, SessionRef(session_id=session_id))
+            except HomeProError:
+                return  # the sweep ended it no-show first
+            people = self.scenario.customers
+            length = timedelta(minutes=people.session.draw(rng))
+            outcome = "resolved" if rng.random() < people.resolved else "unresolved"
+            self.at(
+                self.clock.now() + length,
+                f"6-end-{session_id}",
+                self._end(helper, session_id, outcome),
+            )
+
+        return run
+
+    def _end(self, helper: Helper, session_id: str, outcome: str) -> Callable[[], None]:
+        def run() -> None:
+            data = EndSessionInput(session_id=session_id, outcome=outcome)
+            sessions.end_session(self.ctx, Actor(uid=helper.uid, role=Role.HELPER), data)
+            self.events.add(f"session {outcome}")
+
+        return run
+
+    def _on_change(
+        self, request_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]
+    ) -> None:
+        """A helper is free again once the request they held leaves them."""
+        if before is None or before.get("status") not in ("claimed", "in_session"):
+            return
+        held_by = before.get("helperId")
+        if after.get("status") in ("claimed", "in_session") and after.get("helperId") == held_by:
+            return
+        helper = self.helpers.get(str(held_by))
+        if helper is not None and helper.busy_with == request_id:
+            helper.busy_with = None
+
+    def _sweep(self) -> None:
+        sweeps.sweep_stale_requests(self.ctx)
+        sweeps.sweep_stale_claims(self.ctx)
+
+    # -- running
+
+    def _open(self) -> bool:
+        return any(d["status"] in OPEN for d in self.store.requests.values())
+
+    def run(self) -> Outcome:
+        self._people()
+        self._arrivals()
+        every = timedelta(minutes=self.spec.sweep_every_minutes)
+        stop = self.day_end + timedelta(hours=DRAIN_HOURS)
+        sink = _LogSink()
+        next_sweep = self.day_start
+        with _sequential(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            while True:
+                upcoming = self._queue[0][0] if self._queue else None
+                if next_sweep <= stop and (upcoming is None or next_sweep <= upcoming):
+                    self.clock.set(next_sweep)
+                    self._sweep()
+                    self.triggers.deliver()
+                    next_sweep += every
+                    if next_sweep > self.day_end and not self._queue and not self._open():
+                        break
+                    continue
+                if upcoming is None:
+                    break
+                moment, _, action = heapq.heappop(self._queue)
+                if moment > stop:
+                    break
+                self.clock.set(max(moment, self.clock.now()))
+                action()
+                self.triggers.deliver()
+        for helper in self.helpers.values():
+            helper.shift_seconds = sum(
+                (min(end, self.day_end) - max(start, self.day_start)).total_seconds()
+                for start, end in helper.shifts
+                if end > self.day_start and start < self.day_end
+            )
+        return Outcome(
+            self.store,
+            (self.day_start, self.day_end),
+            list(self.helpers.values()),
+            self.arrivals,
+            sink.error_lines,
+            self.events,
+        )
+
+
+class _LogSink(io.TextIOBase):
+    """The functions' log lines during a run: dropped, but errors are counted."""
+
+    def __init__(self) -> None:
+        self.error_lines = 0
+
+    def write(self, text: str) -> int:
+        if '"severity": "ERROR"' in text:
+            self.error_lines += 1
+        return len(text)
+
+
+@contextlib.contextmanager
+def _sequential() -> Iterator[None]:
+    """One request at a time in the sweeps and notifications: a run's order of events (and so
+    its figures) must not depend on thread scheduling. Concurrency is a deployment setting,
+    not a rule."""
+    saved = sweeps.SWEEP_CONCURRENCY, notify.CLAIM_CONCURRENCY
+    sweeps.SWEEP_CONCURRENCY = notify.CLAIM_CONCURRENCY = 1
+    try:
+        yield
+    finally:
+        sweeps.SWEEP_CONCURRENCY, notify.CLAIM_CONCURRENCY = saved

@@ -1,0 +1,163 @@
+"""What a run measured, from the same report code the admin page uses; the table and chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from homepro.services import reports
+from homepro.services.reports import REPORT_PAGE_SIZE
+from marketsim.engine import Outcome
+
+
+@dataclass(frozen=True)
+class Figures:
+    policy: str
+    requests: int
+    claimed: int
+    within_15: float | None
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    expiry_rate: float | None
+    cancellation_rate: float | None
+    pushes_per_request: float
+    sms_per_request: float
+    helper_notifications_per_hour: float
+    rounds_per_claim: float | None
+    minutes_to_claim: tuple[float, ...]  # every first claim of the day, sorted
+
+    def row(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "minutes_to_claim"}
+
+
+def figures(policy: str, outcome: Outcome) -> Figures:
+    """The day's KPIs: `dispatch_report` over the day's requests, and per-helper load."""
+    since, until = outcome.window
+    report = reports.report(outcome.store, since, until)
+    total = report["requests"]["total"]
+    push = report["push"]
+    minutes = sorted(
+        c.seconds / 60 for c in outcome.store.first_claims(since, until, REPORT_PAGE_SIZE)
+    )
+    helpers = {h.uid for h in outcome.helpers}
+    told = sum(
+        1
+        for event in outcome.store.analytics.values()
+        if event["type"] == "notification_sent"
+        and event["userId"] in helpers
+        and event["metadata"].get("notificationType") == "new_request"
+        and since <= event["timestamp"] < until
+    )
+    shift_hours = sum(h.shift_seconds for h in outcome.helpers) / 3600
+    ttc = report["timeToClaimSeconds"]
+    return Figures(
+        policy=policy,
+        requests=total,
+        claimed=report["claimed"],
+        within_15=report["claimedWithin15MinShare"],
+        p50=_minutes(ttc["p50"]),
+        p90=_minutes(ttc["p90"]),
+        p99=_minutes(ttc["p99"]),
+        expiry_rate=report["expiryRate"],
+        cancellation_rate=report["cancellationRate"],
+        pushes_per_request=round(push["sent"] / total, 2) if total else 0.0,
+        sms_per_request=round(push["sms"] / total, 2) if total else 0.0,
+        helper_notifications_per_hour=round(told / shift_hours, 2) if shift_hours else 0.0,
+        rounds_per_claim=report["roundsPerClaim"],
+        minutes_to_claim=tuple(minutes),
+    )
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 2)
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{100 * share:.1f} %"
+
+
+def _min(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+COLUMNS = (
+    ("policy", 22),
+    ("requests", 8),
+    ("≤15 min", 8),
+    ("p50 min", 7),
+    ("p90 min", 7),
+    ("p99 min", 7),
+    ("expired", 8),
+    ("cancelled", 9),
+    ("push/req", 8),
+    ("SMS/req", 7),
+    ("notif/helper-h", 14),
+)
+
+
+def table(title: str, rows: Sequence[Figures]) -> str:
+    header = " ".join(
+        f"{name:>{width}}" if i else f"{name:<{width}}" for i, (name, width) in enumerate(COLUMNS)
+    )
+    lines = [title, header, "-" * len(header)]
+    for f in rows:
+        cells = (
+            f.policy,
+            str(f.requests),
+            _pct(f.within_15),
+            _min(f.p50),
+            _min(f.p90),
+            _min(f.p99),
+            _pct(f.expiry_rate),
+            _pct(f.cancellation_rate),
+            f"{f.pushes_per_request:.2f}",
+            f"{f.sms_per_request:.2f}",
+            f"{f.helper_notifications_per_hour:.2f}",
+        )
+        lines.append(
+            " ".join(
+                f"{cell:>{width}}" if i else f"{cell:<{width}}"
+                for i, (cell, (_, width)) in enumerate(zip(cells, COLUMNS, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def chart(title: str, rows: Sequence[Figures], path: Path, horizon_minutes: float = 60) -> None:
+    """Time to claim, one curve per policy: the share of the day's requests claimed within x
+    minutes (a request never claimed never counts), with the 15-minute line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    for f in rows:
+        if not f.requests:
+            continue
+        xs = [0.0]
+        ys = [0.0]
+        for n, minutes in enumerate(m for m in f.minutes_to_claim if m <= horizon_minutes):
+            xs += [minutes, minutes]
+            ys += [n / f.requests, (n + 1) / f.requests]
+        xs.append(horizon_minutes)
+        ys.append(ys[-1])
+        label = f"{f.policy}: {_pct(f.within_15)} within 15 min"
+        ax.plot(xs, [100 * y for y in ys], label=label, linewidth=2)
+    ax.axvline(15, color="#b91c1c", linestyle="--", linewidth=1.5)
+    ax.text(15.4, 3, "15-minute promise", color="#b91c1c", fontsize=9)
+    ax.axhline(97, color="#6b7280", linestyle=":", linewidth=1)
+    ax.text(horizon_minutes * 0.72, 97.8, "goal 97 %", color="#6b7280", fontsize=9)
+    ax.set_xlim(0, horizon_minutes)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("minutes from dispatchable to the first claim")
+    ax.set_ylabel("% of the day's requests claimed")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
