@@ -32,7 +32,7 @@ for path in (ROOT / "functions", ROOT / "tests", ROOT / "tools"):
     sys.path.insert(0, str(path))
 
 from marketsim.engine import BUILTIN_POLICIES, PolicySpec, Simulation, policy_spec  # noqa: E402
-from marketsim.results import Figures, chart, figures, table  # noqa: E402
+from marketsim.results import Figures, chart, figures, pooled, table  # noqa: E402
 from marketsim.scenario import Scenario, ScenarioError, load  # noqa: E402
 
 SHIPPED = ("weekday", "evening", "storm")
@@ -69,14 +69,20 @@ def resolve(scenario: Scenario, name: str, overrides: dict[str, str]) -> PolicyS
 
 
 def run(
-    scenario: Scenario, specs: list[PolicySpec], seed: int | None
+    scenario: Scenario, specs: list[PolicySpec], seed: int, seeds: int
 ) -> list[tuple[Figures, float, int]]:
+    """Each policy on the same `seeds` days (seed, seed + 1, …); per policy the pooled figures,
+    the seconds a simulated day took (the slowest), and the error lines logged."""
     rows = []
     for spec in specs:
-        started = time.perf_counter()
-        outcome = Simulation(scenario, spec, seed).run()
-        elapsed = time.perf_counter() - started
-        rows.append((figures(spec.name, outcome), elapsed, outcome.log_errors))
+        days, slowest, errors = [], 0.0, 0
+        for n in range(seeds):
+            started = time.perf_counter()
+            outcome = Simulation(scenario, spec, seed + n).run()
+            slowest = max(slowest, time.perf_counter() - started)
+            errors += outcome.log_errors
+            days.append(figures(spec.name, outcome))
+        rows.append((pooled(days), slowest, errors))
     return rows
 
 
@@ -106,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="simulate N days (seed, seed+1, …) per policy and report their mean and range",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / ".cache" / "simulate", help="where the PNGs go"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -123,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     everything: dict[str, Any] = {}
     for scenario, specs in plans:
-        rows = run(scenario, specs, args.seed)
         seed = scenario.seed if args.seed is None else args.seed
-        title = f"{scenario.name} ({scenario.day}, seed {seed}): {scenario.description}"
+        rows = run(scenario, specs, seed, max(1, args.seeds))
+        seeds = f"seed {seed}" if args.seeds <= 1 else f"seeds {seed}..{seed + args.seeds - 1}"
+        title = f"{scenario.name} ({scenario.day}, {seeds}): {scenario.description}"
         png = args.out / f"{scenario.name}.png"
         chart(f"Time to claim — {scenario.name}", [f for f, _, _ in rows], png)
         if args.json:
@@ -134,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(title, [f for f, _, _ in rows]))
         for f, elapsed, errors in rows:
             note = f", {errors} error lines logged" if errors else ""
-            print(f"  {f.policy}: simulated in {elapsed:.1f} s{note}")
+            print(f"  {f.policy}: a simulated day took {elapsed:.1f} s{note}")
         print(f"  chart: {png}\n")
     if args.json:
         print(json.dumps(everything, indent=2, default=str))

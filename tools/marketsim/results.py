@@ -26,7 +26,9 @@ class Figures:
     sms_per_request: float
     helper_notifications_per_hour: float
     rounds_per_claim: float | None
-    minutes_to_claim: tuple[float, ...]  # every first claim of the day, sorted
+    minutes_to_claim: tuple[float, ...]  # every first claim of the day(s), sorted
+    days: int = 1
+    within_15_range: tuple[float, float] | None = None  # lowest and highest day (several seeds)
 
     def row(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k != "minutes_to_claim"}
@@ -70,6 +72,43 @@ def figures(policy: str, outcome: Outcome) -> Figures:
     )
 
 
+def pooled(days: Sequence[Figures]) -> Figures:
+    """Several seeds of one policy as one row: the mean of each figure over the days (a figure
+    a day has not, such as p50 with nothing claimed, is left out of its mean), every day's
+    claims on one curve."""
+    if len(days) == 1:
+        return days[0]
+
+    def mean(values: Sequence[float | None], digits: int) -> float | None:
+        found = [v for v in values if v is not None]
+        return round(sum(found) / len(found), digits) if found else None
+
+    def of(name: str, digits: int = 4) -> float | None:
+        return mean([getattr(d, name) for d in days], digits)
+
+    return Figures(
+        policy=days[0].policy,
+        requests=round(sum(d.requests for d in days) / len(days)),
+        claimed=round(sum(d.claimed for d in days) / len(days)),
+        within_15=of("within_15"),
+        p50=of("p50", 2),
+        p90=of("p90", 2),
+        p99=of("p99", 2),
+        expiry_rate=of("expiry_rate"),
+        cancellation_rate=of("cancellation_rate"),
+        pushes_per_request=of("pushes_per_request", 2) or 0.0,
+        sms_per_request=of("sms_per_request", 2) or 0.0,
+        helper_notifications_per_hour=of("helper_notifications_per_hour", 2) or 0.0,
+        rounds_per_claim=of("rounds_per_claim", 3),
+        minutes_to_claim=tuple(sorted(m for d in days for m in d.minutes_to_claim)),
+        days=len(days),
+        within_15_range=(
+            min(d.within_15 or 0.0 for d in days),
+            max(d.within_15 or 0.0 for d in days),
+        ),
+    )
+
+
 def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 2)
 
@@ -94,6 +133,7 @@ COLUMNS = (
     ("push/req", 8),
     ("SMS/req", 7),
     ("notif/helper-h", 14),
+    ("≤15 min range", 15),
 )
 
 
@@ -115,6 +155,9 @@ def table(title: str, rows: Sequence[Figures]) -> str:
             f"{f.pushes_per_request:.2f}",
             f"{f.sms_per_request:.2f}",
             f"{f.helper_notifications_per_hour:.2f}",
+            "—"
+            if f.within_15_range is None
+            else f"{100 * f.within_15_range[0]:.1f}–{100 * f.within_15_range[1]:.1f} %",
         )
         lines.append(
             " ".join(
@@ -141,7 +184,7 @@ def chart(title: str, rows: Sequence[Figures], path: Path, horizon_minutes: floa
         ys = [0.0]
         for n, minutes in enumerate(m for m in f.minutes_to_claim if m <= horizon_minutes):
             xs += [minutes, minutes]
-            ys += [n / f.requests, (n + 1) / f.requests]
+            ys += [n / (f.requests * f.days), (n + 1) / (f.requests * f.days)]
         xs.append(horizon_minutes)
         ys.append(ys[-1])
         label = f"{f.policy}: {_pct(f.within_15)} within 15 min"
