@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,10 @@ from marketsim.results import Figures, chart, figures, pooled, table  # noqa: E4
 from marketsim.scenario import Scenario, ScenarioError, load  # noqa: E402
 
 SHIPPED = ("weekday", "evening", "storm")
+
+
+def scale(scenario: Scenario, demand: float) -> Scenario:
+    return replace(scenario, multiplier=scenario.multiplier * demand)
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -112,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument(
+        "--demand", type=float, default=1.0, help="multiply the scenario's demand (e.g. 1.2)"
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         default=1,
@@ -125,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.scenarios or [ROOT / "scenarios" / f"{name}.toml" for name in SHIPPED]
     try:
         overrides = parse_overrides(args.set)
-        scenarios = [load(path) for path in paths]
+        if args.demand <= 0:
+            raise ValueError("--demand: must be > 0")
+        scenarios = [scale(load(path), args.demand) for path in paths]
         plans = [
             (s, [resolve(s, name, overrides) for name in (args.policy or ["seed", "product"])])
             for s in scenarios

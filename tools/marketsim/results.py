@@ -138,31 +138,36 @@ COLUMNS = (
 
 
 def table(title: str, rows: Sequence[Figures]) -> str:
-    header = " ".join(
-        f"{name:>{width}}" if i else f"{name:<{width}}" for i, (name, width) in enumerate(COLUMNS)
-    )
+    widths = [max([COLUMNS[0][1], *(len(f.policy) for f in rows)])] + [w for _, w in COLUMNS[1:]]
+    names = [name for name, _ in COLUMNS]
+
+    def line(cells: Sequence[str]) -> str:
+        return " ".join(
+            f"{cell:>{width}}" if i else f"{cell:<{width}}"
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    header = line(names)
     lines = [title, header, "-" * len(header)]
     for f in rows:
-        cells = (
-            f.policy,
-            str(f.requests),
-            _pct(f.within_15),
-            _min(f.p50),
-            _min(f.p90),
-            _min(f.p99),
-            _pct(f.expiry_rate),
-            _pct(f.cancellation_rate),
-            f"{f.pushes_per_request:.2f}",
-            f"{f.sms_per_request:.2f}",
-            f"{f.helper_notifications_per_hour:.2f}",
-            "—"
-            if f.within_15_range is None
-            else f"{100 * f.within_15_range[0]:.1f}–{100 * f.within_15_range[1]:.1f} %",
-        )
         lines.append(
-            " ".join(
-                f"{cell:>{width}}" if i else f"{cell:<{width}}"
-                for i, (cell, (_, width)) in enumerate(zip(cells, COLUMNS, strict=True))
+            line(
+                (
+                    f.policy,
+                    str(f.requests),
+                    _pct(f.within_15),
+                    _min(f.p50),
+                    _min(f.p90),
+                    _min(f.p99),
+                    _pct(f.expiry_rate),
+                    _pct(f.cancellation_rate),
+                    f"{f.pushes_per_request:.2f}",
+                    f"{f.sms_per_request:.2f}",
+                    f"{f.helper_notifications_per_hour:.2f}",
+                    "—"
+                    if f.within_15_range is None
+                    else f"{100 * f.within_15_range[0]:.1f}–{100 * f.within_15_range[1]:.1f} %",
+                )
             )
         )
     return "\n".join(lines)
