@@ -412,13 +412,15 @@ class Simulation:
 
     def _claim(self, helper: Helper, request_id: str) -> Callable[[], None]:
         def run() -> None:
-            if helper.busy_with:
+            if helper.busy_with:  # took another job meanwhile: a later round may tell again
+                helper.considered.discard(request_id)
                 self.events.add("noticed while busy")
                 return
             actor = Actor(uid=helper.uid, role=Role.HELPER)
             try:
                 claims.claim_request(self.ctx, actor, RequestRef(request_id=request_id))
-            except HomeProError:
+            except HomeProError:  # someone was faster (if they release it, a round tells again)
+                helper.considered.discard(request_id)
                 self.events.add("too late to claim")
                 return
             helper.busy_with = request_id
