@@ -353,6 +353,8 @@ class FakeStore:
                     self.requests[rid]["category"],
                     (claimed_at - dispatchable_at).total_seconds(),
                     int(self.requests[rid].get("firstClaimRound") or 0),
+                    self.requests[rid]["status"],
+                    dispatchable_at,
                 )
 
     def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:

@@ -70,8 +70,10 @@ EXPECTED_KPIS: dict[str, Any] = {
         "byStatus": {"completed": 3, "cancelled": 2, "expired": 1, "claimed": 1, "pending": 1},
     },
     "claimed": 5,
+    # at the end of the day R9 has waited 5 minutes: not decided yet, 4 of the other 7 kept it
+    "undecided": 1,
     "timeToClaimSeconds": {"p50": 420.0, "p90": 1020.0, "p99": 1020.0},
-    "claimedWithin15MinShare": 0.5,
+    "claimedWithin15MinShare": 0.5714,
     "expiryRate": 0.125,
     "cancellationRate": 0.25,
     "roundsPerClaim": 2.2,
@@ -81,7 +83,13 @@ EXPECTED_KPIS: dict[str, Any] = {
 EXPECTED_CATEGORIES: dict[str, dict[str, Any]] = {
     "plumbing": {"total": 3, "claimed": 3, "claimedWithin15MinShare": 1.0, "p50": 240.0},
     "electrical": {"total": 2, "claimed": 1, "claimedWithin15MinShare": 0.0, "expiryRate": 0.5},
-    "hvac": {"total": 2, "claimed": 0, "claimedWithin15MinShare": 0.0, "cancellationRate": 0.5},
+    "hvac": {
+        "total": 2,
+        "claimed": 0,
+        "undecided": 1,
+        "claimedWithin15MinShare": 0.0,
+        "cancellationRate": 0.5,
+    },
     "general": {"total": 1, "claimed": 1, "claimedWithin15MinShare": 1.0, "p50": 900.0},
 }
 # Server analytics events of the whole script, by type: one per occurrence.
@@ -308,7 +316,7 @@ def run(day: Day) -> None:
 
 
 def check_report(report: Mapping[str, Any]) -> None:
-    """The report of WINDOW says exactly what the script did."""
+    """The report of WINDOW, made at END, says exactly what the script did."""
     for key, expected in EXPECTED_KPIS.items():
         assert report[key] == expected, (key, report[key], expected)
     assert report["window"] == {"since": WINDOW[0].isoformat(), "until": WINDOW[1].isoformat()}
@@ -341,3 +349,9 @@ def check_events(events: list[Mapping[str, Any]]) -> None:
     )
     # every claim, measured from dispatchableAt: R2's second (09:08) is 480 s, R0's 720 s
     assert claimed == [120.0, 240.0, 420.0, 480.0, 720.0, 900.0, 1020.0], claimed
+
+
+def check_report_next_morning(report: Mapping[str, Any]) -> None:
+    """Made the next morning, R9 (never claimed) has broken the promise: 4 of 8."""
+    assert (report["undecided"], report["claimedWithin15MinShare"]) == (0, 0.5)
+    assert report["requests"] == EXPECTED_KPIS["requests"]

@@ -70,9 +70,11 @@ def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, d
     script.run(day)
 
     started = time.perf_counter()
-    report = reports.report(store, *script.WINDOW)
+    report = reports.report(store, *script.WINDOW, as_of=script.END)
     print(f"\ndispatch_report of the scripted day: {1000 * (time.perf_counter() - started):.0f} ms")
     script.check_report(report)
+    morning = script.WINDOW[1] + timedelta(hours=8)
+    script.check_report_next_morning(reports.report(store, *script.WINDOW, as_of=morning))
     script.check_events([snap.to_dict() for snap in db.collection("analytics").stream()])
 
 

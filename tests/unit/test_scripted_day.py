@@ -3,6 +3,7 @@ delivered once or twice (duplicate trigger events), on the fakes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +34,9 @@ def test_the_scripted_day_gives_exactly_the_expected_kpis(duplicates: bool) -> N
     store, day = _day(duplicates)
     script.run(day)
 
-    script.check_report(reports.report(store, *script.WINDOW))
+    script.check_report(reports.report(store, *script.WINDOW, as_of=script.END))
+    morning = script.WINDOW[1] + timedelta(hours=8)
+    script.check_report_next_morning(reports.report(store, *script.WINDOW, as_of=morning))
     script.check_events(list(store.analytics.values()))
 
 

@@ -83,6 +83,7 @@ export interface CategoryReport {
   total: number;
   byStatus?: StatusCounts;
   claimed?: number;
+  undecided?: number;
   claimedWithin15MinShare: number | null;
   timeToClaimSeconds?: TimeToClaimSeconds;
   expiryRate?: number | null;
@@ -106,13 +107,15 @@ export interface DispatchReport {
   requests: { total: number; byStatus: StatusCounts };
   /** Requests of the window ever claimed. */
   claimed?: number;
+  /** Still waiting for a first claim, dispatchable less than 15 minutes ago: not in the share. */
+  undecided?: number;
   timeToClaimSeconds: TimeToClaimSeconds;
   claimedWithin15MinShare: number | null;
   expiryRate: number | null;
   cancellationRate: number | null;
   byCategory: Record<string, CategoryReport>;
   roundsPerClaim: number | null;
-  push: { sent: number; failed: number; pruned: number };
+  push: { sent: number; failed: number; pruned: number; notifications?: number; sms?: number };
   timeToClaimHistogram?: HistogramBucket[];
 }
 

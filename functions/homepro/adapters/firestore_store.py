@@ -543,6 +543,8 @@ class FirestoreStore:
                 category=str(data.get("category")),
                 seconds=(data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds(),
                 rounds=int(data.get("firstClaimRound") or 0),
+                status=str(data.get("status")),
+                dispatchable_at=data["dispatchableAt"],
             )
 
     def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:

@@ -62,7 +62,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
 
 # The earliest Firestore timestamp: `field > EPOCH` means "the field is set".
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FIRST_CLAIM_FIELDS = ["category", "dispatchableAt", "firstClaimedAt", "firstClaimRound"]
+FIRST_CLAIM_FIELDS = ["category", "status", "dispatchableAt", "firstClaimedAt", "firstClaimRound"]
 
 
 def older_than(

@@ -91,8 +91,12 @@ def build_report(
     counts: Counts,
     claims: ClaimTally,
     push: Mapping[str, int],
+    undecided: Mapping[str, int] | None = None,
 ) -> dict[str, object]:
-    """The contract's `dispatch_report` answer."""
+    """The contract's `dispatch_report` answer. `undecided` (per category): requests still
+    waiting for their first claim and dispatchable for less than 15 minutes when the report is
+    made; they count in the totals but not in the 15-minute share, which is not decided yet."""
+    undecided = undecided or {}
     total = sum(counts.by_status.values())
     ordered = sorted(claims.seconds)
     by_category: dict[str, dict[str, object]] = {}
@@ -103,7 +107,10 @@ def build_report(
             "total": in_category,
             "byStatus": dict(statuses),
             "claimed": len(seconds),
-            "claimedWithin15MinShare": _share(_within_promise(seconds), in_category),
+            "undecided": undecided.get(category, 0),
+            "claimedWithin15MinShare": _share(
+                _within_promise(seconds), in_category - undecided.get(category, 0)
+            ),
             "timeToClaimSeconds": {"p50": percentile(seconds, 50), "p90": percentile(seconds, 90)},
             "expiryRate": _share(statuses.get("expired", 0), in_category),
             "cancellationRate": _share(statuses.get("cancelled", 0), in_category),
@@ -113,12 +120,15 @@ def build_report(
         "promiseSeconds": PROMISE_SECONDS,
         "requests": {"total": total, "byStatus": dict(counts.by_status)},
         "claimed": len(ordered),
+        "undecided": sum(undecided.values()),
         "timeToClaimSeconds": {
             "p50": percentile(ordered, 50),
             "p90": percentile(ordered, 90),
             "p99": percentile(ordered, 99),
         },
-        "claimedWithin15MinShare": _share(_within_promise(ordered), total),
+        "claimedWithin15MinShare": _share(
+            _within_promise(ordered), total - sum(undecided.values())
+        ),
         "expiryRate": _share(counts.by_status.get("expired", 0), total),
         "cancellationRate": _share(counts.by_status.get("cancelled", 0), total),
         "byCategory": by_category,

@@ -132,6 +132,8 @@ class FirstClaim:
     category: str
     seconds: float  # firstClaimedAt - dispatchableAt
     rounds: int  # dispatch rounds sent before it was claimed
+    status: str = ""  # the request's status now
+    dispatchable_at: datetime | None = None
 
 
 @dataclass(frozen=True)

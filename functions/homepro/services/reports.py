@@ -13,7 +13,8 @@ from typing import Any
 
 from homepro.domain.errors import Forbidden, InvalidInput
 from homepro.domain.models import Actor, DispatchReportInput, Role
-from homepro.domain.report import ClaimTally, Counts, build_report
+from homepro.domain.report import PROMISE_SECONDS, ClaimTally, Counts, build_report
+from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import Store
 
@@ -44,13 +45,30 @@ def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, d
     return since, until
 
 
-def report(store: Store, since: datetime, until: datetime) -> dict[str, Any]:
-    """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes)."""
+def report(
+    store: Store, since: datetime, until: datetime, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes), with
+    outcomes as they stand at `as_of` (when the report is made; default: `until`)."""
+    as_of = as_of or until
     counts = Counts.from_cells(store.count_dispatchable(since, until))
     claims = ClaimTally()
+    # Requests dispatchable in the last 15 minutes before `as_of` and still waiting for their
+    # first claim have not kept or broken the promise yet.
+    cutoff = max(since, as_of - timedelta(seconds=PROMISE_SECONDS))
+    recent_pending: dict[str, int] = {}
+    if cutoff < until:
+        for (category, status), n in store.count_dispatchable(cutoff, until).items():
+            if status == RequestStatus.PENDING.value:
+                recent_pending[category] = n
     for claim in store.first_claims(since, until, REPORT_PAGE_SIZE):
         claims.add(claim.category, claim.seconds, claim.rounds)
-    return build_report(since, until, counts, claims, store.push_totals(since, until))
+        recent = claim.dispatchable_at is not None and claim.dispatchable_at >= cutoff
+        if recent and claim.status == RequestStatus.PENDING.value:  # released: decided
+            recent_pending[claim.category] = recent_pending.get(claim.category, 0) - 1
+    undecided = {c: n for c, n in recent_pending.items() if n > 0}
+    push = store.push_totals(since, until)
+    return build_report(since, until, counts, claims, push, undecided)
 
 
 def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> dict[str, Any]:
@@ -58,4 +76,4 @@ def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> di
     if actor.role != Role.ADMIN:
         raise Forbidden("only admins can read the dispatch report")
     since, until = report_window(ctx.clock.now(), data)
-    return report(ctx.store, since, until)
+    return report(ctx.store, since, until, as_of=ctx.clock.now())

@@ -290,6 +290,11 @@ function Report({ report }: { report: DispatchReport }) {
           <strong className="kpi-value">{formatShare(share)}</strong>
           <small>
             {report.claimed !== undefined && `${report.claimed} of ${total} claimed · `}
+            {!!report.undecided && (
+              <span data-testid="kpi-undecided" data-value={report.undecided}>
+                {report.undecided} waiting under {promiseMinutes} min, not counted yet ·{' '}
+              </span>
+            )}
             target 97%
           </small>
         </div>
