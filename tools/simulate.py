@@ -39,8 +39,10 @@ from marketsim.scenario import Scenario, ScenarioError, load  # noqa: E402
 SHIPPED = ("weekday", "evening", "storm")
 
 
-def scale(scenario: Scenario, demand: float) -> Scenario:
-    return replace(scenario, multiplier=scenario.multiplier * demand)
+def scale(scenario: Scenario, demand: float, helpers: float) -> Scenario:
+    """The scenario with its demand and every helper group's size multiplied."""
+    groups = tuple(replace(g, count=round(g.count * helpers)) for g in scenario.helpers)
+    return replace(scenario, multiplier=scenario.multiplier * demand, helpers=groups)
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -120,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         "--demand", type=float, default=1.0, help="multiply the scenario's demand (e.g. 1.2)"
     )
     parser.add_argument(
+        "--helpers", type=float, default=1.0, help="multiply every helper group's size (e.g. 1.5)"
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         default=1,
@@ -133,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.scenarios or [ROOT / "scenarios" / f"{name}.toml" for name in SHIPPED]
     try:
         overrides = parse_overrides(args.set)
-        if args.demand <= 0:
-            raise ValueError("--demand: must be > 0")
-        scenarios = [scale(load(path), args.demand) for path in paths]
+        if args.demand <= 0 or args.helpers <= 0:
+            raise ValueError("--demand and --helpers: must be > 0")
+        scenarios = [scale(load(path), args.demand, args.helpers) for path in paths]
         plans = [
             (s, [resolve(s, name, overrides) for name in (args.policy or ["seed", "product"])])
             for s in scenarios
