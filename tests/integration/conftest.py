@@ -31,6 +31,15 @@ def db() -> Iterator[Client]:
     yield firestore.client(bootstrap.app())
 
 
+@pytest.fixture
+def clean(db: Client) -> Client:
+    """An empty database and empty FCM and Twilio stand-ins."""
+    ec.clear_firestore()
+    ec.clear_fcm()
+    ec.clear_sms()
+    return db
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:8]}"
 

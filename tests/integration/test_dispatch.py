@@ -9,21 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cloudevents
-import pytest
 from google.cloud.firestore_v1 import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
 from conftest import unique, wait_for
 from homepro.domain import directory
-
-
-@pytest.fixture
-def clean(db: Client) -> Client:
-    ec.clear_firestore()
-    ec.clear_fcm()
-    ec.clear_sms()
-    return db
 
 
 def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:

@@ -103,14 +103,6 @@ def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch)
     assert report["claimedWithin15MinShare"] == 0.64  # 0..15 minutes: 16 of 25
 
 
-@pytest.fixture
-def clean(db: Client) -> Client:
-    ec.clear_firestore()
-    ec.clear_fcm()
-    ec.clear_sms()
-    return db
-
-
 def _claimed_events(db: Client, request_id: str) -> int:
     query = db.collection("analytics").where(filter=FieldFilter("requestId", "==", request_id))
     return sum(1 for snap in query.stream() if snap.to_dict()["type"] == "request_claimed")

@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import type { Timestamp } from 'firebase/firestore';
-import { useLive } from '../hooks';
+import { useLive, type Live } from '../hooks';
 import {
   PAYMENT_LABELS,
   PROMISE_SECONDS,
@@ -120,42 +120,38 @@ function RecentRequests({ selected }: { selected: string | null }) {
   return (
     <div className="audit-recent">
       <h3>Recent requests</h3>
-      {recent.error ? (
-        <ErrorNote
-          message={`The recent requests could not be loaded (${recent.error.message}).`}
-          testId="recent-requests-error"
-        />
-      ) : recent.loading ? (
-        <Loading label="Loading recent requests…" />
-      ) : !recent.data?.length ? (
-        <p className="muted" data-testid="recent-requests-empty">
-          No requests yet.
-        </p>
-      ) : (
-        <ul className="recent-list" aria-label={`The ${RECENT_REQUESTS_LIMIT} newest requests`}>
-          {recent.data.map((request) => (
-            <li key={request.id}>
-              <Link
-                to={linkTo(request.id)}
-                className={request.id === selected ? 'recent active' : 'recent'}
-                aria-current={request.id === selected ? 'true' : undefined}
-                data-testid="recent-request"
-                data-request-id={request.id}
-                data-status={request.status}
-              >
-                <span className="recent-head">
-                  <strong>{categoryLabel(request.category)}</strong>
-                  <StatusChip status={request.status} />
-                </span>
-                <code className="recent-id">{request.id}</code>
-                <small className="muted">
-                  {formatTime(request.createdAt)} · {formatMoney(request.amount, request.currency)}
-                </small>
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <LiveList
+        live={recent}
+        what="recent requests"
+        testId="recent-requests"
+        empty="No requests yet."
+      >
+        {(recentData) => (
+          <ul className="recent-list" aria-label={`The ${RECENT_REQUESTS_LIMIT} newest requests`}>
+            {recentData.map((request) => (
+              <li key={request.id}>
+                <Link
+                  to={linkTo(request.id)}
+                  className={request.id === selected ? 'recent active' : 'recent'}
+                  aria-current={request.id === selected ? 'true' : undefined}
+                  data-testid="recent-request"
+                  data-request-id={request.id}
+                  data-status={request.status}
+                >
+                  <span className="recent-head">
+                    <strong>{categoryLabel(request.category)}</strong>
+                    <StatusChip status={request.status} />
+                  </span>
+                  <code className="recent-id">{request.id}</code>
+                  <small className="muted">
+                    {formatTime(request.createdAt)} · {formatMoney(request.amount, request.currency)}
+                  </small>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        )}
+      </LiveList>
     </div>
   );
 }
@@ -332,6 +328,39 @@ function FieldRow({ field }: { field: Field }) {
 
 // ---------------------------------------------------------------- events
 
+/** A live list in its other states (error, loading, empty), else its items. */
+function LiveList<T>({
+  live,
+  what,
+  testId,
+  empty,
+  children,
+}: {
+  live: Live<T[]>;
+  what: string;
+  testId: string;
+  empty: string;
+  children: (items: T[]) => ReactNode;
+}) {
+  if (live.error) {
+    return (
+      <ErrorNote
+        message={`The ${what} could not be loaded (${live.error.message}).`}
+        testId={`${testId}-error`}
+      />
+    );
+  }
+  if (live.loading) return <Loading label={`Loading the ${what}…`} />;
+  if (!live.data?.length) {
+    return (
+      <p className="muted" data-testid={`${testId}-empty`}>
+        {empty}
+      </p>
+    );
+  }
+  return <>{children(live.data)}</>;
+}
+
 function Section({
   title,
   count,
@@ -374,53 +403,49 @@ function Events({ requestId }: { requestId: string }) {
   );
   return (
     <Section title="Transitions" count={events.data?.length}>
-      {events.error ? (
-        <ErrorNote
-          message={`The audit events could not be loaded (${events.error.message}).`}
-          testId="audit-events-error"
-        />
-      ) : events.loading ? (
-        <Loading label="Loading the audit events…" />
-      ) : !events.data?.length ? (
-        <p className="muted" data-testid="audit-events-empty">
-          No audit events.
-        </p>
-      ) : (
-        <div className="table-scroll">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Event</th>
-                <th>From → to</th>
-                <th>Actor</th>
-                <th>Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.data.map((event) => (
-                <tr
-                  key={event.id}
-                  data-testid="audit-event"
-                  data-id={event.id}
-                  data-type={event.type}
-                  data-from={event.from ?? ''}
-                  data-to={event.to ?? ''}
-                  data-actor-role={event.actor?.role ?? ''}
-                >
-                  <td className="nowrap">{formatInstant(event.at)}</td>
-                  <td>{humanize(event.type)}</td>
-                  <td className="nowrap">
-                    {event.from ?? '∅'} → {event.to ?? '∅'}
-                  </td>
-                  <td>{actorLabel(event)}</td>
-                  <td>{event.reason ? humanize(event.reason) : '—'}</td>
+      <LiveList
+        live={events}
+        what="audit events"
+        testId="audit-events"
+        empty="No audit events."
+      >
+        {(eventsData) => (
+          <div className="table-scroll">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Event</th>
+                  <th>From → to</th>
+                  <th>Actor</th>
+                  <th>Reason</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {eventsData.map((event) => (
+                  <tr
+                    key={event.id}
+                    data-testid="audit-event"
+                    data-id={event.id}
+                    data-type={event.type}
+                    data-from={event.from ?? ''}
+                    data-to={event.to ?? ''}
+                    data-actor-role={event.actor?.role ?? ''}
+                  >
+                    <td className="nowrap">{formatInstant(event.at)}</td>
+                    <td>{humanize(event.type)}</td>
+                    <td className="nowrap">
+                      {event.from ?? '∅'} → {event.to ?? '∅'}
+                    </td>
+                    <td>{actorLabel(event)}</td>
+                    <td>{event.reason ? humanize(event.reason) : '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </LiveList>
     </Section>
   );
 }
@@ -433,24 +458,20 @@ function Rounds({ requestId }: { requestId: string }) {
   );
   return (
     <Section title="Dispatch rounds" count={rounds.data?.length}>
-      {rounds.error ? (
-        <ErrorNote
-          message={`The dispatch rounds could not be loaded (${rounds.error.message}).`}
-          testId="audit-rounds-error"
-        />
-      ) : rounds.loading ? (
-        <Loading label="Loading the dispatch rounds…" />
-      ) : !rounds.data?.length ? (
-        <p className="muted" data-testid="audit-rounds-empty">
-          No dispatch rounds yet.
-        </p>
-      ) : (
-        <ol className="rounds">
-          {rounds.data.map((round) => (
-            <Round key={round.id} requestId={requestId} round={round} />
-          ))}
-        </ol>
-      )}
+      <LiveList
+        live={rounds}
+        what="dispatch rounds"
+        testId="audit-rounds"
+        empty="No dispatch rounds yet."
+      >
+        {(roundsData) => (
+          <ol className="rounds">
+            {roundsData.map((round) => (
+              <Round key={round.id} requestId={requestId} round={round} />
+            ))}
+          </ol>
+        )}
+      </LiveList>
     </Section>
   );
 }
@@ -571,56 +592,52 @@ function Notifications({ requestId }: { requestId: string }) {
           notification).
         </p>
       )}
-      {events.error ? (
-        <ErrorNote
-          message={`The analytics events could not be loaded (${events.error.message}).`}
-          testId="audit-notifications-error"
-        />
-      ) : events.loading ? (
-        <Loading label="Loading the notifications…" />
-      ) : !events.data?.length ? (
-        <p className="muted" data-testid="audit-notifications-empty">
-          No analytics events for this request.
-        </p>
-      ) : (
-        <div className="table-scroll">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Type</th>
-                <th>User</th>
-                <th>Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.data.map((event) => (
-                <tr
-                  key={event.id}
-                  className={event.type === 'notification_sent' ? 'sent' : undefined}
-                  data-testid="audit-notification"
-                  data-type={event.type}
-                  data-user-id={event.userId ?? ''}
-                  data-source={event.source ?? ''}
-                  data-notification-type={
-                    typeof event.metadata?.notificationType === 'string'
-                      ? event.metadata.notificationType
-                      : ''
-                  }
-                >
-                  <td className="nowrap">{formatInstant(event.timestamp)}</td>
-                  <td>
-                    {humanize(event.type)}
-                    {event.source === 'client' && <span className="chip">client</span>}
-                  </td>
-                  <td>{event.userId ? <code>{event.userId}</code> : '—'}</td>
-                  <td>{details(event)}</td>
+      <LiveList
+        live={events}
+        what="analytics events"
+        testId="audit-notifications"
+        empty="No analytics events for this request."
+      >
+        {(eventsData) => (
+          <div className="table-scroll">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Type</th>
+                  <th>User</th>
+                  <th>Details</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {eventsData.map((event) => (
+                  <tr
+                    key={event.id}
+                    className={event.type === 'notification_sent' ? 'sent' : undefined}
+                    data-testid="audit-notification"
+                    data-type={event.type}
+                    data-user-id={event.userId ?? ''}
+                    data-source={event.source ?? ''}
+                    data-notification-type={
+                      typeof event.metadata?.notificationType === 'string'
+                        ? event.metadata.notificationType
+                        : ''
+                    }
+                  >
+                    <td className="nowrap">{formatInstant(event.timestamp)}</td>
+                    <td>
+                      {humanize(event.type)}
+                      {event.source === 'client' && <span className="chip">client</span>}
+                    </td>
+                    <td>{event.userId ? <code>{event.userId}</code> : '—'}</td>
+                    <td>{details(event)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </LiveList>
     </Section>
   );
 }
