@@ -45,7 +45,12 @@ def render(report: Mapping[str, Any]) -> str:
         "  by status               "
         + ", ".join(f"{s} {requests['byStatus'].get(s, 0)}" for s in STATUSES),
         f"  claimed                 {report['claimed']}",
-        f"  claimed within 15 min   {percent(report['claimedWithin15MinShare'])}",
+        f"  claimed within 15 min   {percent(report['claimedWithin15MinShare'])}"
+        + (
+            f" ({report['undecided']} still waiting under 15 minutes, not counted yet)"
+            if report.get("undecided")
+            else ""
+        ),
         f"  time to claim p50/p90/p99  {duration(ttc['p50'])} / {duration(ttc['p90'])}"
         f" / {duration(ttc['p99'])}",
         f"  expiry rate             {percent(report['expiryRate'])}",
