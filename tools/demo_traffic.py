@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import emulator_client as ec
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 
+PENDING_TIMEOUT_MINUTES = 30  # the stack's; a claim later than this would find it expired
 CATEGORIES = ("plumbing", "electrical", "hvac", "appliance", "carpentry", "general")
 # The demo helpers of tools/seed.py and what they serve (helper3: everything).
 HELPERS = {
@@ -115,8 +116,8 @@ class Traffic:
             if self.call("cancel_request", {**request, "reason": "found a fix"}, customer):
                 self.note("cancelled while waiting")
             return
-        if plan["claim_after"] is None:
-            self.note("left to the sweeps")
+        if plan["claim_after"] is None or plan["claim_after"] >= PENDING_TIMEOUT_MINUTES:
+            self.note("left to the sweeps")  # nobody comes before it expires
             return
         self.wait(plan["claim_after"])
         helper = self.helpers[plan["helper"]]

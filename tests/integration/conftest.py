@@ -16,6 +16,7 @@ from google.cloud.firestore_v1 import Client
 
 import emulator_client as ec
 from homepro import bootstrap
+from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.services.roles import assign_role
 
 if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
@@ -33,8 +34,10 @@ def db() -> Iterator[Client]:
 
 @pytest.fixture
 def clean(db: Client) -> Client:
-    """An empty database and empty FCM and Twilio stand-ins."""
+    """An empty database (but for `config/checklists`, which the functions wrote and remember
+    having written), and empty FCM and Twilio stand-ins."""
     ec.clear_firestore()
+    db.collection("config").document("checklists").set(DEFAULT_CHECKLISTS)
     ec.clear_fcm()
     ec.clear_sms()
     return db
