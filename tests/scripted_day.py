@@ -15,7 +15,7 @@ dispatchable). Times are UTC on the 10th unless said; `rN`: claimed in round N.
 | name | category | what happens | first claim |
 | --- | --- | --- | --- |
 | R0 | plumbing | 9th 23:50; escalations 23:55, 00:00; claimed 00:02; resolved | outside |
-| R1 | plumbing | 08:00; claimed 08:02; session 08:05, joined, resolved 08:30 | 120 s, r1 |
+| R1 | plumbing | 08:00; claimed 08:02; session 08:05, resolved 08:30; refunded 08:45 | 120 s, r1 |
 | R2 | plumbing | 09:00; claimed 09:04, released 09:06, h-gen claims 09:08; cancelled | 240 s, r1 |
 | R3 | electrical | 10:00; five escalations; expired 10:30 | never |
 | R4 | electrical | 11:00; escalations 11:05-11:15; claimed 11:17; no-show 11:35 | 1020 s, r4 |
@@ -39,6 +39,7 @@ from homepro.domain.models import (
     CancelRequestInput,
     CreateRequestInput,
     EndSessionInput,
+    RefundRequestInput,
     RequestRef,
     Role,
     SessionRef,
@@ -104,6 +105,7 @@ EXPECTED_EVENTS: dict[str, int] = {
     "session_ended": 4,
     "payment_captured": 2,
     "payment_released": 5,
+    "payment_refunded": 1,
     "notification_sent": 66,
 }
 
@@ -185,6 +187,11 @@ class Day:
         claims.release_claim(self.ctx, _helper(helper), RequestRef(request_id=self.ids[name]))
         self.deliver()
 
+    def refund(self, name: str) -> None:
+        data = RefundRequestInput(request_id=self.ids[name], amount=2450, reason="scripted")
+        payments.refund_request(self.ctx, Actor(uid="admin-1", role=Role.ADMIN), data)
+        self.deliver()
+
     def cancel(self, name: str, customer: str) -> None:
         data = CancelRequestInput(request_id=self.ids[name], reason="scripted")
         payments.cancel_request(self.ctx, Actor(uid=customer, role=Role.CUSTOMER), data)
@@ -260,6 +267,8 @@ def run(day: Day) -> None:
     day.join(r1, "c-1")
     day.at(on(8, 30))
     day.end(r1, "h-plumb", "resolved")
+    day.at(on(8, 45))
+    day.refund("R1")  # the customer complained: an admin refunds half
 
     day.at(on(9, 0))
     day.create("R2", "c-2", "plumbing")
@@ -336,6 +345,12 @@ def check_events(events: list[Mapping[str, Any]]) -> None:
     for event in events:
         found[event["type"]] = found.get(event["type"], 0) + 1
     assert found == EXPECTED_EVENTS, found
+    (refund,) = [e["metadata"] for e in events if e["type"] == "payment_refunded"]
+    assert (refund["refundedAmount"], refund["amount"], refund["outcome"]) == (
+        2450,
+        4900,
+        "resolved",
+    )
     ended = [e["metadata"] for e in events if e["type"] == "session_ended"]
     # R0 00:06-00:20, R1 08:06-08:30, R4 waited 11:20-11:35 (no-show), R6 13:21-13:40
     assert sorted((m["sessionSeconds"], m["customerJoined"]) for m in ended) == [

@@ -67,6 +67,8 @@ def _metadata(request: RequestDoc) -> dict[str, Any]:
         found[ended[0]] = round((ended[1] - start).total_seconds(), 3)
     if request.outcome is not None:
         found["outcome"] = request.outcome.value
+    if request.refunded_amount is not None:
+        found["refundedAmount"] = request.refunded_amount
     return found
 
 
