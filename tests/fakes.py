@@ -329,10 +329,14 @@ class FakeStore:
     def _in_window(self, moment: datetime | None, since: datetime, until: datetime) -> bool:
         return moment is not None and since <= moment < until
 
-    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+    def count_dispatchable(
+        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], int]:
         with self._lock:
             found: dict[tuple[str, str], int] = {}
             for data in self.requests.values():
+                if statuses is not None and data["status"] not in statuses:
+                    continue
                 if self._in_window(data.get("dispatchableAt"), since, until):
                     cell = (data["category"], data["status"])
                     found[cell] = found.get(cell, 0) + 1

@@ -522,8 +522,11 @@ class FirestoreStore:
 
     # -- reports
 
-    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
-        cells = [(c.value, s.value) for c in Category for s in RequestStatus]
+    def count_dispatchable(
+        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], int]:
+        wanted = list(statuses) if statuses is not None else [s.value for s in RequestStatus]
+        cells = [(c.value, s) for c in Category for s in wanted]
 
         def count(cell: tuple[str, str]) -> int:
             query = queries.dispatchable_between(self._db, *cell, since, until)

@@ -280,9 +280,12 @@ class Store(Protocol):
 
     # -- reports
 
-    def count_dispatchable(self, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+    def count_dispatchable(
+        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], int]:
         """Requests that became dispatchable in `[since, until)` (`dispatchableAt`), counted by
-        (category, status) with aggregation queries (no document is read)."""
+        (category, status) with aggregation queries (no document is read); only `statuses`
+        if given."""
         ...
 
     def first_claims(

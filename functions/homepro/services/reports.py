@@ -58,9 +58,9 @@ def report(
     cutoff = max(since, as_of - timedelta(seconds=PROMISE_SECONDS))
     recent_pending: dict[str, int] = {}
     if cutoff < until:
-        for (category, status), n in store.count_dispatchable(cutoff, until).items():
-            if status == RequestStatus.PENDING.value:
-                recent_pending[category] = n
+        pending = [RequestStatus.PENDING.value]
+        for (category, _), n in store.count_dispatchable(cutoff, until, pending).items():
+            recent_pending[category] = n
     for claim in store.first_claims(since, until, REPORT_PAGE_SIZE):
         claims.add(claim.category, claim.seconds, claim.rounds)
         recent = claim.dispatchable_at is not None and claim.dispatchable_at >= cutoff
