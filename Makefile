@@ -2,7 +2,7 @@
 PY ?= python3
 STACK = $(PY) tools/stack.py
 
-.PHONY: dev test unit lint setup set-role report demo-traffic simulate bench-trigger bench-dispatch bench-sweep importtime clean
+.PHONY: dev test unit lint setup set-role report demo-traffic simulate bench-report bench-trigger bench-dispatch bench-sweep importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -42,6 +42,9 @@ bench-dispatch: setup  ## dispatch round throughput and latency vs the seed's ap
 
 bench-sweep: setup  ## expiring 10,000 stale requests vs the seed loop; paced and unpaced releases
 	HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_sweep.py
+
+bench-report: setup  ## dispatch_report over a day of 5,000 requests on the Firestore emulator
+	HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_report.py
 
 importtime: setup  ## cold-start import cost of functions/main.py
 	cd functions && venv/bin/python -X importtime -c "import main" 2>&1 | tail -1
