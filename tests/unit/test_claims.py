@@ -37,6 +37,28 @@ def test_claim_sets_the_helper_and_writes_one_event(ctx):
     assert ctx.store.event_types("r1") == ["request_claimed"]
 
 
+def test_the_first_claim_is_kept_when_a_release_clears_claimed_at(ctx):
+    first = ctx.clock.now()
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    ctx.clock.advance(minutes=3)
+    claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
+    ctx.clock.advance(minutes=4)
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    doc = ctx.store.requests["r1"]
+    assert (doc["firstClaimedAt"], doc["firstClaimRound"]) == (first, 0)
+    assert doc["claimedAt"] == ctx.clock.now()
+
+
+def test_a_claim_before_the_first_round_still_dates_the_request(ctx):
+    # a helper on the job board can be faster than the trigger's first round
+    ctx.store.requests["r1"].update(dispatchableAt=None, pendingSince=ctx.clock.now())
+    ctx.clock.advance(seconds=2)
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    doc = ctx.store.requests["r1"]
+    assert doc["dispatchableAt"] == doc["pendingSince"]
+    assert (doc["firstClaimedAt"] - doc["dispatchableAt"]).total_seconds() == 2
+
+
 def test_a_helper_outside_the_category_cannot_claim(ctx):
     with pytest.raises(FailedPrecondition, match="plumbing"):
         claims.claim_request(ctx, OTHER, RequestRef(request_id="r1"))

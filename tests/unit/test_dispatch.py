@@ -8,8 +8,8 @@ from fakes import FakeStore, make_context
 from homepro.adapters.fcm import error_of, message_body
 from homepro.domain import notifications
 from homepro.domain.dispatch import in_quiet_hours, push_ttl_seconds, round_key
-from homepro.domain.models import QuietHours, RequestDoc
-from homepro.services import reactions, sweeps
+from homepro.domain.models import Actor, QuietHours, RequestDoc, RequestRef, Role
+from homepro.services import claims, reactions, sweeps
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
 from homepro.services.ports import PushMessage
@@ -37,6 +37,8 @@ def test_round_keys_come_from_the_cause():
     assert round_key(doc(paymentStatus="requires_payment"), doc()) == "initial"
     assert round_key(doc(status="claimed"), doc(releaseCount=2)) == "released-2"
     assert round_key(doc(escalation=1), doc(escalation=2)) == "escalation-2"
+    # after a release `escalation` counts again from 0: the key must not repeat a round's
+    assert round_key(doc(releaseCount=1), doc(escalation=1, releaseCount=1)) == "escalation-1-r1"
     assert round_key(doc(), doc(dispatchRound=3)) is None  # bookkeeping only
     assert round_key(doc(), doc(status="claimed")) is None
     # a policy without re-dispatch on release (the seed's): nothing for a released claim
@@ -141,6 +143,28 @@ def test_escalation_rounds_and_sms_to_phone_only_helpers(world):
     assert store.rounds["r"]["escalation-1"]["round"] == 2
     assert [to for to, _ in ctx.sms.sent] == ["+15125550199"]
     assert sweeps.sweep_stale_requests(ctx).counts == {"skipped": 1}  # not due again yet
+
+
+def test_escalation_after_a_release_is_sent_again(world):
+    ctx, store = world
+    run_round(ctx, "r", "initial")
+    ctx.clock.advance(minutes=5)
+    before = dict(store.requests["r"])
+    sweeps.sweep_stale_requests(ctx)
+    reactions.request_updated(ctx, "r", before, store.requests["r"])
+    assert "escalation-1" in store.rounds["r"]
+    # claimed and released by its helper: pending again, escalation counted from 0
+    store.add_helper("taker", "tok-t", categories=["plumbing"])
+    claims.claim_request(ctx, Actor(uid="taker", role=Role.HELPER), RequestRef(request_id="r"))
+    before = dict(store.requests["r"])
+    claims.release_claim(ctx, Actor(uid="taker", role=Role.HELPER), RequestRef(request_id="r"))
+    reactions.request_updated(ctx, "r", before, store.requests["r"])
+    ctx.clock.advance(minutes=5)
+    before = dict(store.requests["r"])
+    assert sweeps.sweep_stale_requests(ctx).counts == {"request_escalated": 1}
+    reactions.request_updated(ctx, "r", before, store.requests["r"])
+    assert sorted(store.rounds["r"]) == ["escalation-1", "escalation-1-r1", "initial", "released-1"]
+    assert len(ctx.push.tokens("new_request")) > 5 * 2  # every round reached the helpers
 
 
 def test_a_policy_without_sms_or_escalation_sends_neither():

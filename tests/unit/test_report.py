@@ -2,7 +2,12 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
+from homepro.domain.errors import InvalidInput
+from homepro.domain.models import DispatchReportInput
 from homepro.domain.report import ClaimTally, Counts, build_report, percentile
+from homepro.services.reports import report_window
 
 SINCE = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
@@ -78,3 +83,19 @@ def test_an_empty_window_has_no_rates():
     assert report["claimedWithin15MinShare"] is None
     assert report["timeToClaimSeconds"] == {"p50": None, "p90": None, "p99": None}
     assert report["roundsPerClaim"] is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"until": "0001-01-01"}, "until"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ({"until": "9999-12-31T23:00:00-05:00"}, "until"),
+        ({"since": "not a time"}, "since"),
+        ({"since": "2026-11-02", "until": "2026-11-01"}, "since"),
+    ],
+)
+def test_bad_windows_are_invalid_input_naming_the_field(data, field):
+    with pytest.raises(InvalidInput) as bad:
+        report_window(UNTIL, DispatchReportInput.model_validate(data))
+    assert bad.value.field == field

@@ -18,7 +18,8 @@ def round_key(
 
     `initial`: created dispatchable, or authorized later; `released-{releaseCount}`: a claim went
     back to pending (unless the policy says not to dispatch it again); `escalation-{n}`: the
-    sweep escalated a request still pending. The key is fixed by the cause, so a duplicate or
+    sweep escalated a request still pending (`escalation-{n}-r{releaseCount}` once a claim was
+    released). The key is fixed by the cause, so a duplicate or
     retried event names the same round again.
     """
     if not after.dispatchable:
@@ -30,6 +31,10 @@ def round_key(
             return f"released-{after.release_count}" if redispatch_on_release else None
         return INITIAL
     if after.escalation > before.escalation:
+        # `escalation` counts from `pendingSince`, which a release resets: after one, the keys
+        # name the release too, or the n-th escalation would find the round of the first claim
+        if after.release_count:
+            return f"escalation-{after.escalation}-r{after.release_count}"
         return f"escalation-{after.escalation}"
     return None
 

@@ -110,6 +110,10 @@ def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime
         # The promise is kept or broken by the first claim: a release clears `claimedAt`.
         changes["firstClaimedAt"] = now
         changes["firstClaimRound"] = request.dispatch_round
+    if request.dispatchable_at is None:
+        # Claimed from the job board before its first round was claimed: it became
+        # dispatchable when it entered pending paid (the round, now, will find it claimed).
+        changes["dispatchableAt"] = request.pending_since or now
     return Transition(
         event_type="request_claimed",
         from_status=request.status,

@@ -21,6 +21,9 @@ from homepro.services.ports import Store
 REPORT_PAGE_SIZE = 1000
 DEFAULT_WINDOW = timedelta(days=1)
 MAX_WINDOW = timedelta(days=93)
+# Times a window may start or end at (and a default window's arithmetic stays in range).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
 def parse_time(field: str, text: str | None) -> datetime | None:
@@ -29,9 +32,12 @@ def parse_time(field: str, text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(field, "must be an ISO-8601 time such as 2026-11-25T08:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidInput(field, f"must be between {EARLIEST.year} and {LATEST.year}")
+    return moment
 
 
 def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, datetime]:
