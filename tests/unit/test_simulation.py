@@ -164,3 +164,14 @@ def test_a_variant_and_a_global_override_combine():
     spec = simulate.resolve(scenario, "eager:ESCALATION_MINUTES=3", {"MAX_RELEASES": "2"})
     assert spec.policy.sms_from_round == 1 and spec.policy.escalation_minutes == 3
     assert spec.policy.max_releases == 2 and spec.sweep_every_minutes == 1
+
+
+def test_a_shift_until_midnight_is_one_evening_interval():
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    from marketsim.engine import shifts_of
+
+    group = replace(load(TINY).helpers[0], shift=(time(15), time(0)))
+    ((start, end),) = shifts_of(group, date(2026, 3, 10), ZoneInfo("UTC"))
+    assert (start.hour, end.day, end.hour) == (15, 11, 0)

@@ -216,6 +216,8 @@ def shifts_of(group: HelperGroup, day: date, tz: ZoneInfo) -> list[tuple[datetim
         return [(local(day, time(0), tz), local(day, time(0), tz, days=2))]
     if start < end:
         return [(local(day, start, tz), local(day, end, tz))]
+    if end == time(0):  # until midnight (`24:00`)
+        return [(local(day, start, tz), local(day, end, tz, days=1))]
     return [
         (local(day, time(0), tz), local(day, end, tz)),
         (local(day, start, tz), local(day, end, tz, days=1)),
@@ -390,9 +392,12 @@ class Simulation:
             if helper is None or helper.busy_with or note.request_id in helper.considered:
                 continue
             group, rng = helper.group, self._rng("notice", note.key, uid)
-            by_push = any(t in pushed for t in helper.tokens) and rng.random() < group.see_push
-            by_sms = helper.phone in texted and rng.random() < group.see_sms
-            by_board = rng.random() < group.see_board
+            # three draws whatever was sent: a policy that texts someone does not shift the
+            # draws of the others (two policies face the same people)
+            push_draw, sms_draw, board_draw = rng.random(), rng.random(), rng.random()
+            by_push = any(t in pushed for t in helper.tokens) and push_draw < group.see_push
+            by_sms = helper.phone in texted and sms_draw < group.see_sms
+            by_board = board_draw < group.see_board
             if not (by_push or by_sms or by_board):
                 continue
             helper.considered.add(note.request_id)
@@ -511,6 +516,11 @@ class Simulation:
     def _open(self) -> bool:
         return any(d["status"] in OPEN for d in self.store.requests.values())
 
+    def _idle(self) -> bool:
+        """Nothing left to happen but shifts changing: every request has ended."""
+        people = any(not key.startswith("0-shift") for _, key, _ in self._queue)
+        return not people and not self._open()
+
     def run(self) -> Outcome:
         self._people()
         self._arrivals()
@@ -526,7 +536,7 @@ class Simulation:
                     self._sweep()
                     self.triggers.deliver()
                     next_sweep += every
-                    if next_sweep > self.day_end and not self._queue and not self._open():
+                    if next_sweep > self.day_end and self._idle():
                         break
                     continue
                 if upcoming is None:

@@ -551,13 +551,19 @@ class FirestoreStore:
             )
 
     def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
-        query = AggregationQuery(
-            queries.analytics_between(self._db, "notification_sent", since, until)
-        )
-        query.count(alias="notifications")
-        for name in ("sent", "failed", "pruned", "sms"):
-            query.sum(f"metadata.{name}", alias=name)
-        return {r.alias: int(r.value or 0) for r in query.get()[0]}
+        def total(name: str | None) -> tuple[str, int]:
+            query = AggregationQuery(
+                queries.analytics_between(self._db, "notification_sent", since, until)
+            )
+            if name is None:
+                query.count(alias="n")
+            else:
+                query.sum(f"metadata.{name}", alias="n")
+            return name or "notifications", int(query.get()[0][0].value or 0)
+
+        fields: list[str | None] = [None, *queries.PUSH_SUMS]
+        with ThreadPoolExecutor(max_workers=len(fields)) as pool:
+            return dict(pool.map(total, fields))
 
     def _commit(self, writes: Sequence[Write]) -> None:
         """Commit `writes` in batches of BATCH_LIMIT, several batches at once."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from firebase_functions import logger
 
 from homepro.domain.models import AnalyticsDoc, Device, UserDoc
 from homepro.domain.notifications import Notification
+from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.ports import PushMessage
 
@@ -34,10 +34,8 @@ def claim_recipients(ctx: Context, uids: Sequence[str], note: Notification) -> l
         return ctx.store.claim_inbox(uid, note, now)
 
     unique = list(dict.fromkeys(uids))
-    if len(unique) <= 1:
-        return [uid for uid in unique if claim(uid)]
-    with ThreadPoolExecutor(max_workers=min(CLAIM_CONCURRENCY, len(unique))) as pool:
-        return [uid for uid, won in zip(unique, pool.map(claim, unique), strict=True) if won]
+    won = bounded_map(claim, unique, min(CLAIM_CONCURRENCY, len(unique)))
+    return [uid for uid, fresh in zip(unique, won, strict=True) if fresh]
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +27,7 @@ from homepro.domain.lifecycle import (
 )
 from homepro.domain.models import Actor, RequestDoc
 from homepro.domain.states import RequestStatus
+from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.payments import settle
 from homepro.services.ports import Seen
@@ -72,9 +72,8 @@ def _run_each(
             logger.error("sweep failed on a request", request_id=request_id, error=repr(err))
             return "errors"
 
-    with ThreadPoolExecutor(max_workers=SWEEP_CONCURRENCY) as pool:
-        for outcome in pool.map(one, found):
-            result.add(outcome)
+    for outcome in bounded_map(one, found, SWEEP_CONCURRENCY):
+        result.add(outcome)
     return result
 
 
@@ -152,9 +151,8 @@ def settle_owed(
             return "payment_still_owed"
         return f"payment_{settled.payment_status.value}"
 
-    with ThreadPoolExecutor(max_workers=SWEEP_CONCURRENCY) as pool:
-        for outcome in pool.map(one, requests):
-            result.add(outcome)
+    for outcome in bounded_map(one, requests, SWEEP_CONCURRENCY):
+        result.add(outcome)
 
 
 def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
