@@ -6,8 +6,8 @@ import pytest
 
 from fakes import FakeStore, make_context
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
-from homepro.domain.models import Actor, RequestRef, SetAvailabilityInput
-from homepro.services import claims
+from homepro.domain.models import Actor, CreateRequestInput, RequestRef, SetAvailabilityInput
+from homepro.services import claims, payments
 
 HELPER = Actor(uid="h1", role="helper")
 OTHER = Actor(uid="h2", role="helper")
@@ -50,12 +50,20 @@ def test_the_first_claim_is_kept_when_a_release_clears_claimed_at(ctx):
 
 
 def test_a_claim_before_the_first_round_still_dates_the_request(ctx):
-    # a helper on the job board can be faster than the trigger's first round
-    ctx.store.requests["r1"].update(dispatchableAt=None, pendingSince=ctx.clock.now())
+    # a helper on the job board can be faster than the trigger's first round: the request
+    # is dated when its card is held, not by the round
+    data = CreateRequestInput(
+        category="plumbing",
+        description="The kitchen sink drips all night.",
+        payment_method_id="pm_card_visa",
+    )
+    customer = Actor(uid="c1", role="customer")
+    request_id = payments.create_request(ctx, customer, data)["requestId"]
+    authorized_at = ctx.clock.now()
     ctx.clock.advance(seconds=2)
-    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
-    doc = ctx.store.requests["r1"]
-    assert doc["dispatchableAt"] == doc["pendingSince"]
+    claims.claim_request(ctx, HELPER, RequestRef(request_id=request_id))
+    doc = ctx.store.requests[request_id]
+    assert doc["dispatchableAt"] == doc["pendingSince"] == authorized_at
     assert (doc["firstClaimedAt"] - doc["dispatchableAt"]).total_seconds() == 2
 
 

@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import io
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -134,11 +135,6 @@ class Helper:
     shift_seconds: float = 0.0
 
 
-class Counter(dict[str, int]):
-    def add(self, key: str, n: int = 1) -> None:
-        self[key] = self.get(key, 0) + n
-
-
 @dataclass
 class Outcome:
     """What one run produced: the store (to report on) and the people's side of it."""
@@ -148,7 +144,7 @@ class Outcome:
     helpers: list[Helper]
     arrivals: int
     log_errors: int
-    events: Counter = field(default_factory=lambda: Counter())
+    events: Counter[str] = field(default_factory=Counter)
 
 
 class SimStore(FakeStore):
@@ -248,7 +244,7 @@ class Simulation:
         self.triggers = Triggers(base, self.store.requests.get, on_change=self._on_change)
         self.ctx = self.triggers.ctx
         self._queue: list[tuple[datetime, str, Callable[[], None]]] = []
-        self.events = Counter()
+        self.events: Counter[str] = Counter()
         self.helpers: dict[str, Helper] = {}
         self._by_token: dict[str, Helper] = {}
         self._by_phone: dict[str, Helper] = {}
@@ -341,7 +337,7 @@ class Simulation:
         def run() -> None:
             actor = Actor(uid=helper.uid, role=Role.HELPER)
             claims.set_availability(self.ctx, actor, SetAvailabilityInput(is_available=on))
-            self.events.add("shift starts" if on else "shift ends")
+            self.events["shift starts" if on else "shift ends"] += 1
 
         return run
 
@@ -376,7 +372,7 @@ class Simulation:
                 return  # no longer waiting: a helper has it, or it ended
             data = CancelRequestInput(request_id=request_id, reason="gave up waiting")
             payments.cancel_request(self.ctx, Actor(uid=customer, role=Role.CUSTOMER), data)
-            self.events.add("customer gave up")
+            self.events["customer gave up"] += 1
 
         return run
 
@@ -401,13 +397,8 @@ class Simulation:
             if not (by_push or by_sms or by_board):
                 continue
             helper.considered.add(note.request_id)
-            self.events.add(
-                "noticed by push"
-                if by_push
-                else "noticed by SMS"
-                if by_sms
-                else "noticed on the board"
-            )
+            how = "by push" if by_push else "by SMS" if by_sms else "on the board"
+            self.events[f"noticed {how}"] += 1
             delay = timedelta(minutes=group.claim_delay.draw(self._rng("delay", note.key, uid)))
             self.at(
                 now + delay,
@@ -419,19 +410,19 @@ class Simulation:
         def run() -> None:
             if helper.busy_with:  # took another job meanwhile: a later round may tell again
                 helper.considered.discard(request_id)
-                self.events.add("noticed while busy")
+                self.events["noticed while busy"] += 1
                 return
             actor = Actor(uid=helper.uid, role=Role.HELPER)
             try:
                 claims.claim_request(self.ctx, actor, RequestRef(request_id=request_id))
             except HomeProError:  # someone was faster (if they release it, a round tells again)
                 helper.considered.discard(request_id)
-                self.events.add("too late to claim")
+                self.events["too late to claim"] += 1
                 return
             helper.busy_with = request_id
             rng = self._rng("claimed", request_id, helper.uid)
             if rng.random() < helper.group.abandon:
-                self.events.add("claim abandoned")
+                self.events["claim abandoned"] += 1
                 return
             later = timedelta(minutes=helper.group.start_delay.draw(rng))
             self.at(
@@ -455,7 +446,7 @@ class Simulation:
             people = self.scenario.customers
             rng = self._rng("session", request_id)
             if rng.random() < people.no_join:
-                self.events.add("customer never joined")
+                self.events["customer never joined"] += 1
                 return
             later = timedelta(minutes=people.join_delay.draw(rng))
             self.at(
@@ -490,7 +481,7 @@ class Simulation:
         def run() -> None:
             data = EndSessionInput(session_id=session_id, outcome=outcome)
             sessions.end_session(self.ctx, Actor(uid=helper.uid, role=Role.HELPER), data)
-            self.events.add(f"session {outcome}")
+            self.events[f"session {outcome}"] += 1
 
         return run
 

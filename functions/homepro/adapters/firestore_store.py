@@ -41,6 +41,7 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
+from homepro.services.concurrency import bounded_map
 from homepro.services.ports import (
     FirstClaim,
     Planner,
@@ -532,9 +533,8 @@ class FirestoreStore:
             query = queries.dispatchable_between(self._db, *cell, since, until)
             return int(query.count(alias="n").get()[0][0].value)
 
-        with ThreadPoolExecutor(max_workers=IO_CONCURRENCY) as pool:
-            found = dict(zip(cells, pool.map(count, cells), strict=True))
-        return {cell: n for cell, n in found.items() if n}
+        found = zip(cells, bounded_map(count, cells, IO_CONCURRENCY), strict=True)
+        return {cell: n for cell, n in found if n}
 
     def first_claims(
         self, since: datetime, until: datetime, page_size: int
@@ -562,8 +562,7 @@ class FirestoreStore:
             return name or "notifications", int(query.get()[0][0].value or 0)
 
         fields: list[str | None] = [None, *queries.PUSH_SUMS]
-        with ThreadPoolExecutor(max_workers=len(fields)) as pool:
-            return dict(pool.map(total, fields))
+        return dict(bounded_map(total, fields, len(fields)))
 
     def _commit(self, writes: Sequence[Write]) -> None:
         """Commit `writes` in batches of BATCH_LIMIT, several batches at once."""

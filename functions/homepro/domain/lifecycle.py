@@ -110,10 +110,6 @@ def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime
         # The promise is kept or broken by the first claim: a release clears `claimedAt`.
         changes["firstClaimedAt"] = now
         changes["firstClaimRound"] = request.dispatch_round
-    if request.dispatchable_at is None:
-        # Claimed from the job board before its first round was claimed: it became
-        # dispatchable when it entered pending paid (the round, now, will find it claimed).
-        changes["dispatchableAt"] = request.pending_since or now
     return Transition(
         event_type="request_claimed",
         from_status=request.status,
@@ -224,7 +220,11 @@ def plan_authorized(request: RequestDoc, payment_intent_id: str, now: datetime) 
     to_status = transition(PAYMENT, request.payment_status, PaymentAction.AUTHORIZE)
     changes: dict[str, Any] = {"paymentIntentId": payment_intent_id}
     if request.status == RequestStatus.PENDING:
+        # Dispatchable from now: the 15-minute promise starts here, whether the first round
+        # or a helper on the job board gets to it first.
         changes["pendingSince"] = now
+        if request.dispatchable_at is None:
+            changes["dispatchableAt"] = now
     return Transition(
         event_type="payment_authorized",
         from_status=request.payment_status,
