@@ -46,6 +46,7 @@ def context() -> Context:
         sms=LazySms(),
         payments=LazyPayments(),
         video=LazyVideo(),
+        app_url=config.app_url(),
     )
 
 

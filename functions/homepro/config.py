@@ -62,6 +62,11 @@ SMS_FROM_ROUND = params.IntParam(
 REDISPATCH_ON_RELEASE = params.BoolParam(
     "REDISPATCH_ON_RELEASE", default=True, description="A released claim is dispatched again."
 )
+APP_URL = params.StringParam(
+    "APP_URL",
+    default="",
+    description="The web app's address, for links in SMS (empty: https://{project}.web.app).",
+)
 
 
 @cache
@@ -80,6 +85,15 @@ def policy() -> Policy:
 
 def project_id() -> str:
     return os.environ.get("GCLOUD_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT") or ""
+
+
+def app_url() -> str:
+    """Where links in text messages lead: `APP_URL`, else the project's Hosting site."""
+    configured = APP_URL.value.rstrip("/")
+    if configured:
+        return configured
+    project = project_id()
+    return f"https://{project}.web.app" if project else ""
 
 
 def fcm_base_url() -> str:

@@ -280,6 +280,8 @@ def test_escalation_sends_round_2_and_sms_to_phone_only_helpers(clean, make_requ
     sms = ec.sms_messages()
     assert [m["to"] for m in sms] == ["+15125550142"]
     assert "plumbing" in sms[0]["body"]
+    # the text leads to the job (APP_URL is the local Hosting emulator)
+    assert sms[0]["body"].endswith(f" http://127.0.0.1:5000/helper/job/{request_id}")
     request = db.collection("requests").document(request_id).get().to_dict()
     assert (request["escalation"], request["dispatchRound"], request["status"]) == (1, 2, "pending")
     events = db.collection("requests").document(request_id).collection("events").stream()

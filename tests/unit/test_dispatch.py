@@ -1,5 +1,6 @@
 """Dispatch rounds and notifications on the fakes: who hears what, once."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from homepro.adapters.fcm import error_of, message_body
 from homepro.domain import notifications
 from homepro.domain.dispatch import in_quiet_hours, push_ttl_seconds, round_key
 from homepro.domain.models import Actor, QuietHours, RequestDoc, RequestRef, Role
+from homepro.domain.policy import Policy
 from homepro.services import claims, reactions, sweeps
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
@@ -143,6 +145,20 @@ def test_escalation_rounds_and_sms_to_phone_only_helpers(world):
     assert store.rounds["r"]["escalation-1"]["round"] == 2
     assert [to for to, _ in ctx.sms.sent] == ["+15125550199"]
     assert sweeps.sweep_stale_requests(ctx).counts == {"skipped": 1}  # not due again yet
+
+
+def test_an_sms_leads_to_the_job_when_the_app_is_known(world):
+    ctx, store = world
+    store.add_helper("phone-only", phone="+15125550199")
+    app = "https://homepro-assist.web.app/"
+    linked = replace(ctx, app_url=app, policy=Policy(sms_from_round=1))
+    run_round(linked, "r", "initial")
+    [(_, text)] = linked.sms.sent
+    plain = "HomePro Assist: New plumbing job ($49). The kitchen sink drips all night."
+    assert text == plain + " https://homepro-assist.web.app/helper/job/r"
+    note = notifications.new_request(RequestDoc.model_validate(store.requests["r"]), "initial", 60)
+    assert note.sms_text("") == plain  # no address known: no link
+    assert note.url == "/helper/dashboard"  # the push's url is the contract's, unchanged
 
 
 def test_escalation_after_a_release_is_sent_again(world):

@@ -26,6 +26,10 @@ def customer_status_url(request_id: str) -> str:
     return f"/customer/request/{request_id}/status"
 
 
+def helper_job_url(request_id: str) -> str:
+    return f"/helper/job/{request_id}"
+
+
 @dataclass(frozen=True)
 class Notification:
     """One notification: pushed to every device of each recipient, and put in their inbox.
@@ -44,6 +48,8 @@ class Notification:
     urgent: bool = False
     ttl_seconds: int | None = None
     sms: bool = False
+    # Where an SMS of this notification leads (a path of the web app; a text has no `data.url`).
+    sms_link: str | None = None
 
     @property
     def data(self) -> dict[str, str]:
@@ -57,9 +63,12 @@ class Notification:
             "body": self.body,
         }
 
-    @property
-    def sms_text(self) -> str:
-        return f"HomePro Assist: {self.title}. {self.body}"
+    def sms_text(self, app_url: str = "") -> str:
+        """The text message: the title, the body, and the page to open when the app is known."""
+        text = f"HomePro Assist: {self.title}. {self.body}"
+        if self.sms_link and app_url:
+            text += f" {app_url.rstrip('/')}{self.sms_link}"
+        return text
 
 
 def _short(text: str, length: int = 80) -> str:
@@ -81,6 +90,7 @@ def new_request(request: RequestDoc, round_key: str, ttl_seconds: int) -> Notifi
         extra={"category": request.category.value, "round": round_key},
         urgent=True,
         ttl_seconds=ttl_seconds,
+        sms_link=helper_job_url(request.id),
     )
 
 

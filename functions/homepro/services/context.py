@@ -17,3 +17,5 @@ class Context:
     sms: Sms
     payments: Payments
     video: VideoSessions
+    # The web app's address (`https://{project}.web.app`): links in text messages start with it.
+    app_url: str = ""

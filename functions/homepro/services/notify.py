@@ -109,7 +109,9 @@ def record_sent(
 def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
     """Text each user with a phone; the users the provider accepted a message for."""
     return frozenset(
-        user.uid for user in users if user.phone and ctx.sms.send(user.phone, note.sms_text)
+        user.uid
+        for user in users
+        if user.phone and ctx.sms.send(user.phone, note.sms_text(ctx.app_url))
     )
 
 
