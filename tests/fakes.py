@@ -324,13 +324,21 @@ class FakeStore:
                     "createdAt": now,
                 }
 
-    # -- reports
+    # -- reports (the fake has no history: `read_time` is accepted and every read is of now;
+    # each read holds the lock, so no write lands in the middle of one)
 
     def _in_window(self, moment: datetime | None, since: datetime, until: datetime) -> bool:
         return moment is not None and since <= moment < until
 
+    def read_time(self) -> datetime | None:
+        return None
+
     def count_dispatchable(
-        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+        self,
+        since: datetime,
+        until: datetime,
+        statuses: Sequence[str] | None = None,
+        read_time: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
         with self._lock:
             found: dict[tuple[str, str], int] = {}
@@ -343,7 +351,7 @@ class FakeStore:
             return found
 
     def first_claims(
-        self, since: datetime, until: datetime, page_size: int
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
     ) -> Iterator[FirstClaim]:
         with self._lock:
             rows = sorted(
@@ -361,7 +369,9 @@ class FakeStore:
                     dispatchable_at,
                 )
 
-    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+    def push_totals(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[str, int]:
         totals = dict.fromkeys(("notifications", "sent", "failed", "pruned", "sms"), 0)
         with self._lock:
             for event in self.analytics.values():

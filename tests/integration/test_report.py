@@ -103,6 +103,57 @@ def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch)
     assert report["claimedWithin15MinShare"] == 0.64  # 0..15 minutes: 16 of 25
 
 
+def test_every_read_of_a_report_sees_the_same_moment(day_db, monkeypatch):
+    """Counts, the paged scan and the push sums are all read at one `read_time`: what is
+    written after it (a claim, another request, a push) is in none of them."""
+    db = day_db
+    since = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def claimed(n: int, status: str = "completed") -> dict[str, Any]:
+        return {
+            "category": "plumbing",
+            "status": status,
+            "dispatchableAt": since + timedelta(minutes=n),
+            "firstClaimedAt": since + timedelta(minutes=n, seconds=90),
+            "firstClaimRound": 1,
+        }
+
+    def push(n: int) -> dict[str, Any]:
+        meta = {"sent": 2, "failed": 0, "pruned": 0, "sms": 0}
+        return {
+            "type": "notification_sent",
+            "timestamp": since + timedelta(minutes=n),
+            "metadata": meta,
+        }
+
+    for n in range(6):
+        db.collection("requests").document(f"moment-{n}").set(claimed(n))
+        db.collection("analytics").document(f"moment-push-{n}").set(push(n))
+    db.collection("requests").document("moment-waiting").set(
+        {
+            "category": "plumbing",
+            "status": "pending",
+            "dispatchableAt": since + timedelta(minutes=9),
+        }
+    )
+    time.sleep(0.2)
+    moment = datetime.now(UTC)
+    time.sleep(0.2)
+    db.collection("requests").document("moment-waiting").update(claimed(9, "claimed"))
+    db.collection("requests").document("moment-late").set(claimed(10))
+    db.collection("analytics").document("moment-push-late").set(push(10))
+    monkeypatch.setattr(reports, "REPORT_PAGE_SIZE", 4)  # the scan's later pages too
+    store, until = FirestoreStore(db), since + timedelta(days=1)
+
+    then = reports.report(store, since, until, read_time=moment)
+    now = reports.report(store, since, until)
+
+    assert (then["requests"]["total"], then["claimed"], then["push"]["sent"]) == (7, 6, 12)
+    assert then["requests"]["byStatus"]["pending"] == 1
+    assert (now["requests"]["total"], now["claimed"], now["push"]["sent"]) == (8, 8, 14)
+    assert now["requests"]["byStatus"].get("pending", 0) == 0
+
+
 def _claimed_events(db: Client, request_id: str) -> int:
     query = db.collection("analytics").where(filter=FieldFilter("requestId", "==", request_id))
     return sum(1 for snap in query.stream() if snap.to_dict()["type"] == "request_claimed")

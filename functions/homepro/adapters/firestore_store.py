@@ -523,24 +523,35 @@ class FirestoreStore:
 
     # -- reports
 
+    def read_time(self) -> datetime | None:
+        # the cheapest read there is (an aggregation of at most one index entry) carries the
+        # server's read time
+        probe = self._db.collection(queries.DISPATCHABLE_IN_WINDOW.collection).limit(1).count()
+        moment: datetime | None = probe.get()[0][0].read_time
+        return moment
+
     def count_dispatchable(
-        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+        self,
+        since: datetime,
+        until: datetime,
+        statuses: Sequence[str] | None = None,
+        read_time: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
         wanted = list(statuses) if statuses is not None else [s.value for s in RequestStatus]
         cells = [(c.value, s) for c in Category for s in wanted]
 
         def count(cell: tuple[str, str]) -> int:
             query = queries.dispatchable_between(self._db, *cell, since, until)
-            return int(query.count(alias="n").get()[0][0].value)
+            return int(query.count(alias="n").get(read_time=read_time)[0][0].value)
 
         found = zip(cells, bounded_map(count, cells, IO_CONCURRENCY), strict=True)
         return {cell: n for cell, n in found if n}
 
     def first_claims(
-        self, since: datetime, until: datetime, page_size: int
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
     ) -> Iterator[FirstClaim]:
         query = queries.first_claims_between(self._db, since, until, page_size)
-        for snap in _pages(query, page_size):
+        for snap in _pages(query, page_size, read_time):
             data = snap.to_dict() or {}
             yield FirstClaim(
                 category=str(data.get("category")),
@@ -550,7 +561,9 @@ class FirestoreStore:
                 dispatchable_at=data["dispatchableAt"],
             )
 
-    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+    def push_totals(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[str, int]:
         def total(name: str | None) -> tuple[str, int]:
             query = AggregationQuery(
                 queries.analytics_between(self._db, "notification_sent", since, until)
@@ -559,7 +572,7 @@ class FirestoreStore:
                 query.count(alias="n")
             else:
                 query.sum(f"metadata.{name}", alias="n")
-            return name or "notifications", int(query.get()[0][0].value or 0)
+            return name or "notifications", int(query.get(read_time=read_time)[0][0].value or 0)
 
         fields: list[str | None] = [None, *queries.PUSH_SUMS]
         return dict(bounded_map(total, fields, len(fields)))
@@ -581,11 +594,16 @@ class FirestoreStore:
                 list(pool.map(commit, chunks))
 
 
-def _pages(query: firestore.Query, page_size: int) -> Iterator[firestore.DocumentSnapshot]:
-    """Every document of `query` (ordered, limited to `page_size`), one page at a time."""
+def _pages(
+    query: firestore.Query, page_size: int, read_time: datetime | None = None
+) -> Iterator[firestore.DocumentSnapshot]:
+    """Every document of `query` (ordered, limited to `page_size`), one page at a time (every
+    page as the database stood at `read_time`, if given)."""
     last = None
     while True:
-        page = list((query.start_after(last) if last is not None else query).stream())
+        page = list(
+            (query.start_after(last) if last is not None else query).stream(read_time=read_time)
+        )
         yield from page
         if len(page) < page_size:
             return

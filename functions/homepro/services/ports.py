@@ -278,10 +278,20 @@ class Store(Protocol):
         """Set `users/{uid}/notifications/{note.key}` for many users (idempotent)."""
         ...
 
-    # -- reports
+    # -- reports: each read as the database stood at `read_time` (a moment of the last hour;
+    # None: now), so one report's several reads agree with each other under live traffic.
+
+    def read_time(self) -> datetime | None:
+        """The database's present, as it names it (never ahead of it, whatever the local clock
+        says): reads at it see every write committed before the call. None: reads are of now."""
+        ...
 
     def count_dispatchable(
-        self, since: datetime, until: datetime, statuses: Sequence[str] | None = None
+        self,
+        since: datetime,
+        until: datetime,
+        statuses: Sequence[str] | None = None,
+        read_time: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
         """Requests that became dispatchable in `[since, until)` (`dispatchableAt`), counted by
         (category, status) with aggregation queries (no document is read); only `statuses`
@@ -289,12 +299,14 @@ class Store(Protocol):
         ...
 
     def first_claims(
-        self, since: datetime, until: datetime, page_size: int
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
     ) -> Iterator[FirstClaim]:
         """The first claim of every request of the window that was ever claimed, paged."""
         ...
 
-    def push_totals(self, since: datetime, until: datetime) -> dict[str, int]:
+    def push_totals(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[str, int]:
         """Sums over the window's `notification_sent` analytics events: `notifications`,
         `sent`, `failed`, `pruned`, `sms` (aggregation queries)."""
         ...

@@ -52,12 +52,19 @@ def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, d
 
 
 def report(
-    store: Store, since: datetime, until: datetime, as_of: datetime | None = None
+    store: Store,
+    since: datetime,
+    until: datetime,
+    as_of: datetime | None = None,
+    read_time: datetime | None = None,
 ) -> dict[str, Any]:
     """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes), with
-    outcomes as they stand at `as_of` (when the report is made; default: `until`)."""
+    outcomes as they stand at `as_of` (when the report is made; default: `until`). Every read
+    is of the database at one moment (`read_time`, by default the store's present), so the
+    counts, the scan and the push sums agree whatever changes while the report is made."""
     as_of = as_of or until
-    counts = Counts.from_cells(store.count_dispatchable(since, until))
+    read_time = read_time or store.read_time()
+    counts = Counts.from_cells(store.count_dispatchable(since, until, read_time=read_time))
     claims = ClaimTally()
     # Requests dispatchable in the last 15 minutes before `as_of` and still waiting for their
     # first claim have not kept or broken the promise yet.
@@ -65,15 +72,16 @@ def report(
     recent_pending: dict[str, int] = {}
     if cutoff < until:
         pending = [RequestStatus.PENDING.value]
-        for (category, _), n in store.count_dispatchable(cutoff, until, pending).items():
+        found = store.count_dispatchable(cutoff, until, pending, read_time=read_time)
+        for (category, _), n in found.items():
             recent_pending[category] = n
-    for claim in store.first_claims(since, until, REPORT_PAGE_SIZE):
+    for claim in store.first_claims(since, until, REPORT_PAGE_SIZE, read_time=read_time):
         claims.add(claim.category, claim.seconds, claim.rounds)
         recent = claim.dispatchable_at is not None and claim.dispatchable_at >= cutoff
         if recent and claim.status == RequestStatus.PENDING.value:  # released: decided
             recent_pending[claim.category] = recent_pending.get(claim.category, 0) - 1
     undecided = {c: n for c, n in recent_pending.items() if n > 0}
-    push = store.push_totals(since, until)
+    push = store.push_totals(since, until, read_time=read_time)
     return build_report(since, until, counts, claims, push, undecided)
 
 
@@ -81,5 +89,6 @@ def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> di
     """The admin callable."""
     if actor.role != Role.ADMIN:
         raise Forbidden("only admins can read the dispatch report")
-    since, until = report_window(ctx.clock.now(), data)
-    return report(ctx.store, since, until, as_of=ctx.clock.now())
+    now = ctx.clock.now()
+    since, until = report_window(now, data)
+    return report(ctx.store, since, until, as_of=now)
