@@ -223,6 +223,8 @@ const CASES = [
   // analytics: client events only, own, server-stamped, small; read by admins
   ["allow", "customer", "record a client event", add("analytics", clientEvent())],
   ["deny", "customer", "forge a server event", add("analytics", clientEvent({ source: "server" }))],
+  ["deny", "customer", "take a server event's id first", set("analytics/request_released-r1-v3", clientEvent())],
+  ["deny", "customer", "record a client event under an id of its own", set("analytics/my-event", clientEvent())],
   ["deny", "customer", "record a server event type", add("analytics", clientEvent({ type: "request_claimed" }))],
   ["deny", "customer", "record an event as another user", add("analytics", clientEvent({ userId: "c2" }))],
   ["deny", "customer", "stamp an event with the client clock", add("analytics", clientEvent({ timestamp: LONG_AGO }))],
