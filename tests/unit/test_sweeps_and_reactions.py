@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from fakes import FakeIdentity, FakeStore, make_context
 from homepro.domain.models import Role
 from homepro.services import reactions, roles, sweeps
@@ -86,6 +88,29 @@ def test_reactions_record_each_transition_once():
     ]
     assert store.analytics["request_claimed-r-v2"]["userId"] == "h1"
     assert store.analytics["request_released-r-v3"]["userId"] == "h1"
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "user"),
+    [
+        ("in_session", {"helperId": "h1"}, "h1"),
+        ("completed", {"helperId": "h1"}, "h1"),
+        ("cancelled", {"cancelledBy": "c"}, "c"),
+        ("cancelled", {"cancelledBy": "system", "cancelReason": "payment_declined"}, None),
+        ("expired", {}, None),
+    ],
+)
+def test_each_event_names_the_person_it_is_about(status, fields, user):
+    store = FakeStore()
+    ctx = make_context(store)
+    store.add_request("r", customerId="c")
+    before = {**store.requests["r"], "status": "claimed", "helperId": "h1", "version": 2}
+    after = {**before, "status": status, "version": 3, **fields}
+    if status in ("cancelled", "expired"):
+        after["helperId"] = None
+    reactions.request_updated(ctx, "r", before, after)
+    [event] = [e for k, e in store.analytics.items() if k.endswith("-v3")]
+    assert event["userId"] == user
 
 
 def test_a_claim_event_carries_its_time_to_claim():

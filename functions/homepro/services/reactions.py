@@ -127,17 +127,30 @@ def request_updated(
     if after.status != before.status:
         if after.status == RequestStatus.PENDING and before.status == RequestStatus.CLAIMED:
             kind: str | None = "request_released"
-            user_id = before.helper_id
         else:
             kind = _STATUS_EVENTS.get(after.status)
-            user_id = after.helper_id if after.status == RequestStatus.CLAIMED else None
         if kind is not None:
             extra = _session_metadata(ctx, after) if kind == "session_ended" else None
+            user_id = _user_of(before, after)
             _record(ctx, f"{kind}-{after.id}-v{after.version}", kind, after, user_id, extra)
     if after.payment_status != before.payment_status:
         kind = _PAYMENT_EVENTS.get(after.payment_status)
         if kind is not None:
             _record(ctx, f"{kind}-{after.id}", kind, after, after.customer_id)
+
+
+def _user_of(before: RequestDoc, after: RequestDoc) -> str | None:
+    """The person a transition's event is about: the helper who claimed, lost the claim,
+    started or ended the session; whoever cancelled (None when the system did); nobody for an
+    expiry."""
+    match after.status:
+        case RequestStatus.PENDING:
+            return before.helper_id
+        case RequestStatus.CLAIMED | RequestStatus.IN_SESSION | RequestStatus.COMPLETED:
+            return after.helper_id
+        case RequestStatus.CANCELLED if after.cancelled_by != "system":
+            return after.cancelled_by
+    return None
 
 
 def _session_metadata(ctx: Context, request: RequestDoc) -> dict[str, Any]:
