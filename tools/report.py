@@ -73,15 +73,17 @@ def render(report: Mapping[str, Any]) -> str:
     bars = report["timeToClaimHistogram"]
     tallest = max((b["count"] for b in bars), default=0)
     if tallest:
-        lines += ["", "  time to claim (minutes; | is the 15-minute promise)"]
+        promise = report["promiseSeconds"]
+        lines += ["", "  time to claim (minutes; a bar is (from, to], the first from 0)"]
         for bar in bars:
             if bar["toSeconds"] is None:
                 label = f"{bar['fromSeconds'] // 60}+"
             else:
                 label = f"{bar['fromSeconds'] // 60}-{bar['toSeconds'] // 60}"
-            mark = "|" if bar["fromSeconds"] == report["promiseSeconds"] else " "
             width = round(40 * bar["count"] / tallest)
-            lines.append(f"  {mark}{label:>6} {'#' * width} {bar['count'] or ''}".rstrip())
+            lines.append(f"  {label:>6} {'#' * width} {bar['count'] or ''}".rstrip())
+            if bar["toSeconds"] == promise:
+                lines.append(f"  {'':>6} ---- the {promise // 60}-minute promise ----")
     return "\n".join(lines)
 
 

@@ -90,7 +90,8 @@ export interface CategoryReport {
   cancellationRate?: number | null;
 }
 
-/** One histogram bar: claims in `[fromSeconds, toSeconds)`; `toSeconds` null = open-ended. */
+/** One histogram bar: claims in `(fromSeconds, toSeconds]` (the first bar from 0 itself, so a
+ * claim at exactly the promise is left of its line); `toSeconds` null = open-ended. */
 export interface HistogramBucket {
   fromSeconds: number;
   toSeconds: number | null;

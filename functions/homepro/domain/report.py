@@ -8,7 +8,8 @@ time into a `ClaimTally`; `build_report` shapes the contract's answer. Time to c
 `claimedAt - dispatchableAt` of the request's first claim (`firstClaimedAt`: a released claim
 clears `claimedAt`, and the promise was kept or broken by the first helper who answered);
 "within 15 minutes" is at most 900 s. The histogram has one bucket per minute up to
-`HISTOGRAM_MINUTES`, then one open bucket.
+`HISTOGRAM_MINUTES`, closed on the right like the promise (a claim at 900 s is in the 14–15
+minute bucket, left of the line), then one open bucket.
 """
 
 from __future__ import annotations
@@ -71,10 +72,11 @@ def _within_promise(seconds: Sequence[float]) -> int:
 
 
 def histogram(seconds: Sequence[float]) -> list[dict[str, int | None]]:
-    """Counts per minute of time to claim, `[m, m+1)` minutes, then `HISTOGRAM_MINUTES`+."""
+    """Counts per minute of time to claim, `(m, m+1]` minutes (the first from 0 itself), then
+    more than `HISTOGRAM_MINUTES`."""
     counts = [0] * (HISTOGRAM_MINUTES + 1)
     for value in seconds:
-        counts[min(HISTOGRAM_MINUTES, int(value // 60))] += 1
+        counts[min(HISTOGRAM_MINUTES, max(0, math.ceil(value / 60) - 1))] += 1
     return [
         {
             "fromSeconds": minute * 60,
