@@ -45,12 +45,12 @@ def scale(scenario: Scenario, demand: float, helpers: float) -> Scenario:
     return replace(scenario, multiplier=scenario.multiplier * demand, helpers=groups)
 
 
-def parse_overrides(items: list[str]) -> dict[str, str]:
+def parse_overrides(items: list[str], where: str = "--set") -> dict[str, str]:
     found = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set {item}: must be KEY=VALUE")
+            raise ValueError(f"{where} {item}: must be KEY=VALUE")
         found[key.strip().upper()] = value.strip()
     return found
 
@@ -67,7 +67,7 @@ def resolve(scenario: Scenario, name: str, overrides: dict[str, str]) -> PolicyS
         known = sorted({*BUILTIN_POLICIES, *scenario.policies})
         raise ValueError(f"--policy {base}: unknown (known: {', '.join(known)})")
     if variant:
-        layers.append(parse_overrides(variant.split(",")))
+        layers.append(parse_overrides(variant.split(","), f"--policy {base}:"))
     layers.append(overrides)
     label = (
         name if not overrides else f"{name} " + ",".join(f"{k}={v}" for k, v in overrides.items())

@@ -3,6 +3,7 @@ proof that it runs the services' own rules (no second implementation)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,6 +147,48 @@ def test_bad_scenarios_and_parameters_name_the_problem(tmp_path):
         policy_spec("x", {"NOPE": 1})
     assert simulate.main([str(TINY), "--set", "NOPE=1"]) == 2
     assert simulate.main([str(TINY), "--policy", "mystery"]) == 2
+
+
+HELPER = {"count": 1, "claim_delay_minutes": 2}
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ({"helpers": [{**HELPER, "see_psuh": 0.2}]}, r"helpers\[0\]\.see_psuh: unknown key"),
+        ({"helpers": [HELPER], "customer": {}}, r"^customer: unknown key"),
+        ({"helpers": [HELPER], "demand": {"mutliplier": 2}}, r"demand\.mutliplier: unknown"),
+        ({"helpers": [HELPER], "customers": {"pool": 0}}, r"customers\.pool: .* >= 1"),
+        ({"helpers": [HELPER], "seed": "abc"}, r"^seed: must be a whole number"),
+        ({"helpers": [HELPER], "demand": {"multiplier": -1}}, r"demand\.multiplier: .* >= 0"),
+        ({"helpers": [HELPER], "arrivals": [{"at": "09:00", "kind": "x"}]}, r"arrivals\[0\]"),
+    ],
+)
+def test_a_misspelt_key_or_bad_value_stops_the_run_naming_it(raw, named):
+    """A typo must not quietly run on a default (see_push 0.8 instead of 0.2)."""
+    with pytest.raises(ScenarioError, match=named):
+        parse(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (3.7, "ESCALATION_MINUTES: must be a whole number >= 0, not 3.7"),  # not truncated to 3
+        (True, "ESCALATION_MINUTES: must be a whole number >= 0, not True"),
+    ],
+)
+def test_parameters_from_a_scenario_are_whole_minutes(value, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        policy_spec("x", {"ESCALATION_MINUTES": value})
+
+
+def test_a_timeout_of_zero_is_refused_and_zero_turns_escalation_off():
+    with pytest.raises(ValueError, match="PENDING_TIMEOUT_MINUTES: must be a whole number >= 1"):
+        policy_spec("x", {"PENDING_TIMEOUT_MINUTES": 0})
+    assert policy_spec("x", {"ESCALATION_MINUTES": "0"}).policy.escalation_minutes == 0
+    scenario = load(TINY)
+    with pytest.raises(ValueError, match=r"^--policy product: ESCALATION: must be KEY=VALUE"):
+        simulate.resolve(scenario, "product:ESCALATION", {})
 
 
 def test_the_cli_prints_a_table_and_draws_the_chart(tmp_path, capsys):

@@ -63,6 +63,8 @@ PARAMETERS: dict[str, str] = {
     "REDISPATCH_ON_RELEASE": "redispatch_on_release",
 }
 SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
+# The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.
+OFF_AT_ZERO = frozenset({"ESCALATION_MINUTES", "SMS_FROM_ROUND"})
 
 # The seed's behaviour in the product's parameters: one round at creation, no escalation, no
 # SMS, a released claim not sent again, releases without limit, sweeps every 5 minutes.
@@ -96,12 +98,16 @@ def parse_value(name: str, value: Any) -> Any:
         if text not in {"true", "false", "1", "0"}:
             raise ValueError(f"{name}: must be true or false")
         return text in {"true", "1"}
+    least = 0 if name in OFF_AT_ZERO else 1
+    if isinstance(value, bool | float):  # TOML: true, 3.7 are not minutes
+        raise ValueError(f"{name}: must be a whole number >= {least}, not {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a whole number") from None
-    if number < 0 or (name == SWEEP_EVERY and number < 1):
-        raise ValueError(f"{name}: must be {'>= 1' if name == SWEEP_EVERY else '>= 0'}")
+        raise ValueError(f"{name}: must be a whole number >= {least}, not {value!r}") from None
+    if number < least:
+        off = " (0 turns it off)" if least == 0 else ""
+        raise ValueError(f"{name}: must be a whole number >= {least}{off}")
     return number
 
 

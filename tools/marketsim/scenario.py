@@ -95,11 +95,52 @@ class Scenario:
         return sum(self.per_hour) * self.multiplier + len(self.scheduled)
 
 
+# The keys each table may hold: any other is a typo, and running on a default would mislead.
+TOP_KEYS = {"name", "description", "date", "timezone", "seed"}
+TOP_KEYS |= {"demand", "customers", "helpers", "arrivals", "policies"}
+DEMAND_KEYS = {"per_hour", "multiplier", "categories"}
+CUSTOMER_KEYS = {"pool", "cancel_while_waiting", "patience_minutes", "no_join"}
+CUSTOMER_KEYS |= {"join_delay_minutes", "session_minutes", "resolved"}
+HELPER_KEYS = {"name", "count", "categories", "shift", "devices", "phone", "quiet_hours"}
+HELPER_KEYS |= {"see_push", "see_sms", "see_board", "claim_delay_minutes", "abandon"}
+HELPER_KEYS |= {"start_delay_minutes"}
+ARRIVAL_KEYS = {"at", "category"}
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _known(table: Any, keys: set[str], where: str) -> dict[str, Any]:
+    """`table`, if it is a table of only `keys`."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where or 'scenario'}: must be a table")
+    unknown = sorted(set(table) - keys)
+    if unknown:
+        known = ", ".join(sorted(keys))
+        raise ScenarioError(f"{_path(where, unknown[0])}: unknown key (known: {known})")
+    return table
+
+
+def _number(table: dict[str, Any], key: str, where: str, default: float, least: float) -> float:
+    value = _get(table, key, where, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+        raise ScenarioError(f"{_path(where, key)}: must be a number >= {least:g}")
+    return float(value)
+
+
+def _whole(table: dict[str, Any], key: str, where: str, default: int, least: int) -> int:
+    value = _get(table, key, where, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ScenarioError(f"{_path(where, key)}: must be a whole number >= {least}")
+    return value
+
+
 def _get(table: dict[str, Any], key: str, where: str, default: Any = ...) -> Any:
     if key in table:
         return table[key]
     if default is ...:
-        raise ScenarioError(f"{where}.{key}: is required")
+        raise ScenarioError(f"{_path(where, key)}: is required")
     return default
 
 
@@ -162,6 +203,7 @@ def _helpers(raw: Any) -> tuple[HelperGroup, ...]:
     names: set[str] = set()
     for n, table in enumerate(raw):
         where = f"helpers[{n}]"
+        _known(table, HELPER_KEYS, where)
         name = str(_get(table, "name", where, f"group-{n}"))
         if name in names:
             raise ScenarioError(f"{where}.name: {name} is used twice")
@@ -198,7 +240,8 @@ def _helpers(raw: Any) -> tuple[HelperGroup, ...]:
 
 def parse(raw: dict[str, Any], name: str = "scenario") -> Scenario:
     """A scenario from its TOML tables; ScenarioError names the first bad key."""
-    demand = _get(raw, "demand", "", {})
+    _known(raw, TOP_KEYS, "")
+    demand = _known(_get(raw, "demand", "", {}), DEMAND_KEYS, "demand")
     per_hour = _get(demand, "per_hour", "demand", [0] * 24)
     if (
         not isinstance(per_hour, list)
@@ -211,7 +254,7 @@ def parse(raw: dict[str, Any], name: str = "scenario") -> Scenario:
     if unknown or not mix or any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
         raise ScenarioError(f"demand.categories: shares >= 0 of {', '.join(CATEGORIES)}")
     total = float(sum(mix.values()))
-    customers = _get(raw, "customers", "", {})
+    customers = _known(_get(raw, "customers", "", {}), CUSTOMER_KEYS, "customers")
     timezone = str(_get(raw, "timezone", "", "UTC"))
     try:
         ZoneInfo(timezone)
@@ -227,6 +270,7 @@ def parse(raw: dict[str, Any], name: str = "scenario") -> Scenario:
     scheduled = []
     for n, table in enumerate(raw.get("arrivals", [])):
         where = f"arrivals[{n}]"
+        _known(table, ARRIVAL_KEYS, where)
         category = _get(table, "category", where)
         if category not in CATEGORIES:
             raise ScenarioError(f"{where}.category: must be one of {', '.join(CATEGORIES)}")
@@ -237,12 +281,12 @@ def parse(raw: dict[str, Any], name: str = "scenario") -> Scenario:
         description=str(raw.get("description", "")),
         day=day,
         timezone=timezone,
-        seed=int(raw.get("seed", 1)),
+        seed=_whole(raw, "seed", "", 1, 0),
         per_hour=tuple(float(v) for v in per_hour),
-        multiplier=float(demand.get("multiplier", 1.0)),
+        multiplier=_number(demand, "multiplier", "demand", 1.0, 0),
         categories={k: v / total for k, v in sorted(mix.items()) if v > 0},
         customers=Customers(
-            pool=int(customers.get("pool", 400)),
+            pool=_whole(customers, "pool", "customers", 400, 1),
             cancel_while_waiting=_share(customers, "cancel_while_waiting", "customers", 0.0),
             patience=_distribution(customers, "patience_minutes", "customers", 20),
             no_join=_share(customers, "no_join", "customers", 0.0),
