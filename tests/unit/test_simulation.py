@@ -40,9 +40,10 @@ def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes
     assert (f.p50, f.p90, f.p99) == (8.0, 17.0, 17.0)
     assert (f.expiry_rate, f.cancellation_rate) == (0.0, 0.0)
     assert f.rounds_per_claim == 2.333  # 1 + 4 + 2 rounds over 3 claims
-    # pushes: A's 1 + 4 rounds; SMS: B's round 2; 7 helper notifications over 8 shift hours
+    # pushes: A's 1 + 4 rounds; SMS: B's round 2; 6 notifications reached a helper over 8
+    # shift hours (B's round 1, no app and no SMS yet, reached no one and does not count)
     assert (f.pushes_per_request, f.sms_per_request) == (1.67, 0.33)
-    assert f.helper_notifications_per_hour == 0.88
+    assert f.helper_notifications_per_hour == 0.75
     # A, busy, ignores three rounds; B notices the SMS; every session resolves
     assert outcome.events == {
         "shift starts": 2,

@@ -29,6 +29,7 @@ class Figures:
     minutes_to_claim: tuple[float, ...]  # every first claim of the day(s), sorted
     days: int = 1
     within_15_range: tuple[float, float] | None = None  # lowest and highest day (several seeds)
+    requests_total: int = 0  # every day's requests (the chart's denominator)
 
     def row(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k != "minutes_to_claim"}
@@ -44,12 +45,15 @@ def figures(policy: str, outcome: Outcome) -> Figures:
         c.seconds / 60 for c in outcome.store.first_claims(since, until, REPORT_PAGE_SIZE)
     )
     helpers = {h.uid for h in outcome.helpers}
+    # New-request notifications that reached a helper: a push delivered to a device or an SMS
+    # (a phone-only helper in a round without SMS is recorded as targeted, but heard nothing).
     told = sum(
         1
         for event in outcome.store.analytics.values()
         if event["type"] == "notification_sent"
         and event["userId"] in helpers
         and event["metadata"].get("notificationType") == "new_request"
+        and (event["metadata"].get("sent") or event["metadata"].get("sms"))
         and since <= event["timestamp"] < until
     )
     shift_hours = sum(h.shift_seconds for h in outcome.helpers) / 3600
@@ -69,6 +73,7 @@ def figures(policy: str, outcome: Outcome) -> Figures:
         helper_notifications_per_hour=round(told / shift_hours, 2) if shift_hours else 0.0,
         rounds_per_claim=report["roundsPerClaim"],
         minutes_to_claim=tuple(minutes),
+        requests_total=total,
     )
 
 
@@ -102,6 +107,7 @@ def pooled(days: Sequence[Figures]) -> Figures:
         rounds_per_claim=of("rounds_per_claim", 3),
         minutes_to_claim=tuple(sorted(m for d in days for m in d.minutes_to_claim)),
         days=len(days),
+        requests_total=sum(d.requests_total for d in days),
         within_15_range=(
             min(d.within_15 or 0.0 for d in days),
             max(d.within_15 or 0.0 for d in days),
@@ -183,13 +189,14 @@ def chart(title: str, rows: Sequence[Figures], path: Path, horizon_minutes: floa
 
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     for f in rows:
-        if not f.requests:
+        total = f.requests_total or f.requests * f.days
+        if not total:
             continue
         xs = [0.0]
         ys = [0.0]
         for n, minutes in enumerate(m for m in f.minutes_to_claim if m <= horizon_minutes):
             xs += [minutes, minutes]
-            ys += [n / (f.requests * f.days), (n + 1) / (f.requests * f.days)]
+            ys += [n / total, (n + 1) / total]
         xs.append(horizon_minutes)
         ys.append(ys[-1])
         label = f"{f.policy}: {_pct(f.within_15)} within 15 min"
