@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,9 +118,13 @@ class FakeStore:
             }
             return self.get_request(request_id), True  # type: ignore[return-value]
 
+    def _sweepable(self) -> Iterable[tuple[str, dict[str, Any]]]:
+        """The requests the sweeps' queries look through (here every one; see SimStore)."""
+        return self.requests.items()
+
     def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
         with self._lock:
-            owed = sorted(rid for rid, d in self.requests.items() if d.get("paymentOwed"))
+            owed = sorted(rid for rid, d in self._sweepable() if d.get("paymentOwed"))
         for request_id in owed:
             yield RequestDoc.model_validate({**self.requests[request_id], "id": request_id})
 
@@ -131,7 +135,7 @@ class FakeStore:
         with self._lock:
             rows = sorted(
                 (data[time_field], rid)
-                for rid, data in self.requests.items()
+                for rid, data in self._sweepable()
                 if data.get(field_name) == state
                 and data.get(time_field) is not None
                 and data[time_field] <= before

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import simulate
+from marketsim import engine
 from marketsim.engine import BUILTIN_POLICIES, Simulation, policy_spec
 from marketsim.results import figures
 from marketsim.scenario import ScenarioError, load, parse
 
+from fakes import FakeStore
 from homepro.domain import lifecycle
 from homepro.services import claims, payments, reactions, sessions, sweeps
 
@@ -89,6 +91,32 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_others():
     assert first == again
     assert first.requests > 100
     assert other != first
+
+
+def test_the_sim_stores_indexes_change_no_figure(monkeypatch):
+    """SimStore keeps targets per request and sweeps only requests that may still change (the
+    fake would be quadratic in a day's requests): the same day on the fake's own scans gives
+    exactly the same figures."""
+    scenario = load(ROOT / "scenarios" / "evening.toml")
+    spec = policy_spec("product", BUILTIN_POLICIES["product"], {"ESCALATION_MINUTES": 3})
+    indexed = Simulation(scenario, spec).run()
+    assert not indexed.store._unsettled - {  # every request that ended settled was dropped
+        rid for rid, d in indexed.store.requests.items() if d["status"] in engine.OPEN
+    }
+
+    class Scanning(engine.SimStore):
+        def _sweepable(self):
+            return FakeStore._sweepable(self)
+
+        def round_targets(self, request_id):
+            return FakeStore.round_targets(self, request_id)
+
+    monkeypatch.setattr(engine, "SimStore", Scanning)
+    scanned = Simulation(scenario, spec).run()
+    assert isinstance(scanned.store, Scanning)
+    assert figures("p", scanned) == figures("p", indexed)
+    assert scanned.store.requests == indexed.store.requests
+    assert figures("p", indexed).claimed > 50
 
 
 def test_the_simulation_runs_the_services_code(monkeypatch):

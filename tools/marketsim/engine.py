@@ -36,6 +36,7 @@ from homepro.domain.models import (
     CreateRequestInput,
     Device,
     EndSessionInput,
+    RequestDoc,
     RequestRef,
     Role,
     SessionRef,
@@ -80,6 +81,7 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
 OPEN = {"pending", "claimed", "in_session"}
+SETTLED = {"completed", "cancelled", "expired"}
 
 
 @dataclass(frozen=True)
@@ -154,13 +156,48 @@ class Outcome:
 
 
 class SimStore(FakeStore):
-    """The unit tests' FakeStore, telling the simulation who each round reached; its directory
-    is cached between profile changes (a round reads it, and there are thousands of rounds)."""
+    """The unit tests' FakeStore, telling the simulation who each round reached, with the
+    lookups Firestore answers from an index kept as indexes here too, so that a day of thousands
+    of requests is not quadratic in the fake: the directory is cached between profile changes
+    (a round reads it, and there are thousands of rounds), the targets of a request are kept
+    per request, and the sweeps look only through requests that may still change."""
 
     def __init__(self, on_round: Callable[[Sequence[str], Notification], None]) -> None:
         super().__init__()
         self._on_round = on_round
         self._directory: list[tuple[UserDoc, list[Device]]] | None = None
+        self._unsettled: set[str] = set()
+        self._targets_of: dict[str, set[str]] = {}
+
+    def create_request(
+        self, request_id: str, data: Mapping[str, Any], now: datetime
+    ) -> tuple[RequestDoc, bool]:
+        self._unsettled.add(request_id)
+        return super().create_request(request_id, data, now)
+
+    def _sweepable(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        # A request that ended with nothing owed never changes again in a simulated day (no
+        # refunds, no webhooks, nobody edits it): no sweep can match it, so it is dropped from
+        # the look-through the first time it is seen so.
+        for request_id in list(self._unsettled):  # the queries sort what they find
+            data = self.requests[request_id]
+            if data["status"] in SETTLED and not data.get("paymentOwed"):
+                self._unsettled.discard(request_id)
+            else:
+                yield request_id, data
+
+    def open_requests(self) -> bool:
+        """Whether any request has not ended yet."""
+        return any(data["status"] in OPEN for _, data in self._sweepable())
+
+    def record_targets(
+        self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
+    ) -> None:
+        super().record_targets(request_id, round_key, devices_by_uid, now)
+        self._targets_of.setdefault(request_id, set()).update(devices_by_uid)
+
+    def round_targets(self, request_id: str) -> set[str]:
+        return set(self._targets_of.get(request_id, ()))
 
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
         if self._directory is None:
@@ -511,7 +548,7 @@ class Simulation:
     # -- running
 
     def _open(self) -> bool:
-        return any(d["status"] in OPEN for d in self.store.requests.values())
+        return self.store.open_requests()
 
     def _idle(self) -> bool:
         """Nothing left to happen but shifts changing: every request has ended."""

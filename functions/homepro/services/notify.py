@@ -52,8 +52,9 @@ def push_to_devices(
 ) -> dict[str, Pushed]:
     """Send `note` to every device and forget the dead tokens; what each recipient got."""
     devices = [d for found in devices_by_uid.values() for d in found]
+    data = note.data  # built once: a round may reach thousands of devices
     messages = [
-        PushMessage(token=d.token, data=note.data, urgent=note.urgent, ttl_seconds=note.ttl_seconds)
+        PushMessage(token=d.token, data=data, urgent=note.urgent, ttl_seconds=note.ttl_seconds)
         for d in devices
     ]
     results = ctx.push.send(messages) if messages else []
