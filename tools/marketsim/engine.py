@@ -47,6 +47,7 @@ from homepro.domain.models import (
 from homepro.domain.notifications import Notification, NotificationType
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
+from homepro.domain.states import TERMINAL_REQUEST_STATES
 from homepro.services import claims, notify, payments, sessions, sweeps
 from homepro.services.context import Context
 from homepro.services.ports import PushMessage, PushResult
@@ -81,7 +82,6 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
 OPEN = {"pending", "claimed", "in_session"}
-SETTLED = {"completed", "cancelled", "expired"}
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class SimStore(FakeStore):
         # the look-through the first time it is seen so.
         for request_id in list(self._unsettled):  # the queries sort what they find
             data = self.requests[request_id]
-            if data["status"] in SETTLED and not data.get("paymentOwed"):
+            if data["status"] in TERMINAL_REQUEST_STATES and not data.get("paymentOwed"):
                 self._unsettled.discard(request_id)
             else:
                 yield request_id, data

@@ -189,7 +189,7 @@ def chart(title: str, rows: Sequence[Figures], path: Path, horizon_minutes: floa
 
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     for f in rows:
-        total = f.requests_total or f.requests * f.days
+        total = f.requests_total
         if not total:
             continue
         xs = [0.0]
