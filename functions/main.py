@@ -9,8 +9,7 @@ from firebase_functions.core import Change
 from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 
-from homepro import bootstrap
-from homepro import entrypoints as edge
+from homepro import bootstrap, entrypoints
 from homepro.config import (
     NOTIFYING_SECRETS,
     PAYING_SECRETS,
@@ -40,62 +39,62 @@ SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
 
 @identity_fn.before_user_created()
 def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:
-    return edge.before_user_created(event)
+    return entrypoints.before_user_created(event)
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def create_request(req: Callable) -> dict[str, Any]:
-    return edge.call(req, CreateRequestInput, payments.create_request)
+    return entrypoints.call(req, CreateRequestInput, payments.create_request)
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def cancel_request(req: Callable) -> dict[str, Any]:
-    return edge.call(req, CancelRequestInput, payments.cancel_request)
+    return entrypoints.call(req, CancelRequestInput, payments.cancel_request)
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def refund_request(req: Callable) -> dict[str, Any]:
-    return edge.call(req, RefundRequestInput, payments.refund_request)
+    return entrypoints.call(req, RefundRequestInput, payments.refund_request)
 
 
 @https_fn.on_request(secrets=[*PAYING_SECRETS, STRIPE_WEBHOOK_SECRET])
 def stripe_webhook(req: Request) -> Response:
-    return edge.stripe_webhook(req)
+    return entrypoints.stripe_webhook(req)
 
 
 @https_fn.on_call()
 def claim_request(req: Callable) -> dict[str, Any]:
-    return edge.call(req, RequestRef, claims.claim_request)
+    return entrypoints.call(req, RequestRef, claims.claim_request)
 
 
 @https_fn.on_call()
 def release_claim(req: Callable) -> dict[str, Any]:
-    return edge.call(req, RequestRef, claims.release_claim)
+    return entrypoints.call(req, RequestRef, claims.release_claim)
 
 
 @https_fn.on_call(secrets=VIDEO_SECRETS)
 def start_session(req: Callable) -> dict[str, Any]:
-    return edge.call(req, StartSessionInput, sessions.start_session)
+    return entrypoints.call(req, StartSessionInput, sessions.start_session)
 
 
 @https_fn.on_call()
 def join_session(req: Callable) -> dict[str, Any]:
-    return edge.call(req, SessionRef, sessions.join_session)
+    return entrypoints.call(req, SessionRef, sessions.join_session)
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def end_session(req: Callable) -> dict[str, Any]:
-    return edge.call(req, EndSessionInput, sessions.end_session)
+    return entrypoints.call(req, EndSessionInput, sessions.end_session)
 
 
 @https_fn.on_call()
 def set_availability(req: Callable) -> dict[str, Any]:
-    return edge.call(req, SetAvailabilityInput, claims.set_availability)
+    return entrypoints.call(req, SetAvailabilityInput, claims.set_availability)
 
 
 @https_fn.on_call(timeout_sec=300)
 def dispatch_report(req: Callable) -> dict[str, Any]:
-    return edge.call(req, DispatchReportInput, reports.dispatch_report)
+    return entrypoints.call(req, DispatchReportInput, reports.dispatch_report)
 
 
 # Triggers fan out to every matching helper: room for thousands of devices per round.
@@ -109,7 +108,7 @@ TRIGGER_MEMORY, TRIGGER_TIMEOUT_SEC = options.MemoryOption.MB_512, 300
     timeout_sec=TRIGGER_TIMEOUT_SEC,
 )
 def on_request_created(event: firestore_fn.Event[DocumentSnapshot | None]) -> None:
-    edge.request_created(event)
+    entrypoints.request_created(event)
 
 
 @firestore_fn.on_document_updated(
@@ -119,29 +118,29 @@ def on_request_created(event: firestore_fn.Event[DocumentSnapshot | None]) -> No
     timeout_sec=TRIGGER_TIMEOUT_SEC,
 )
 def on_request_updated(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
-    edge.request_updated(event)
+    entrypoints.request_updated(event)
 
 
 # The dispatch directory follows helpers' profiles and devices.
 @firestore_fn.on_document_written(document="users/{uid}")
 def on_user_written(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
-    edge.user_written(event)
+    entrypoints.user_written(event)
 
 
 @firestore_fn.on_document_written(document="users/{uid}/devices/{deviceId}")
 def on_device_written(event: firestore_fn.Event[Change[DocumentSnapshot | None]]) -> None:
-    edge.device_written(event)
+    entrypoints.device_written(event)
 
 
 @scheduler_fn.on_schedule(
     schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC, secrets=PAYING_SECRETS
 )
 def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
-    edge.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)
+    entrypoints.run_sweep("sweep_stale_requests", sweeps.sweep_stale_requests)
 
 
 @scheduler_fn.on_schedule(
     schedule=SWEEP_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC, secrets=PAYING_SECRETS
 )
 def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
-    edge.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)
+    entrypoints.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)

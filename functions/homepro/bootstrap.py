@@ -10,7 +10,7 @@ import firebase_admin
 
 from homepro import config
 from homepro.domain.sessions import VideoRoom
-from homepro.services.context import Context
+from homepro.services.context import Context, Tuning
 from homepro.services.ports import (
     Authorization,
     Identity,
@@ -20,6 +20,9 @@ from homepro.services.ports import (
     PushResult,
     Sms,
 )
+
+# Production's concurrency and page sizes (tests and the simulation build their own).
+TUNING = Tuning()
 
 
 @cache
@@ -36,16 +39,17 @@ def context() -> Context:
     from firebase_admin import firestore
 
     from homepro.adapters.clock import SystemClock
-    from homepro.adapters.firestore_store import FirestoreStore
+    from homepro.adapters.firestore import firestore_stores
 
     return Context(
-        store=FirestoreStore(firestore.client(app())),
+        stores=firestore_stores(firestore.client(app()), TUNING),
         clock=SystemClock(),
         policy=config.policy(),
         push=LazyPush(),
         sms=LazySms(),
         payments=LazyPayments(),
         video=LazyVideo(),
+        tuning=TUNING,
         app_url=config.app_url(),
     )
 
@@ -112,6 +116,7 @@ def push() -> Push:
         config.project_id() or str(app().project_id),
         config.fcm_base_url(),
         (lambda: static) if static else _google_access_token,
+        concurrency=TUNING.push_concurrency,
     )
 
 

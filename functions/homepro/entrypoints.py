@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from firebase_functions import firestore_fn, https_fn, identity_fn, logger
+from firebase_functions import firestore_fn, https_fn, identity_fn
 from firebase_functions.core import Change
 from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 from pydantic import BaseModel
 
-from homepro import bootstrap
+from homepro import bootstrap, logs
 from homepro.domain import errors
 from homepro.domain.models import Actor, Role, parse_input
 from homepro.services import directory, reactions, roles, sweeps
 from homepro.services.context import Context
 
 Code = https_fn.FunctionsErrorCode
+logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
+log = logging.getLogger(__name__)
 
 # The one map from domain errors to HttpsError codes; anything else is `internal`, and logged.
 ERROR_CODES: dict[type[errors.HomeProError], Code] = {
@@ -68,7 +71,7 @@ def call(
         raise
     except Exception as err:
         request_id = req.data.get("requestId") if isinstance(req.data, dict) else None
-        logger.error("callable failed", error=repr(err), request_id=request_id)
+        log.error("callable failed", extra={"error": repr(err), "request_id": request_id})
         raise https_fn.HttpsError(Code.INTERNAL, "internal error") from err
 
 
@@ -104,7 +107,7 @@ def device_written(
 
 def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None:
     result = sweep(bootstrap.context())
-    logger.info("sweep finished", sweep=name, **result.counts)
+    log.info("sweep finished", extra={"sweep": name, "counts": result.counts})
 
 
 def stripe_webhook(req: Request) -> Response:
@@ -123,11 +126,14 @@ def stripe_webhook(req: Request) -> Response:
             config.STRIPE_WEBHOOK_SECRET.value,
         )
     except (ValueError, stripe.SignatureVerificationError) as err:
-        logger.warn("stripe webhook refused", error=str(err))
+        log.warning("stripe webhook refused", extra={"error": str(err)})
         return Response("invalid signature", status=400)
     obj = event["data"]["object"]
     outcome = apply_stripe_event(bootstrap.context(), str(event["type"]), obj.to_dict())
-    logger.info("stripe webhook", event_id=event["id"], type=event["type"], outcome=outcome)
+    log.info(
+        "stripe webhook",
+        extra={"event_id": event["id"], "event_type": event["type"], "outcome": outcome},
+    )
     return Response(json.dumps({"received": True, "outcome": outcome}), status=200)
 
 

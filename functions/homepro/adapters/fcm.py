@@ -1,11 +1,11 @@
 """The Push port on the FCM HTTP v1 API, sent through libcurl's multi interface (pycurl).
 
 Each message is its own v1 `messages:send` request (the API has no batch endpoint any more);
-up to `concurrency` are in flight at once, multiplexed over HTTP/2 to FCM. Measured here
-against a stand-in answering after 50 ms, per message on one core: firebase-admin's
-`send_each_for_multicast` (a thread per message) about 1,000/s, aiohttp about 3,000-4,500/s,
-libcurl about 7,000-8,000/s. Messages are data-only (no `notification` block anywhere), so a web
-service worker shows each one exactly once.
+up to `concurrency` are in flight at once, multiplexed over HTTP/2 to FCM (throughput against
+the seed's `send_each_for_multicast`: docs/benchmarks.md, `make bench-dispatch`). Messages are
+data-only (no `notification` block anywhere), so a web service worker shows each one exactly
+once. Retries live inside the libcurl event loop (a failed message waits its backoff in a heap
+while the others stay in flight), which a retry library wrapping one call at a time cannot do.
 """
 
 from __future__ import annotations

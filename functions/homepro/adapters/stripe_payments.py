@@ -8,14 +8,16 @@ library on 429/5xx/network errors (`max_network_retries`, honouring `Stripe-Shou
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 import stripe
-from firebase_functions import logger
 
 from homepro.services.ports import Authorization, PaymentError
+
+log = logging.getLogger(__name__)
 
 # PaymentIntent statuses after which a cancel or capture has nothing left to do.
 ALREADY_RELEASED = {"canceled"}
@@ -112,11 +114,13 @@ class StripePayments:
             if _missing(err):
                 # No such PaymentIntent in this account: no hold to release, and retrying will
                 # not make one. Done, loudly: an operator should find out how that happened.
-                logger.error(
+                log.error(
                     "ALERT: release of a PaymentIntent Stripe does not know; nothing to release",
-                    request_id=request_id,
-                    payment_intent_id=payment_intent_id,
-                    error=str(err),
+                    extra={
+                        "request_id": request_id,
+                        "payment_intent_id": payment_intent_id,
+                        "error": str(err),
+                    },
                 )
                 return
             # Already canceled (a retry after a lost answer): the hold is released.

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import time
+import logging
+from typing import Any
 
-from firebase_functions import logger
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+log = logging.getLogger(__name__)
 RETRYABLE = {429, 500, 502, 503, 504}
+
+
+def _transient(err: BaseException) -> bool:
+    """A network error, or an answer Twilio says to try again later."""
+    if isinstance(err, OSError):
+        return True
+    return getattr(err, "status", None) in RETRYABLE
 
 
 class TwilioSms:
@@ -26,31 +35,35 @@ class TwilioSms:
         if base_url:
             self._client.api.base_url = base_url
         self._from = from_number
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(max_attempts),
+            wait=wait_exponential(multiplier=backoff_seconds),
+            reraise=True,
+        )
 
     def send(self, to: str, body: str) -> bool:
         from twilio.base.exceptions import TwilioRestException
 
-        for attempt in range(self._max_attempts):
-            try:
-                self._client.messages.create(to=to, from_=self._from, body=body[:1600])
-                return True
-            except TwilioRestException as err:
-                if err.status not in RETRYABLE or attempt + 1 == self._max_attempts:
-                    logger.warn("sms not sent", to=to[-4:], status=err.status, code=err.code)
-                    return False
-            except OSError as err:
-                if attempt + 1 == self._max_attempts:
-                    logger.warn("sms not sent", to=to[-4:], error=repr(err))
-                    return False
-            time.sleep(self._backoff * (2**attempt))
-        return False
+        def attempt() -> Any:
+            return self._client.messages.create(to=to, from_=self._from, body=body[:1600])
+
+        try:
+            self._retrying(attempt)
+        except TwilioRestException as err:
+            log.warning(
+                "sms not sent", extra={"to": to[-4:], "status": err.status, "code": err.code}
+            )
+            return False
+        except OSError as err:
+            log.warning("sms not sent", extra={"to": to[-4:], "error": repr(err)})
+            return False
+        return True
 
 
 class DisabledSms:
     """No Twilio account configured: SMS is off (logged once per message)."""
 
     def send(self, to: str, body: str) -> bool:
-        logger.info("sms disabled: no TWILIO_ACCOUNT_SID", to=to[-4:])
+        log.info("sms disabled: no TWILIO_ACCOUNT_SID", extra={"to": to[-4:]})
         return False

@@ -1,8 +1,8 @@
 """Request transitions planned as data: what changes, from which state, and the audit event.
 
 Each planner is pure: given the request as just re-read inside a transaction, it returns the
-`Transition` to write or raises a domain error. The Firestore adapter writes it, bumps `version`
-and writes the audit event in the same commit; side effects run after the commit.
+`Transition` to write or raises a domain error. The store writes it, bumps `version` and writes
+its audit event (`homepro.domain.events`) in the same commit; side effects run after it.
 """
 
 from __future__ import annotations
@@ -49,22 +49,6 @@ class Transition:
             "version": version,
             "updatedAt": now,
         }
-
-    def audit_event(self, now: datetime) -> dict[str, Any]:
-        """The `requests/{id}/events/{eventId}` document recording this transition."""
-        return {
-            "type": self.event_type,
-            "from": self.from_status.value,
-            "to": self.to_status.value,
-            "actor": self.actor.as_data(),
-            "reason": self.reason,
-            "at": now,
-        }
-
-
-def audit_event_id(version: int, event_type: str) -> str:
-    """Audit events sort by the version they produced; two writers of one version collide."""
-    return f"v{version:06d}-{event_type}"
 
 
 # Why a claim went back to pending (audit `reason`).

@@ -13,11 +13,11 @@ def claim_request(ctx: Context, actor: Actor, data: RequestRef) -> dict[str, str
     """A helper takes a pending, paid request; every other claimant gets failed-precondition."""
     if actor.role != Role.HELPER or actor.uid is None:
         raise Forbidden("only helpers can claim requests")
-    helper = ctx.store.get_user(actor.uid)
+    helper = ctx.users.get_user(actor.uid)
     if helper is None:
         raise Forbidden("no helper profile for this account")
     now = ctx.clock.now()
-    request, _ = ctx.store.apply(
+    request, _ = ctx.requests.apply(
         data.request_id, lambda req: plan_claim(req, helper, actor, now), now
     )
     return {"requestId": request.id, "status": request.status.value}
@@ -34,7 +34,7 @@ def release_claim(ctx: Context, actor: Actor, data: RequestRef) -> dict[str, str
             req, actor, now, max_releases=ctx.policy.max_releases, reason=RELEASED_BY_HELPER
         )
 
-    request, _ = ctx.store.apply(data.request_id, plan, now)
+    request, _ = ctx.requests.apply(data.request_id, plan, now)
     request = settle(ctx, request)  # the release that expires it owes the hold's release
     return {
         "requestId": request.id,
@@ -47,9 +47,9 @@ def set_availability(ctx: Context, actor: Actor, data: SetAvailabilityInput) -> 
     """A helper goes on or off duty: only available helpers are dispatched to."""
     if actor.role != Role.HELPER or actor.uid is None:
         raise Forbidden("only helpers have an availability")
-    if ctx.store.get_user(actor.uid) is None:
+    if ctx.users.get_user(actor.uid) is None:
         raise NotFound("no profile for this account")
-    ctx.store.update_user(
+    ctx.users.update_user(
         actor.uid, {"isAvailable": data.is_available, "updatedAt": ctx.clock.now()}
     )
     return {"isAvailable": data.is_available}

@@ -15,9 +15,9 @@ def profile_written(
     """A profile changed: refresh the helper's entry if a field it holds changed."""
     if not profile_change_matters(before, after):
         return False
-    return ctx.store.refresh_directory(uid, ctx.clock.now())
+    return ctx.dispatch.refresh_directory(uid, ctx.clock.now())
 
 
 def device_written(ctx: Context, uid: str) -> bool:
     """A device was registered, refreshed or removed: refresh the owner's entry."""
-    return ctx.store.refresh_directory(uid, ctx.clock.now())
+    return ctx.dispatch.refresh_directory(uid, ctx.clock.now())

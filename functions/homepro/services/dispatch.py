@@ -1,24 +1,23 @@
 """Dispatch rounds: every matching helper's every device hears of a paid request, once a round.
 
-A round is claimed by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
+A round is reserved by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
 anything is sent, so a duplicate or retried trigger (same event id or another) or two functions
-racing never send a round twice. A crash after the claim loses that round's sends; the next
+racing never send a round twice. A crash after the reservation loses that round's sends; the next
 escalation round (ESCALATION_MINUTES later) reaches the same helpers.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-
-from firebase_functions import logger
 
 from homepro.domain import notifications
 from homepro.domain.dispatch import is_target, push_ttl_seconds
+from homepro.domain.events import RoundCounts
 from homepro.services.context import Context
 from homepro.services.notify import push_to_devices, record_sent, send_sms
-from homepro.services.ports import RoundCounts
 
-# From this round on, helpers with a phone and no device get an SMS.
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,14 +31,15 @@ class RoundReport:
 def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | None:
     """Send round `round_key` of a request, unless it was sent or is no longer dispatchable."""
     now = ctx.clock.now()
-    claim = ctx.store.claim_round(request_id, round_key, now)
-    if claim is None:
-        logger.info(
-            "round already sent or not dispatchable", request_id=request_id, round=round_key
+    reserved = ctx.dispatch.reserve_round(request_id, round_key, now)
+    if reserved is None:
+        log.info(
+            "round already sent or not dispatchable",
+            extra={"request_id": request_id, "round": round_key},
         )
         return None
-    request = claim.request
-    targets = [(h, found) for h, found in ctx.store.directory() if is_target(h, request, now)]
+    request = reserved.request
+    targets = [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
     helpers = [h for h, _ in targets]
     devices = {h.uid: found for h, found in targets}
     device_counts = {uid: len(found) for uid, found in devices.items()}
@@ -48,11 +48,11 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
     note = notifications.new_request(request, round_key, ttl)
     per_user = push_to_devices(ctx, devices, note)
     # Recorded once the pushes are out: thousands of writes must not delay the first push.
-    ctx.store.record_targets(request_id, round_key, device_counts, now)
+    ctx.dispatch.record_targets(request_id, round_key, device_counts, now)
     sms_to: frozenset[str] = frozenset()
-    if 0 < ctx.policy.sms_from_round <= claim.round:
+    if 0 < ctx.policy.sms_from_round <= reserved.round:
         sms_to = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
-    ctx.store.write_inbox(list(devices), note, now)
+    ctx.inbox.write_inbox(list(devices), note, now)
     record_sent(ctx, note, per_user, device_counts, sms_to)
 
     counts = RoundCounts(
@@ -63,16 +63,9 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
         tokens_pruned=sum(p.pruned for p in per_user.values()),
         sms_sent=len(sms_to),
     )
-    ctx.store.finish_round(request_id, round_key, counts, ctx.clock.now())
-    logger.info(
+    ctx.dispatch.finish_round(request_id, round_key, counts, ctx.clock.now())
+    log.info(
         "dispatch round sent",
-        request_id=request_id,
-        round=round_key,
-        helpers=counts.helpers_targeted,
-        devices=counts.devices_targeted,
-        sent=counts.sent,
-        failed=counts.failed,
-        pruned=counts.tokens_pruned,
-        sms=counts.sms_sent,
+        extra={"request_id": request_id, "round": round_key, **counts.as_data()},
     )
-    return RoundReport(request_id, round_key, claim.round, counts)
+    return RoundReport(request_id, round_key, reserved.round, counts)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from firebase_functions import logger
-
-from homepro.domain.models import AnalyticsDoc, Device, UserDoc
+from homepro.domain.events import Reached, notification_sent
+from homepro.domain.models import Device, UserDoc
 from homepro.domain.notifications import Notification
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.ports import PushMessage
 
-CLAIM_CONCURRENCY = 16
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,16 +26,16 @@ class Delivery:
     sms_sent: int = 0
 
 
-def claim_recipients(ctx: Context, uids: Sequence[str], note: Notification) -> list[str]:
-    """The recipients not yet notified of `note`: each claim creates the inbox document."""
+def not_yet_notified(ctx: Context, uids: Sequence[str], note: Notification) -> list[str]:
+    """The recipients not yet sent `note`: each creates its inbox document, once."""
     now = ctx.clock.now()
 
-    def claim(uid: str) -> bool:
-        return ctx.store.claim_inbox(uid, note, now)
+    def first_time(uid: str) -> bool:
+        return ctx.inbox.create_inbox_once(uid, note, now)
 
     unique = list(dict.fromkeys(uids))
-    won = bounded_map(claim, unique, min(CLAIM_CONCURRENCY, len(unique)))
-    return [uid for uid, fresh in zip(unique, won, strict=True) if fresh]
+    created = bounded_map(first_time, unique, min(ctx.tuning.notify_concurrency, len(unique)))
+    return [uid for uid, fresh in zip(unique, created, strict=True) if fresh]
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Pushed:
 
 
 def push_to_devices(
-    ctx: Context, devices_by_uid: dict[str, list[Device]], note: Notification
+    ctx: Context, devices_by_uid: Mapping[str, list[Device]], note: Notification
 ) -> dict[str, Pushed]:
     """Send `note` to every device and forget the dead tokens; what each recipient got."""
     devices = [d for found in devices_by_uid.values() for d in found]
@@ -70,41 +70,24 @@ def push_to_devices(
             tally.pruned += 1
             dead.append(device)
     if dead:
-        ctx.store.delete_devices(dead)
-        logger.info("pruned dead tokens", request_id=note.request_id, count=len(dead))
+        ctx.users.delete_devices(dead)
+        log.info("pruned dead tokens", extra={"request_id": note.request_id, "count": len(dead)})
     return per_user
 
 
 def record_sent(
     ctx: Context,
     note: Notification,
-    per_user: dict[str, Pushed],
-    devices: dict[str, int],
+    per_user: Mapping[str, Pushed],
+    devices: Mapping[str, int],
     sms_to: frozenset[str] = frozenset(),
 ) -> None:
-    """One `notification_sent` analytics event per user per notification (its id is the
-    notification's key and the user: a repeat writes the same document)."""
-    now = ctx.clock.now()
-    ctx.store.record_analytics(
-        {
-            f"notification_sent-{note.key}-{uid}": AnalyticsDoc(
-                type="notification_sent",
-                request_id=note.request_id,
-                user_id=uid,
-                metadata={
-                    "notificationType": note.type.value,
-                    "key": note.key,
-                    "devices": devices.get(uid, 0),
-                    "sent": tally.sent,
-                    "failed": tally.failed,
-                    "pruned": tally.pruned,
-                    "sms": 1 if uid in sms_to else 0,
-                },
-                timestamp=now,
-            )
-            for uid, tally in per_user.items()
-        }
-    )
+    """The `notification_sent` analytics events of `note`, one per recipient."""
+    reached = {
+        uid: Reached(devices.get(uid, 0), p.sent, p.failed, p.pruned, uid in sms_to)
+        for uid, p in per_user.items()
+    }
+    ctx.analytics.record_all(notification_sent(note, reached, ctx.clock.now()))
 
 
 def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
@@ -118,11 +101,11 @@ def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> froz
 
 def notify(ctx: Context, uids: Sequence[str], note: Notification) -> Delivery:
     """Notify each user once of `note` (a duplicate call finds the inbox documents and stops)."""
-    fresh = claim_recipients(ctx, uids, note)
+    fresh = not_yet_notified(ctx, uids, note)
     if not fresh:
         return Delivery(0, 0, 0, 0, 0)
-    users = ctx.store.get_users(fresh)
-    devices = ctx.store.devices_of(list(users.values()))
+    users = ctx.users.get_users(fresh)
+    devices = ctx.users.devices_of(list(users.values()))
     for uid in fresh:
         devices.setdefault(uid, [])
     per_user = push_to_devices(ctx, devices, note)

@@ -9,10 +9,9 @@ its success clears `paymentOwed` in a second transaction. A Stripe call that fai
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from typing import Any
-
-from firebase_functions import logger
 
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
 from homepro.domain.lifecycle import (
@@ -36,6 +35,8 @@ from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import PaymentStatus, RequestStatus
 from homepro.services.context import Context
 from homepro.services.ports import PaymentError
+
+log = logging.getLogger(__name__)
 
 
 def request_id_for(customer_id: str, client_request_id: str | None) -> str:
@@ -64,7 +65,7 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
         raise Forbidden("only customers can create requests")
     now = ctx.clock.now()
     request_id = request_id_for(actor.uid, data.client_request_id)
-    request, created = ctx.store.create_request(
+    request, created = ctx.requests.create_request(
         request_id,
         {
             "customerId": actor.uid,
@@ -85,15 +86,16 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
         return _answer(request)  # the same clientRequestId again: the first request
     # The helper's page reads the safety checklist before the session starts: make sure the
     # document exists (written with the defaults when missing).
-    ctx.store.ensure_checklists(DEFAULT_CHECKLISTS)
+    ctx.sessions.ensure_checklists(DEFAULT_CHECKLISTS)
 
     try:
         held = ctx.payments.authorize(
             request.id, request.amount, request.currency, data.payment_method_id, actor.uid
         )
     except PaymentError as err:
-        logger.warn(
-            "authorization failed, customer may retry", request_id=request.id, error=str(err)
+        log.warning(
+            "authorization failed, customer may retry",
+            extra={"request_id": request.id, "error": str(err)},
         )
         raise FailedPrecondition(
             "the card could not be checked right now, please try again"
@@ -101,22 +103,24 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
 
     if held.outcome == "authorized" and held.payment_intent_id:
         intent = held.payment_intent_id
-        request, _ = ctx.store.apply(request.id, lambda r: plan_authorized(r, intent, now), now)
+        request, _ = ctx.requests.apply(request.id, lambda r: plan_authorized(r, intent, now), now)
         return _answer(request)
     if held.outcome == "requires_action" and held.payment_intent_id:
         intent = held.payment_intent_id
         if request.payment_intent_id is None:
-            request, _ = ctx.store.apply(request.id, lambda r: plan_awaiting_action(r, intent), now)
+            request, _ = ctx.requests.apply(
+                request.id, lambda r: plan_awaiting_action(r, intent), now
+            )
         return _answer(request, held.client_secret)
     reason = held.decline_reason or "the card was declined"
-    ctx.store.apply(request.id, lambda r: plan_declined(r, now, reason), now)
+    ctx.requests.apply(request.id, lambda r: plan_declined(r, now, reason), now)
     raise FailedPrecondition(f"payment declined: {reason}")
 
 
 def cancel_request(ctx: Context, actor: Actor, data: CancelRequestInput) -> dict[str, Any]:
     """The customer cancels a pending or claimed request; the hold is released before we answer."""
     now = ctx.clock.now()
-    request, _ = ctx.store.apply(
+    request, _ = ctx.requests.apply(
         data.request_id, lambda r: plan_cancel(r, actor, now, data.reason), now
     )
     request = settle(ctx, request)
@@ -137,18 +141,16 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
         else:
             ctx.payments.release(request.id, request.payment_intent_id)
     except PaymentError as err:
-        logger.warn(
+        log.warning(
             "stripe call failed, left owed for the sweep",
-            request_id=request.id,
-            owed=request.payment_owed.value,
-            error=str(err),
+            extra={"request_id": request.id, "owed": request.payment_owed.value, "error": str(err)},
         )
         return request
     now = ctx.clock.now()
     try:
-        settled, _ = ctx.store.apply(request.id, plan_settled, now)
+        settled, _ = ctx.requests.apply(request.id, plan_settled, now)
     except InvalidTransition:  # another settle got there first (the call was idempotent)
-        current = ctx.store.get_request(request.id)
+        current = ctx.requests.get_request(request.id)
         if current is None:
             raise NotFound(f"request {request.id} does not exist") from None
         return current
@@ -159,7 +161,7 @@ def refund_request(ctx: Context, actor: Actor, data: RefundRequestInput) -> dict
     """An admin refunds a captured payment, in full or in part (once per request)."""
     if actor.role != Role.ADMIN:
         raise Forbidden("only admins can refund")
-    request = ctx.store.get_request(data.request_id)
+    request = ctx.requests.get_request(data.request_id)
     if request is None:
         raise NotFound(f"request {data.request_id} does not exist")
     if request.payment_status != PaymentStatus.CAPTURED or not request.payment_intent_id:
@@ -175,9 +177,9 @@ def refund_request(ctx: Context, actor: Actor, data: RefundRequestInput) -> dict
         raise FailedPrecondition(f"the refund could not be made: {err}") from err
     now = ctx.clock.now()
     try:
-        request, _ = ctx.store.apply(
+        request, _ = ctx.requests.apply(
             request.id, lambda r: plan_refunded(r, actor, amount, data.reason), now
         )
     except InvalidTransition:  # the webhook recorded it first
-        request = ctx.store.get_request(request.id) or request
+        request = ctx.requests.get_request(request.id) or request
     return {"requestId": request.id, "paymentStatus": request.payment_status.value}

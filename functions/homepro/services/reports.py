@@ -1,9 +1,9 @@
 """`dispatch_report`: whether the 15-minute promise is kept, over a window (admins only).
 
 Counts come from Firestore aggregation queries (nothing read per request); time to claim from a
-paged scan of the window's claimed requests (a few fields each, `REPORT_PAGE_SIZE` at a time);
-pushes from sums over the window's `notification_sent` analytics events. Server data only: the
-requests themselves and the server's analytics events (client events are never counted).
+paged scan of the window's claimed requests (a few fields each, `Tuning.report_page_size` a
+page); pushes from sums over the window's `notification_sent` analytics events. Server data
+only: the requests themselves and the server's analytics events (client events never count).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from homepro.domain.models import Actor, DispatchReportInput, Role
 from homepro.domain.report import PROMISE_SECONDS, ClaimTally, Counts, build_report
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
-from homepro.services.ports import Store
+from homepro.services.stores import ReportViews
 
-REPORT_PAGE_SIZE = 1000
 DEFAULT_WINDOW = timedelta(days=1)
 MAX_WINDOW = timedelta(days=93)
 # Times a window may start or end at (and a default window's arithmetic stays in range).
@@ -52,19 +51,20 @@ def report_window(now: datetime, data: DispatchReportInput) -> tuple[datetime, d
 
 
 def report(
-    store: Store,
+    views: ReportViews,
     since: datetime,
     until: datetime,
     as_of: datetime | None = None,
     read_time: datetime | None = None,
+    page_size: int = 1000,
 ) -> dict[str, Any]:
-    """The KPIs of `[since, until)` from the store (any Store: Firestore, or the fakes), with
+    """The KPIs of `[since, until)` from the read model (Firestore's, or the fake's), with
     outcomes as they stand at `as_of` (when the report is made; default: `until`). Every read
-    is of the database at one moment (`read_time`, by default the store's present), so the
+    is of the database at one moment (`read_time`, by default the database's present), so the
     counts, the scan and the push sums agree whatever changes while the report is made."""
     as_of = as_of or until
-    read_time = read_time or store.read_time()
-    counts = Counts.from_cells(store.count_dispatchable(since, until, read_time=read_time))
+    read_time = read_time or views.read_time()
+    counts = Counts.from_cells(views.count_dispatchable(since, until, read_time=read_time))
     claims = ClaimTally()
     # Requests dispatchable in the last 15 minutes before `as_of` and still waiting for their
     # first claim have not kept or broken the promise yet.
@@ -72,16 +72,16 @@ def report(
     recent_pending: dict[str, int] = {}
     if cutoff < until:
         pending = [RequestStatus.PENDING.value]
-        found = store.count_dispatchable(cutoff, until, pending, read_time=read_time)
+        found = views.count_dispatchable(cutoff, until, pending, read_time=read_time)
         for (category, _), n in found.items():
             recent_pending[category] = n
-    for claim in store.first_claims(since, until, REPORT_PAGE_SIZE, read_time=read_time):
+    for claim in views.first_claims(since, until, page_size, read_time=read_time):
         claims.add(claim.category, claim.seconds, claim.rounds)
         recent = claim.dispatchable_at is not None and claim.dispatchable_at >= cutoff
         if recent and claim.status == RequestStatus.PENDING.value:  # released: decided
             recent_pending[claim.category] = recent_pending.get(claim.category, 0) - 1
     undecided = {c: n for c, n in recent_pending.items() if n > 0}
-    push = store.push_totals(since, until, read_time=read_time)
+    push = views.push_totals(since, until, read_time=read_time)
     return build_report(since, until, counts, claims, push, undecided)
 
 
@@ -91,4 +91,4 @@ def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> di
         raise Forbidden("only admins can read the dispatch report")
     now = ctx.clock.now()
     since, until = report_window(now, data)
-    return report(ctx.store, since, until, as_of=now)
+    return report(ctx.views, since, until, as_of=now, page_size=ctx.tuning.report_page_size)

@@ -12,7 +12,7 @@ def role_for_new_account(ctx: Context, uid: str, email: str | None, name: str | 
     """The role a new account starts with; its profile `users/{uid}` mirrors it."""
     now = ctx.clock.now()
     display_name = name or (email.split("@")[0] if email else None)
-    ctx.store.ensure_user(
+    ctx.users.ensure_user(
         uid,
         {
             "role": Role.CUSTOMER.value,
@@ -33,5 +33,5 @@ def assign_role(ctx: Context, identity: Identity, email: str, role: str) -> str:
         raise InvalidInput("role", f"must be one of {', '.join(r.value for r in Role)}") from None
     uid = identity.uid_for_email(email)
     identity.set_role_claim(uid, wanted)
-    ctx.store.set_user_role(uid, wanted, ctx.clock.now())
+    ctx.users.set_user_role(uid, wanted, ctx.clock.now())
     return uid

@@ -29,23 +29,20 @@ from homepro.domain.sessions import (
 from homepro.services.context import Context
 from homepro.services.payments import settle
 
-# Sessions ended per sweep run at most (the next run takes the rest).
-WAITING_PAGE_SIZE = 200
-
 
 def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[str, Any]:
     """The claiming helper, checklist done, opens the video room; the customer is invited."""
     if actor.role != Role.HELPER:
         raise Forbidden("only the helper holding this claim can start its session")
-    request = ctx.store.get_request(data.request_id)
+    request = ctx.requests.get_request(data.request_id)
     if request is None:
         raise NotFound(f"request {data.request_id} does not exist")
-    required = ctx.store.checklists(DEFAULT_CHECKLISTS).get(request.category.value, [])
+    required = ctx.sessions.checklists(DEFAULT_CHECKLISTS).get(request.category.value, [])
     now = ctx.clock.now()
     check_start(request, actor, data.checklist, required)  # before making a room for nothing
     session_id = session_id_for(request.id)
     room = ctx.video.create(session_id, request.id, f"HomePro {request.category.value} help")
-    request, _ = ctx.store.apply(
+    request, _ = ctx.requests.apply(
         request.id, lambda r: plan_start(r, actor, now, room, data.checklist, required), now
     )
     return {"sessionId": session_id, "status": "waiting", "helperJoinUrl": room.helper_join_url}
@@ -53,7 +50,7 @@ def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[s
 
 def join_session(ctx: Context, actor: Actor, data: SessionRef) -> dict[str, Any]:
     now = ctx.clock.now()
-    session, _ = ctx.store.apply_session(
+    session, _ = ctx.sessions.apply_session(
         data.session_id, lambda s, r: plan_join(s, r, actor, now), now
     )
     return {
@@ -71,7 +68,7 @@ def end_session(ctx: Context, actor: Actor, data: EndSessionInput) -> dict[str, 
     def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
         return plan_end(session, request, actor, now, outcome, data.notes)
 
-    session, request = ctx.store.apply_session(data.session_id, plan, now)
+    session, request = ctx.sessions.apply_session(data.session_id, plan, now)
     request = settle(ctx, request)
     return {
         "sessionId": session.id,
@@ -86,13 +83,14 @@ def end_unjoined_sessions(ctx: Context) -> list[RequestDoc]:
     now = ctx.clock.now()
     cutoff = now - timedelta(minutes=ctx.policy.join_timeout_minutes)
     owed = []
-    for session_id in ctx.store.waiting_session_ids(cutoff, WAITING_PAGE_SIZE):
+    page_size = ctx.tuning.waiting_page_size
+    for session_id in ctx.sessions.waiting_session_ids(cutoff, page_size):
 
         def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
             return plan_end(session, request, Actor.system(), now, Outcome.NO_SHOW)
 
         try:
-            _, request = ctx.store.apply_session(session_id, plan, now)
+            _, request = ctx.sessions.apply_session(session_id, plan, now)
         except InvalidTransition:  # joined or ended since the query ran
             continue
         if request.payment_owed is not None:

@@ -7,12 +7,11 @@ claim or a cancel, leave every request in one consistent state.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from firebase_functions import logger
 
 from homepro.domain.dispatch import escalation_due
 from homepro.domain.errors import HomeProError, InvalidTransition
@@ -30,13 +29,10 @@ from homepro.domain.states import RequestStatus
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.payments import settle
-from homepro.services.ports import Seen
 from homepro.services.sessions import end_unjoined_sessions
+from homepro.services.stores import QueriedRequest
 
-SWEEP_CONCURRENCY = 32
-SWEEP_PAGE_SIZE = 200
-# Stop starting Stripe calls after this long (the functions time out at 540 s).
-SWEEP_BUDGET_SECONDS = 420
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,28 +47,35 @@ class SweepResult:
 
 
 def _run_each(
-    ctx: Context, found: Iterable[Seen], plan: Callable[[RequestDoc], Transition], now: datetime
+    ctx: Context,
+    found: Iterable[QueriedRequest],
+    plan: Callable[[RequestDoc], Transition],
+    now: datetime,
 ) -> SweepResult:
     """Every transition first, at Firestore's pace; the Stripe calls they owe come after."""
     result = SweepResult()
 
-    def one(seen: Seen) -> str:
-        request_id = seen.request.id
+    def one(queried: QueriedRequest) -> str:
+        request_id = queried.request.id
         try:
-            request, done = ctx.store.apply(request_id, plan, now, seen)
+            request, transition = ctx.requests.apply(request_id, plan, now, queried)
             if request.payment_owed is not None:
                 result.owed.append(request)
-            return done.event_type
+            return transition.event_type
         except InvalidTransition:
             return "skipped"  # claimed, cancelled or already handled since the query ran
         except HomeProError as err:
-            logger.warn("sweep skipped a request", request_id=request_id, error=str(err))
+            log.warning(
+                "sweep skipped a request", extra={"request_id": request_id, "error": str(err)}
+            )
             return "skipped"
         except Exception as err:  # one bad request never stops the sweep
-            logger.error("sweep failed on a request", request_id=request_id, error=repr(err))
+            log.error(
+                "sweep failed on a request", extra={"request_id": request_id, "error": repr(err)}
+            )
             return "errors"
 
-    for outcome in bounded_map(one, found, SWEEP_CONCURRENCY):
+    for outcome in bounded_map(one, found, ctx.tuning.sweep_concurrency):
         result.add(outcome)
     return result
 
@@ -94,8 +97,8 @@ def expire_or_escalate(ctx: Context) -> SweepResult:
             return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
         return plan_escalate(req, now, escalation_due(req, policy.escalation_minutes, now))
 
-    found = ctx.store.stale_requests(
-        RequestStatus.PENDING.value, "pendingSince", oldest_due, SWEEP_PAGE_SIZE
+    found = ctx.requests.stale_requests(
+        RequestStatus.PENDING.value, "pendingSince", oldest_due, ctx.tuning.sweep_page_size
     )
     return _run_each(ctx, found, plan, now)
 
@@ -112,8 +115,8 @@ def release_stale_claims(ctx: Context) -> SweepResult:
             req, Actor.system(), now, max_releases=ctx.policy.max_releases, reason=CLAIM_TIMEOUT
         )
 
-    found = ctx.store.stale_requests(
-        RequestStatus.CLAIMED.value, "claimedAt", cutoff, SWEEP_PAGE_SIZE
+    found = ctx.requests.stale_requests(
+        RequestStatus.CLAIMED.value, "claimedAt", cutoff, ctx.tuning.sweep_page_size
     )
     return _run_each(ctx, found, plan, now)
 
@@ -129,7 +132,8 @@ def expire_unpaid(ctx: Context) -> SweepResult:
             raise InvalidTransition("request is no longer waiting for payment")
         return plan_expire(req, Actor.system(), now, reason=UNPAID_TIMEOUT)
 
-    found = ctx.store.stale_requests("requires_payment", "createdAt", cutoff, SWEEP_PAGE_SIZE)
+    page_size = ctx.tuning.sweep_page_size
+    found = ctx.requests.stale_requests("requires_payment", "createdAt", cutoff, page_size)
     return _run_each(ctx, found, plan, now)
 
 
@@ -145,26 +149,26 @@ def settle_owed(
         try:
             settled = settle(ctx, request)
         except Exception as err:
-            logger.error("settling failed", request_id=request.id, error=repr(err))
+            log.error("settling failed", extra={"request_id": request.id, "error": repr(err)})
             return "errors"
         if settled.payment_owed is not None:
             return "payment_still_owed"
         return f"payment_{settled.payment_status.value}"
 
-    for outcome in bounded_map(one, requests, SWEEP_CONCURRENCY):
+    for outcome in bounded_map(one, requests, ctx.tuning.sweep_concurrency):
         result.add(outcome)
 
 
 def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
     """Requests a failed Stripe call left `paymentOwed`: try again."""
     done = {r.id for r in result.owed}
-    owed = (r for r in ctx.store.owed_requests(SWEEP_PAGE_SIZE) if r.id not in done)
+    owed = (r for r in ctx.requests.owed_requests(ctx.tuning.sweep_page_size) if r.id not in done)
     settle_owed(ctx, result, owed, deadline)
 
 
 def sweep_stale_requests(ctx: Context) -> SweepResult:
     """The `sweep_stale_requests` job: expiry, escalation, and every payment still owed."""
-    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    deadline = time.monotonic() + ctx.tuning.sweep_budget_seconds
     result = expire_or_escalate(ctx)
     unpaid = expire_unpaid(ctx)
     for key, count in unpaid.counts.items():
@@ -178,7 +182,7 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
 def sweep_stale_claims(ctx: Context) -> SweepResult:
     """The `sweep_stale_claims` job: claim release (the MAX_RELEASES-th expires and releases
     the hold), and sessions nobody joined end `no_show` (their holds released)."""
-    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    deadline = time.monotonic() + ctx.tuning.sweep_budget_seconds
     result = release_stale_claims(ctx)
     no_shows = end_unjoined_sessions(ctx)
     for _ in no_shows:

@@ -3,10 +3,9 @@ request already in (or past) the state it reports and changes nothing."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
-
-from firebase_functions import logger
 
 from homepro.domain.errors import InvalidTransition
 from homepro.domain.lifecycle import (
@@ -20,6 +19,8 @@ from homepro.domain.models import Actor, PaymentOwed, RequestDoc
 from homepro.domain.states import PaymentStatus
 from homepro.services.context import Context
 from homepro.services.payments import settle
+
+log = logging.getLogger(__name__)
 
 HANDLED = (
     "payment_intent.amount_capturable_updated",
@@ -61,10 +62,13 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
         raise InvalidTransition("nothing to do")
 
     try:
-        request, done = ctx.store.apply(str(request_id), plan, now)
+        request, transition = ctx.requests.apply(str(request_id), plan, now)
     except InvalidTransition:
-        logger.info("stripe event changed nothing", request_id=request_id, event_type=event_type)
+        log.info(
+            "stripe event changed nothing",
+            extra={"request_id": request_id, "event_type": event_type},
+        )
         return "unchanged"
     if request.payment_owed is not None:  # e.g. authorized after the customer cancelled
         settle(ctx, request)
-    return done.event_type
+    return transition.event_type

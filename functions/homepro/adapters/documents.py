@@ -1,0 +1,418 @@
+"""The stores' ports written once, over a document database: Firestore, or the fake.
+
+`Documents` is the one unit of work every port of a database shares: plain reads and writes by
+path, and `transact`, which runs a piece of work (read, plan, write) as one atomic commit,
+conditioned on every document it wrote being unchanged since the work read it. A transition
+writes through it the request, its audit event and any document of another port (the session it
+starts) in one commit. The adapters implement `Documents` and each port's queries; everything
+else here is shared, so the fake and Firestore store the same documents, field for field (the
+contract suite in tests/contract checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from homepro.domain import events
+from homepro.domain.errors import NotFound
+from homepro.domain.events import RoundCounts
+from homepro.domain.lifecycle import Transition
+from homepro.domain.models import (
+    AnalyticsDoc,
+    AuditEvent,
+    Device,
+    RequestDoc,
+    Role,
+    SessionDoc,
+    UserDoc,
+)
+from homepro.domain.notifications import Notification
+from homepro.services.concurrency import bounded_map
+from homepro.services.stores import (
+    FirstClaim,
+    Planner,
+    QueriedRequest,
+    ReservedRound,
+    SessionPlanner,
+)
+
+T = TypeVar("T")
+Data = dict[str, Any]
+
+
+class Delete:
+    """A field value that removes the field (Firestore's `DELETE_FIELD`)."""
+
+
+DELETE = Delete()
+
+
+class Tx(Protocol):
+    """The reads and writes of one atomic commit. Reads come first; a write to a document read
+    here is conditioned on it being unchanged since (else the work runs again)."""
+
+    def get(self, path: str) -> Data | None: ...
+
+    def get_all(self, paths: Sequence[str]) -> list[Data | None]:
+        """Several documents read at one moment, in the order asked."""
+        ...
+
+    def create(self, path: str, data: Mapping[str, Any]) -> None:
+        """Fails the commit (which then runs again) if the document exists."""
+        ...
+
+    def update(self, path: str, data: Mapping[str, Any]) -> None: ...
+
+
+class Documents(Protocol):
+    """A document database and its unit of work."""
+
+    def transact(self, work: Callable[[Tx], T], what: str, first: Any = None) -> T:
+        """Run `work` (it may run several times: keep it free of side effects) and commit its
+        writes atomically; a failed condition means another writer came first: run it again.
+        `first` is an adapter's earlier read of a document to start from. Contention past
+        every attempt is a `Conflict` naming `what`."""
+        ...
+
+    def get(self, path: str) -> Data | None: ...
+
+    def get_all(self, paths: Sequence[str]) -> dict[str, Data]:
+        """The documents that exist among `paths`, by path."""
+        ...
+
+    def children(self, collection: str, fields: Sequence[str] | None = None) -> dict[str, Data]:
+        """Every document of a collection by id (only `fields`, if given; [] for ids only)."""
+        ...
+
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
+        """Create the document unless it exists; True if this call created it."""
+        ...
+
+    def update(self, path: str, data: Mapping[str, Any]) -> None:
+        """Merge fields into an existing document (`NotFound` if it does not exist)."""
+        ...
+
+    def set_all(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Write many whole documents (batched, several batches at once)."""
+        ...
+
+    def delete_all(self, paths: Sequence[str]) -> None: ...
+
+
+def _request(request_id: str, data: Mapping[str, Any]) -> RequestDoc:
+    return RequestDoc.model_validate({**data, "id": request_id})
+
+
+def _write_transition(
+    tx: Tx, request: RequestDoc, transition: Transition, now: datetime
+) -> dict[str, Any]:
+    """A planned transition of `request` (as read in `tx`): its fields with `version` + 1, its
+    audit event, the documents it creates. Returns the fields written."""
+    version = request.version + 1
+    updates = transition.updates(version, now)
+    path = f"requests/{request.id}"
+    tx.update(path, updates)  # conditioned on the read: state and version still hold
+    event_id = events.audit_event_id(version, transition.event_type)
+    tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
+    for created, data in transition.creates.items():
+        tx.create(created, data)
+    return updates
+
+
+class DocumentRequests:
+    """The `Requests` port; an adapter adds the two queries."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def get_request(self, request_id: str) -> RequestDoc | None:
+        data = self._docs.get(f"requests/{request_id}")
+        return None if data is None else _request(request_id, data)
+
+    def create_request(
+        self, request_id: str, data: Mapping[str, Any], now: datetime
+    ) -> tuple[RequestDoc, bool]:
+        path = f"requests/{request_id}"
+
+        def work(tx: Tx) -> tuple[RequestDoc, bool]:
+            found = tx.get(path)  # a twin that got there first is read on the next attempt
+            if found is not None:
+                return _request(request_id, found), False
+            doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
+            tx.create(path, doc)
+            event = events.created_event(doc["customerId"], doc["status"], now)
+            tx.create(f"{path}/events/{events.audit_event_id(1, 'request_created')}", event)
+            return _request(request_id, doc), True
+
+        return self._docs.transact(work, f"request {request_id}")
+
+    def apply(
+        self,
+        request_id: str,
+        plan: Planner,
+        now: datetime,
+        queried: QueriedRequest | None = None,
+    ) -> tuple[RequestDoc, Transition]:
+        path = f"requests/{request_id}"
+
+        def work(tx: Tx) -> tuple[RequestDoc, Transition]:
+            current = tx.get(path)
+            if current is None:
+                raise NotFound(f"request {request_id} does not exist")
+            request = _request(request_id, current)
+            planned = plan(request)
+            updates = _write_transition(tx, request, planned, now)
+            return _request(request_id, {**current, **updates}), planned
+
+        first = queried.read if queried is not None else None
+        return self._docs.transact(work, f"request {request_id}", first)
+
+    def get_event(self, request_id: str, event_id: str) -> AuditEvent | None:
+        data = self._docs.get(f"requests/{request_id}/events/{event_id}")
+        return None if data is None else AuditEvent.model_validate(data)
+
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
+        raise NotImplementedError
+
+    def stale_requests(
+        self, state: str, time_field: str, before: datetime, page_size: int
+    ) -> Iterator[QueriedRequest]:
+        raise NotImplementedError
+
+
+CHECKLISTS = "config/checklists"
+
+
+class DocumentSessions:
+    """The `Sessions` port; an adapter adds the join-timeout query."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+        self._checklists_exist = False
+
+    def get_session(self, session_id: str) -> SessionDoc | None:
+        data = self._docs.get(f"sessions/{session_id}")
+        return None if data is None else SessionDoc.model_validate({**data, "id": session_id})
+
+    def apply_session(
+        self, session_id: str, plan: SessionPlanner, now: datetime
+    ) -> tuple[SessionDoc, RequestDoc]:
+        session_path = f"sessions/{session_id}"
+
+        def work(tx: Tx) -> tuple[SessionDoc, RequestDoc]:
+            session_data = tx.get(session_path)
+            if session_data is None:
+                raise NotFound(f"session {session_id} does not exist")
+            session = SessionDoc.model_validate({**session_data, "id": session_id})
+            request_path = f"requests/{session.request_id}"
+            request_data = tx.get(request_path) or {}
+            request = _request(session.request_id, request_data)
+            change = plan(session, request)
+            version = session.version + 1
+            session_updates = {
+                **change.changes,
+                "status": change.to_status.value,
+                "version": version,
+            }
+            tx.update(session_path, session_updates)
+            event_id = events.session_event_id(version, change.event_type)
+            tx.create(
+                f"{request_path}/events/{event_id}", events.session_event(change, session_id, now)
+            )
+            if change.request is not None:
+                request_updates = _write_transition(tx, request, change.request, now)
+                request_data = {**request_data, **request_updates}
+            return (
+                SessionDoc.model_validate({**session_data, **session_updates, "id": session_id}),
+                _request(session.request_id, request_data),
+            )
+
+        return self._docs.transact(work, f"session {session_id}")
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        raise NotImplementedError
+
+    def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        found = self._docs.get(CHECKLISTS)
+        self._checklists_exist = found is not None  # deleted since? write it again
+        if found is None:
+            self.ensure_checklists(defaults)
+            found = self._docs.get(CHECKLISTS) or dict(defaults)
+        return {k: list(v) for k, v in found.items()}
+
+    def ensure_checklists(self, defaults: Mapping[str, list[str]]) -> None:
+        if not self._checklists_exist:
+            self._docs.create(CHECKLISTS, {k: list(v) for k, v in defaults.items()})
+            self._checklists_exist = True  # written now, or already (by a twin just now)
+
+
+def device_of(uid: str, device_id: str, data: Mapping[str, Any]) -> Device:
+    return Device(uid, device_id, str(data.get("token") or ""), str(data.get("platform") or "web"))
+
+
+class DocumentUsers:
+    """The `Users` port (devices read `io_concurrency` users at a time)."""
+
+    def __init__(self, docs: Documents, io_concurrency: int = 1) -> None:
+        self._docs = docs
+        self._io_concurrency = io_concurrency
+
+    def get_user(self, uid: str) -> UserDoc | None:
+        data = self._docs.get(f"users/{uid}")
+        return None if data is None else UserDoc.model_validate({**data, "uid": uid})
+
+    def get_users(self, uids: Sequence[str]) -> dict[str, UserDoc]:
+        found = self._docs.get_all([f"users/{uid}" for uid in uids])
+        return {
+            path.rsplit("/", 1)[1]: UserDoc.model_validate({**data, "uid": path.rsplit("/", 1)[1]})
+            for path, data in found.items()
+        }
+
+    def update_user(self, uid: str, fields: Mapping[str, Any]) -> None:
+        try:
+            self._docs.update(f"users/{uid}", fields)
+        except NotFound:
+            raise NotFound(f"user {uid} has no profile") from None
+
+    def ensure_user(self, uid: str, fields: Mapping[str, Any]) -> bool:
+        return self._docs.create(f"users/{uid}", fields)
+
+    def set_user_role(self, uid: str, role: Role, now: datetime) -> None:
+        fields = {"role": role.value, "updatedAt": now}
+        if not self.ensure_user(uid, {**fields, "createdAt": now}):
+            self._docs.update(f"users/{uid}", fields)
+
+    def devices_of(self, users: Sequence[UserDoc]) -> dict[str, list[Device]]:
+        def of(user: UserDoc) -> list[Device]:
+            mine = [
+                device_of(user.uid, device_id, data)
+                for device_id, data in self._docs.children(f"users/{user.uid}/devices").items()
+            ]
+            # the legacy single token counts as one more device
+            if user.fcm_token and user.fcm_token not in {d.token for d in mine}:
+                mine.append(Device(user.uid, None, user.fcm_token))
+            return [d for d in mine if d.token]
+
+        workers = min(self._io_concurrency, len(users))
+        return {
+            u.uid: found for u, found in zip(users, bounded_map(of, users, workers), strict=True)
+        }
+
+    def delete_devices(self, devices: Sequence[Device]) -> None:
+        self._docs.delete_all(
+            [f"users/{d.uid}/devices/{d.device_id}" for d in devices if d.device_id is not None]
+        )
+        for device in devices:
+            if device.device_id is None:
+                profile = self._docs.get(f"users/{device.uid}")
+                if profile is not None and profile.get("fcmToken") == device.token:
+                    self._docs.update(f"users/{device.uid}", {"fcmToken": DELETE})
+
+
+class DocumentDispatch:
+    """The `Dispatch` port; an adapter adds the directory."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def reserve_round(self, request_id: str, round_key: str, now: datetime) -> ReservedRound | None:
+        path = f"requests/{request_id}"
+        round_path = f"{path}/dispatches/{round_key}"
+
+        def work(tx: Tx) -> ReservedRound | None:
+            data, sent = tx.get_all([path, round_path])
+            if data is None or sent is not None:
+                return None
+            request = _request(request_id, data)
+            if not request.dispatchable:
+                return None
+            number = request.dispatch_round + 1
+            tx.create(round_path, events.round_started(round_key, number, now))
+            updates: dict[str, Any] = {"dispatchRound": number}
+            if request.dispatchable_at is None:
+                updates["dispatchableAt"] = now
+            tx.update(path, updates)
+            return ReservedRound(_request(request_id, {**data, **updates}), number)
+
+        return self._docs.transact(work, f"request {request_id}")
+
+    def finish_round(
+        self, request_id: str, round_key: str, counts: RoundCounts, now: datetime
+    ) -> None:
+        path = f"requests/{request_id}/dispatches/{round_key}"
+        self._docs.update(path, events.round_finished(counts, now))
+
+    def record_targets(
+        self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
+    ) -> None:
+        targets = f"requests/{request_id}/dispatches/{round_key}/targets"
+        self._docs.set_all(
+            {
+                f"{targets}/{uid}": events.round_target(count, now)
+                for uid, count in devices_by_uid.items()
+            }
+        )
+
+    def round_targets(self, request_id: str) -> set[str]:
+        rounds = f"requests/{request_id}/dispatches"
+        found: set[str] = set()
+        for round_key in self._docs.children(rounds, fields=[]):
+            found.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
+        return found
+
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        raise NotImplementedError
+
+    def refresh_directory(self, uid: str, now: datetime) -> bool:
+        raise NotImplementedError
+
+    def rebuild_directory(self, now: datetime) -> int:
+        raise NotImplementedError
+
+
+class DocumentInbox:
+    """The `Inbox` port."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def create_inbox_once(self, uid: str, note: Notification, now: datetime) -> bool:
+        return self._docs.create(
+            f"users/{uid}/notifications/{note.key}", events.inbox_item(note, now)
+        )
+
+    def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
+        item = events.inbox_item(note, now)
+        self._docs.set_all({f"users/{uid}/notifications/{note.key}": item for uid in uids})
+
+
+def analytics_data(event: AnalyticsDoc) -> dict[str, Any]:
+    return event.model_dump(by_alias=True, mode="python")
+
+
+class DocumentAnalytics:
+    """The `Analytics` port."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def record_once(self, event_id: str, event: AnalyticsDoc) -> bool:
+        return self._docs.create(f"analytics/{event_id}", analytics_data(event))
+
+    def record_all(self, events_by_id: Mapping[str, AnalyticsDoc]) -> None:
+        self._docs.set_all(
+            {f"analytics/{key}": analytics_data(event) for key, event in events_by_id.items()}
+        )
+
+
+def first_claim(data: Mapping[str, Any]) -> FirstClaim:
+    """A claimed request as the report's scan reads it."""
+    return FirstClaim(
+        category=str(data.get("category")),
+        seconds=(data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds(),
+        rounds=int(data.get("firstClaimRound") or 0),
+        status=str(data.get("status")),
+        dispatchable_at=data["dispatchableAt"],
+    )

@@ -1,0 +1,49 @@
+"""The queries of the `Requests` and `Sessions` ports on Firestore (the sweeps' reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from homepro.adapters.documents import DocumentRequests, DocumentSessions
+from homepro.adapters.firestore import queries
+from homepro.adapters.firestore.documents import FirestoreDocuments, pages
+from homepro.domain.models import RequestDoc
+from homepro.services.stores import QueriedRequest
+
+_SHAPE_BY_FIELD = {
+    "pendingSince": queries.STALE_PENDING,
+    "claimedAt": queries.STALE_CLAIMS,
+    "createdAt": queries.UNPAID,
+}
+
+
+class FirestoreRequests(DocumentRequests):
+    def __init__(self, docs: FirestoreDocuments) -> None:
+        super().__init__(docs)
+        self._db = docs.db
+
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
+        for snap in pages(queries.payment_owed(self._db, page_size), page_size):
+            yield RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
+
+    def stale_requests(
+        self, state: str, time_field: str, before: datetime, page_size: int
+    ) -> Iterator[QueriedRequest]:
+        shape = _SHAPE_BY_FIELD[time_field]
+        query = queries.older_than(self._db, shape, (state,), before, page_size)
+        for snap in pages(query, page_size):
+            request = RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
+            yield QueriedRequest(request, snap)
+
+
+class FirestoreSessions(DocumentSessions):
+    def __init__(self, docs: FirestoreDocuments) -> None:
+        super().__init__(docs)
+        self._db = docs.db
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        query = queries.older_than(
+            self._db, queries.WAITING_SESSIONS, ("waiting",), before, page_size
+        )
+        yield from (snap.id for snap in query.stream())

@@ -1,0 +1,554 @@
+"""Small stateful fakes of every port, shipped with the package (as procrastinate ships its
+`testing.py`): the unit tests, the simulation and the tools import them from here.
+
+`FakeDocuments` is a document database in memory with Firestore's rules for what the ports do
+(a create fails on an existing document, an update on a missing one; one commit is atomic);
+the ports are the same code as on Firestore (`homepro.adapters.documents`) with their queries
+answered by scanning. The contract suite (tests/contract) runs both through the same cases.
+Nothing here is imported by the functions at run time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from homepro.adapters.documents import (
+    DELETE,
+    Data,
+    DocumentAnalytics,
+    DocumentDispatch,
+    DocumentInbox,
+    DocumentRequests,
+    DocumentSessions,
+    DocumentUsers,
+    Tx,
+    device_of,
+    first_claim,
+)
+from homepro.domain import directory
+from homepro.domain.errors import Conflict, NotFound
+from homepro.domain.models import Device, RequestDoc, Role, UserDoc
+from homepro.domain.policy import Policy
+from homepro.domain.sessions import VideoRoom
+from homepro.services.context import Context, Tuning
+from homepro.services.ports import Authorization, PaymentError, PushMessage, PushResult
+from homepro.services.stores import FirstClaim, QueriedRequest, Stores
+
+T = TypeVar("T")
+Listener = Callable[[str, Data | None], None]
+
+
+def _split(path: str) -> tuple[str, str]:
+    collection, _, doc_id = path.rpartition("/")
+    if not collection or not doc_id:
+        raise ValueError(f"not a document path: {path!r}")
+    return collection, doc_id
+
+
+def _merged(current: Mapping[str, Any], fields: Mapping[str, Any]) -> Data:
+    found = dict(current)
+    for key, value in fields.items():
+        if value is DELETE:
+            found.pop(key, None)
+        else:
+            found[key] = value
+    return found
+
+
+class _FakeTx:
+    """Reads of the live documents; writes buffered until the work returns."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        self._docs = docs
+        self.writes: list[tuple[str, str, Data]] = []
+
+    def get(self, path: str) -> Data | None:
+        return self._docs.get(path)
+
+    def get_all(self, paths: Sequence[str]) -> list[Data | None]:
+        return [self._docs.get(path) for path in paths]
+
+    def create(self, path: str, data: Mapping[str, Any]) -> None:
+        self.writes.append(("create", path, dict(data)))
+
+    def update(self, path: str, data: Mapping[str, Any]) -> None:
+        self.writes.append(("update", path, dict(data)))
+
+
+class FakeDocuments:
+    """Collections of documents (camelCase dicts, as Firestore stores them) under one lock:
+    a transaction's work runs holding it, so no other writer can come between its reads and
+    its commit."""
+
+    def __init__(self) -> None:
+        self.collections: dict[str, dict[str, Data]] = {}
+        self.listeners: list[Listener] = []
+        self._lock = threading.RLock()
+
+    # -- the Documents port
+
+    def transact(self, work: Callable[[Tx], T], what: str, first: Any = None) -> T:
+        with self._lock:
+            tx = _FakeTx(self)
+            result = work(tx)
+            for kind, path, _ in tx.writes:  # all or nothing, as one commit
+                exists = self.get(path) is not None
+                if kind == "create" and exists:
+                    raise Conflict(f"{what}: {path} exists already")
+                if kind == "update" and not exists:
+                    raise NotFound(f"{path} does not exist")
+            for kind, path, data in tx.writes:
+                if kind == "create":
+                    self._put(path, data)
+                else:
+                    self._put(path, _merged(self._doc(path) or {}, data))
+            return result
+
+    def get(self, path: str) -> Data | None:
+        found = self._doc(path)
+        return None if found is None else dict(found)
+
+    def get_all(self, paths: Sequence[str]) -> dict[str, Data]:
+        with self._lock:
+            return {path: dict(found) for path in paths if (found := self._doc(path)) is not None}
+
+    def children(self, collection: str, fields: Sequence[str] | None = None) -> dict[str, Data]:
+        with self._lock:
+            docs = self.collections.get(collection, {})
+            if fields is None:
+                return {doc_id: dict(data) for doc_id, data in docs.items()}
+            return {
+                doc_id: {k: data[k] for k in fields if k in data} for doc_id, data in docs.items()
+            }
+
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
+        with self._lock:
+            if self._doc(path) is not None:
+                return False
+            self._put(path, dict(data))
+            return True
+
+    def update(self, path: str, data: Mapping[str, Any]) -> None:
+        with self._lock:
+            current = self._doc(path)
+            if current is None:
+                raise NotFound(f"{path} does not exist")
+            self._put(path, _merged(current, data))
+
+    def set_all(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        with self._lock:
+            for path, data in docs.items():
+                self._put(path, dict(data))
+
+    def delete_all(self, paths: Sequence[str]) -> None:
+        with self._lock:
+            for path in paths:
+                collection, doc_id = _split(path)
+                if self.collections.get(collection, {}).pop(doc_id, None) is not None:
+                    self._told(path, None)
+
+    # -- storage
+
+    def _doc(self, path: str) -> Data | None:
+        collection, doc_id = _split(path)
+        return self.collections.get(collection, {}).get(doc_id)
+
+    def _put(self, path: str, data: Data) -> None:
+        collection, doc_id = _split(path)
+        self.collections.setdefault(collection, {})[doc_id] = data
+        self._told(path, data)
+
+    def _told(self, path: str, data: Data | None) -> None:
+        for listener in self.listeners:
+            listener(path, data)
+
+    def collection(self, path: str) -> dict[str, Data]:
+        """The live documents of a collection by id (created empty if missing): tests read and
+        write them directly, as they would seed Firestore."""
+        return self.collections.setdefault(path, {})
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    # -- for tests: the collections by name, and seeding
+
+    @property
+    def requests(self) -> dict[str, Data]:
+        return self.collection("requests")
+
+    @property
+    def users(self) -> dict[str, Data]:
+        return self.collection("users")
+
+    @property
+    def sessions(self) -> dict[str, Data]:
+        return self.collection("sessions")
+
+    @property
+    def analytics(self) -> dict[str, Data]:
+        return self.collection("analytics")
+
+    def devices(self, uid: str) -> dict[str, Data]:
+        return self.collection(f"users/{uid}/devices")
+
+    def inbox(self, uid: str) -> dict[str, Data]:
+        return self.collection(f"users/{uid}/notifications")
+
+    def events(self, request_id: str) -> dict[str, Data]:
+        return self.collection(f"requests/{request_id}/events")
+
+    def rounds(self, request_id: str) -> dict[str, Data]:
+        return self.collection(f"requests/{request_id}/dispatches")
+
+    def targets(self, request_id: str, round_key: str) -> dict[str, Data]:
+        return self.collection(f"requests/{request_id}/dispatches/{round_key}/targets")
+
+    def event_types(self, request_id: str) -> list[str]:
+        return [e["type"] for _, e in sorted(self.events(request_id).items())]
+
+    def add_helper(self, uid: str, *tokens: str, **fields: Any) -> str:
+        self.users[uid] = {"role": "helper", "isAvailable": True, "displayName": uid, **fields}
+        devices = self.devices(uid)
+        devices.clear()
+        devices.update(
+            {f"d{i}": {"token": token, "platform": "web"} for i, token in enumerate(tokens)}
+        )
+        return uid
+
+    def add_request(self, request_id: str, **fields: Any) -> str:
+        now = fields.pop("now", datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+        self.requests[request_id] = {
+            "customerId": "cust-1",
+            "category": "plumbing",
+            "description": "The kitchen sink drips all night.",
+            "amount": 4900,
+            "currency": "usd",
+            "status": "pending",
+            "paymentStatus": "authorized",
+            "paymentIntentId": f"pi_{request_id}",
+            "createdAt": now,
+            "dispatchableAt": now,
+            "pendingSince": now,
+            "updatedAt": now,
+            "releaseCount": 0,
+            "dispatchRound": 0,
+            "version": 1,
+            **fields,
+        }
+        return request_id
+
+
+def _in_window(moment: datetime | None, since: datetime, until: datetime) -> bool:
+    return moment is not None and since <= moment < until
+
+
+class FakeRequests(DocumentRequests):
+    """The sweeps' queries, answered by a scan."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self._fake = docs
+
+    def sweepable(self) -> Iterable[tuple[str, Data]]:
+        """The requests the sweeps' queries look through (here every one; the simulation keeps
+        an index of those that may still change)."""
+        return self._fake.requests.items()
+
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
+        with self._fake.lock:
+            owed = sorted(rid for rid, d in self.sweepable() if d.get("paymentOwed"))
+        for request_id in owed:
+            yield RequestDoc.model_validate({**self._fake.requests[request_id], "id": request_id})
+
+    def stale_requests(
+        self, state: str, time_field: str, before: datetime, page_size: int
+    ) -> Iterator[QueriedRequest]:
+        field_name = "paymentStatus" if time_field == "createdAt" else "status"
+        with self._fake.lock:
+            rows = sorted(
+                (data[time_field], rid)
+                for rid, data in self.sweepable()
+                if data.get(field_name) == state
+                and data.get(time_field) is not None
+                and data[time_field] <= before
+            )
+        for _, request_id in rows:
+            data = self._fake.requests[request_id]
+            yield QueriedRequest(RequestDoc.model_validate({**data, "id": request_id}))
+
+
+class FakeSessions(DocumentSessions):
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self._fake = docs
+
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        with self._fake.lock:
+            found = sorted(
+                (data["waitingAt"], sid)
+                for sid, data in self._fake.sessions.items()
+                if data["status"] == "waiting" and data["waitingAt"] <= before
+            )
+        yield from (sid for _, sid in found[:page_size])
+
+
+class FakeDispatch(DocumentDispatch):
+    """The directory is computed from the profiles and devices as they are: the triggers that
+    keep Firestore's current run at once here."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self._fake = docs
+
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        with self._fake.lock:
+            found = []
+            for uid, profile in self._fake.users.items():
+                devices = [device_of(uid, i, d) for i, d in self._fake.devices(uid).items()]
+                entry = directory.entry_for(profile, devices)
+                if entry is not None:
+                    found.append(directory.from_entry(uid, entry))
+            return found
+
+    def refresh_directory(self, uid: str, now: datetime) -> bool:
+        return True
+
+    def rebuild_directory(self, now: datetime) -> int:
+        return len(self.directory())
+
+
+class FakeViews:
+    """The report's reads. The fake has no history: `read_time` is accepted and every read is
+    of now; each holds the lock, so no write lands in the middle of one."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        self._fake = docs
+
+    def read_time(self) -> datetime | None:
+        return None
+
+    def count_dispatchable(
+        self,
+        since: datetime,
+        until: datetime,
+        statuses: Sequence[str] | None = None,
+        read_time: datetime | None = None,
+    ) -> dict[tuple[str, str], int]:
+        with self._fake.lock:
+            found: dict[tuple[str, str], int] = {}
+            for data in self._fake.requests.values():
+                if statuses is not None and data["status"] not in statuses:
+                    continue
+                if _in_window(data.get("dispatchableAt"), since, until):
+                    cell = (data["category"], data["status"])
+                    found[cell] = found.get(cell, 0) + 1
+            return found
+
+    def first_claims(
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
+    ) -> Iterator[FirstClaim]:
+        with self._fake.lock:
+            rows = sorted(
+                (data["dispatchableAt"], data["firstClaimedAt"], rid)
+                for rid, data in self._fake.requests.items()
+                if _in_window(data.get("dispatchableAt"), since, until)
+                and data.get("firstClaimedAt") is not None
+            )
+            found = [first_claim(self._fake.requests[rid]) for *_, rid in rows]
+        yield from found
+
+    def push_totals(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[str, int]:
+        totals = dict.fromkeys(("notifications", "sent", "failed", "pruned", "sms"), 0)
+        with self._fake.lock:
+            for event in self._fake.analytics.values():
+                if event["type"] == "notification_sent" and _in_window(
+                    event.get("timestamp"), since, until
+                ):
+                    totals["notifications"] += 1
+                    for name in ("sent", "failed", "pruned", "sms"):
+                        totals[name] += int(event["metadata"].get(name) or 0)
+        return totals
+
+
+def fake_stores(docs: FakeDocuments) -> Stores:
+    """Every port over one fake database."""
+    return Stores(
+        requests=FakeRequests(docs),
+        sessions=FakeSessions(docs),
+        users=DocumentUsers(docs),
+        dispatch=FakeDispatch(docs),
+        inbox=DocumentInbox(docs),
+        analytics=DocumentAnalytics(docs),
+        views=FakeViews(docs),
+    )
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        assert moment >= self._now, "time only moves forward"
+        self._now = moment
+
+
+class FakePush:
+    """Accepts every message but for tokens FCM would refuse, like the local FCM stand-in."""
+
+    def __init__(self) -> None:
+        self.sent: list[PushMessage] = []
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        results = []
+        for message in messages:
+            if message.token.startswith("unregistered-"):
+                results.append(PushResult(ok=False, error="UNREGISTERED", prune=True))
+            elif message.token.startswith("invalid-"):
+                results.append(PushResult(ok=False, error="INVALID_ARGUMENT", prune=True))
+            else:
+                self.sent.append(message)
+                results.append(PushResult(ok=True))
+        return results
+
+    def tokens(self, kind: str | None = None) -> list[str]:
+        return [m.token for m in self.sent if kind is None or m.data["type"] == kind]
+
+
+class FakePayments:
+    """PaymentIntents with Stripe's rules: a canceled hold cannot be captured, a captured one
+    cannot be canceled; a repeated idempotency key returns the first result."""
+
+    DECLINED = frozenset({"pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclined"})
+    NEEDS_ACTION = frozenset({"pm_card_threeDSecure2Required"})
+
+    def __init__(self) -> None:
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, Any] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.failures = 0  # the next N calls fail like a Stripe outage
+
+    def _fail_if_down(self, action: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise PaymentError(f"stripe unavailable during {action}")
+
+    def authorize(
+        self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
+    ) -> Authorization:
+        self._fail_if_down("authorize")
+        key = f"{request_id}:authorize"
+        if key in self.keys:
+            return self.keys[key]  # type: ignore[no-any-return]
+        self.calls.append(("authorize", request_id))
+        if payment_method_id in self.DECLINED:
+            result = Authorization("declined", decline_reason="Your card was declined.")
+        else:
+            intent = f"pi_{len(self.intents) + 1}"
+            needs_action = payment_method_id in self.NEEDS_ACTION
+            self.intents[intent] = {
+                "amount": amount,
+                "status": "requires_action" if needs_action else "requires_capture",
+            }
+            outcome = "requires_action" if needs_action else "authorized"
+            result = Authorization(outcome, intent, client_secret=f"{intent}_secret")
+        self.keys[key] = result
+        return result
+
+    def release(self, request_id: str, payment_intent_id: str) -> None:
+        self._fail_if_down("release")
+        self.calls.append(("release", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})
+        if intent["status"] == "succeeded":
+            raise AssertionError("a captured payment cannot be released")
+        intent["status"] = "canceled"
+
+    def capture(self, request_id: str, payment_intent_id: str) -> None:
+        self._fail_if_down("capture")
+        self.calls.append(("capture", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})
+        if intent["status"] == "canceled":
+            raise AssertionError("a released hold cannot be captured")
+        intent["status"] = "succeeded"
+
+    def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
+        self._fail_if_down("refund")
+        self.calls.append(("refund", request_id))
+        intent = self.intents.setdefault(payment_intent_id, {"status": "succeeded"})
+        if intent["status"] != "succeeded":
+            raise AssertionError("only a captured payment can be refunded")
+        intent["refunded"] = amount
+
+
+class FakeVideo:
+    def __init__(self) -> None:
+        self.rooms: dict[str, VideoRoom] = {}
+
+    def create(self, session_id: str, request_id: str, title: str) -> VideoRoom:
+        return self.rooms.setdefault(
+            session_id,
+            VideoRoom(
+                "fake",
+                f"room-{session_id}",
+                f"https://v/{session_id}/c",
+                f"https://v/{session_id}/h",
+            ),
+        )
+
+
+class FakeSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, to: str, body: str) -> bool:
+        self.sent.append((to, body))
+        return True
+
+
+class FakeIdentity:
+    def __init__(self) -> None:
+        self.accounts: dict[str, str] = {}  # email -> uid
+        self.claims: dict[str, dict[str, Any]] = {}
+
+    def uid_for_email(self, email: str) -> str:
+        if email not in self.accounts:
+            raise NotFound(f"no account with the email {email}")
+        return self.accounts[email]
+
+    def set_role_claim(self, uid: str, role: Role) -> None:
+        self.claims.setdefault(uid, {})["role"] = role.value
+
+
+def make_context(
+    docs: FakeDocuments | None = None,
+    clock: FakeClock | None = None,
+    *,
+    stores: Stores | None = None,
+    tuning: Tuning | None = None,
+    **policy: Any,
+) -> Context:
+    """A context of fakes: `docs` (or `stores` built over them) and fresh outside services."""
+    return Context(
+        stores=stores or fake_stores(docs or FakeDocuments()),
+        clock=clock or FakeClock(),
+        policy=Policy(**policy),
+        push=FakePush(),
+        sms=FakeSms(),
+        payments=FakePayments(),
+        video=FakeVideo(),
+        tuning=tuning or Tuning(),
+    )
