@@ -1,7 +1,7 @@
 """A scripted marketplace day with known outcomes, for the report's tests.
 
 The day runs the services the functions run (create, claim, release, cancel, sessions, both
-sweeps every minute) on any Store: the unit test's FakeStore, or Firestore on the emulator.
+sweeps every minute) on any Store: the unit test's FakeDocuments, or Firestore on the emulator.
 `Day.deliver` plays the Firestore triggers: every change of a request since it was last
 delivered goes to `reactions` (twice with `duplicates`, as an at-least-once delivery may), and
 every helper's directory entry is refreshed (the device trigger). The clock is the test's.
@@ -136,7 +136,7 @@ class Day:
 
     def _refresh_directory(self, now: datetime) -> None:
         for uid in HELPERS:  # on_device_written after a prune
-            self.ctx.store.refresh_directory(uid, now)
+            self.ctx.dispatch.refresh_directory(uid, now)
 
     def deliver(self) -> None:
         self.triggers.deliver()

@@ -15,16 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import firebase_admin
 from firebase_admin import credentials, firestore, messaging

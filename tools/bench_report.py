@@ -15,18 +15,15 @@ import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 import emulator_client as ec
-from homepro.adapters.firestore_store import FirestoreStore
+from homepro.adapters.firestore import firestore_stores
 from homepro.services import reports
+from homepro.services.context import Tuning
 
 PROJECT = "demo-homepro-bench-report"
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
@@ -87,19 +84,20 @@ def main() -> int:
     started = time.perf_counter()
     written = seed(db, args.requests, random.Random(7))
     print(f"seeded {written['requests']} requests in {time.perf_counter() - started:.1f} s")
-    store = FirestoreStore(db)
+    tuning = Tuning()
+    views = firestore_stores(db, tuning).views
     seconds = []
     report: dict[str, Any] = {}
     for _ in range(args.runs):
         started = time.perf_counter()
-        report = reports.report(store, DAY, DAY + timedelta(days=1), as_of=DAY + timedelta(days=2))
+        report = reports.report(views, DAY, DAY + timedelta(days=1), as_of=DAY + timedelta(days=2))
         seconds.append(time.perf_counter() - started)
     assert report["requests"]["total"] == written["requests"], report["requests"]
     assert report["claimed"] == written["claimed"], report["claimed"]
     assert report["push"]["sent"] == written["sent"], report["push"]
     print(
         f"dispatch_report over {written['requests']} requests ({written['claimed']} claimed,"
-        f" scanned {reports.REPORT_PAGE_SIZE} a page): median {statistics.median(seconds):.2f} s,"
+        f" scanned {tuning.report_page_size} a page): median {statistics.median(seconds):.2f} s,"
         f" best {min(seconds):.2f} s over {args.runs} runs; counts match what was written"
     )
     clear()

@@ -18,16 +18,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from firebase_admin import firestore
 
@@ -35,7 +30,7 @@ import emulator_client as ec
 from homepro import bootstrap, config
 from homepro.adapters.stripe_payments import StripePayments
 from homepro.services import reactions, sweeps
-from homepro.services.context import Context
+from homepro.services.context import Context, Tuning
 from homepro.services.ports import PushMessage
 
 Db = Any
@@ -120,15 +115,17 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=30, help="budget of each paced run")
     parser.add_argument("--paced-runs", type=int, default=2)
     parser.add_argument(
-        "--concurrency", type=int, default=sweeps.SWEEP_CONCURRENCY, help="transactions at once"
+        "--concurrency", type=int, default=Tuning().sweep_concurrency, help="transactions at once"
     )
     args = parser.parse_args()
 
-    sweeps.SWEEP_CONCURRENCY = args.concurrency
     db = firestore.client(bootstrap.app())
     ec.clear_firestore()
     fast = StripePayments("sk_test_bench", base_url=config.stripe_base_url(), max_rps=0)
     base = bootstrap.context()
+    base = dataclasses.replace(
+        base, tuning=dataclasses.replace(base.tuning, sweep_concurrency=args.concurrency)
+    )
 
     print(
         f"seeding {args.seed_sample} + {args.requests:,} stale requests with holds ...", flush=True

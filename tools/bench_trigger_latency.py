@@ -12,9 +12,6 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from firebase_admin import firestore
 

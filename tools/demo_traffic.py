@@ -27,11 +27,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import emulator_client as ec
 from homepro.domain.sessions import DEFAULT_CHECKLISTS

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from firebase_admin import firestore
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from homepro import bootstrap
 from homepro.domain.errors import HomeProError

@@ -1,11 +1,12 @@
 """`make simulate`: a marketplace day on the real services, under several policies.
 
 A discrete-event simulation (virtual clock, no sleeping) that drives the same dispatch, claim,
-release, expiry, escalation and session code the functions run, with the unit tests' fakes for
-Firestore, push, SMS and Stripe. For each policy it prints the share of requests claimed within
-15 minutes, time to claim p50 / p90 / p99, expiry and cancellation rates, pushes and SMS per
-request and new-request notifications per on-shift helper hour, and draws the time-to-claim
-curves with the 15-minute line (PNG). Seeded: the same seed gives the same figures.
+release, expiry, escalation and session code the functions run, with the package's fakes
+(`homepro.testing`) for Firestore, push, SMS and Stripe. For each policy it prints the share of
+requests claimed within 15 minutes, time to claim p50 / p90 / p99, expiry and cancellation
+rates, pushes and SMS per request and new-request notifications per on-shift helper hour, and
+draws the time-to-claim curves with the 15-minute line (PNG). Seeded: the same seed gives the
+same figures.
 
 Policies: `seed` (the customer's sketch: one round at creation, no escalation, no SMS, a released
 claim not dispatched again, sweeps every 5 minutes), `product` (the defaults: escalation every
@@ -28,13 +29,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT / "functions", ROOT / "tests", ROOT / "tools"):
-    sys.path.insert(0, str(path))
+from marketsim.engine import BUILTIN_POLICIES, PolicySpec, Simulation, policy_spec
+from marketsim.results import Figures, chart, figures, pooled, table
+from marketsim.scenario import Scenario, ScenarioError, load
 
-from marketsim.engine import BUILTIN_POLICIES, PolicySpec, Simulation, policy_spec  # noqa: E402
-from marketsim.results import Figures, chart, figures, pooled, table  # noqa: E402
-from marketsim.scenario import Scenario, ScenarioError, load  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SHIPPED = ("weekday", "evening", "storm")
 

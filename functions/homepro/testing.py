@@ -251,24 +251,24 @@ class FakeRequests(DocumentRequests):
 
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
-        self._fake = docs
+        self.docs = docs
 
     def sweepable(self) -> Iterable[tuple[str, Data]]:
         """The requests the sweeps' queries look through (here every one; the simulation keeps
         an index of those that may still change)."""
-        return self._fake.requests.items()
+        return self.docs.requests.items()
 
     def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
-        with self._fake.lock:
+        with self.docs.lock:
             owed = sorted(rid for rid, d in self.sweepable() if d.get("paymentOwed"))
         for request_id in owed:
-            yield RequestDoc.model_validate({**self._fake.requests[request_id], "id": request_id})
+            yield RequestDoc.model_validate({**self.docs.requests[request_id], "id": request_id})
 
     def stale_requests(
         self, state: str, time_field: str, before: datetime, page_size: int
     ) -> Iterator[QueriedRequest]:
         field_name = "paymentStatus" if time_field == "createdAt" else "status"
-        with self._fake.lock:
+        with self.docs.lock:
             rows = sorted(
                 (data[time_field], rid)
                 for rid, data in self.sweepable()
@@ -277,20 +277,20 @@ class FakeRequests(DocumentRequests):
                 and data[time_field] <= before
             )
         for _, request_id in rows:
-            data = self._fake.requests[request_id]
+            data = self.docs.requests[request_id]
             yield QueriedRequest(RequestDoc.model_validate({**data, "id": request_id}))
 
 
 class FakeSessions(DocumentSessions):
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
-        self._fake = docs
+        self.docs = docs
 
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
-        with self._fake.lock:
+        with self.docs.lock:
             found = sorted(
                 (data["waitingAt"], sid)
-                for sid, data in self._fake.sessions.items()
+                for sid, data in self.docs.sessions.items()
                 if data["status"] == "waiting" and data["waitingAt"] <= before
             )
         yield from (sid for _, sid in found[:page_size])
@@ -302,13 +302,13 @@ class FakeDispatch(DocumentDispatch):
 
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
-        self._fake = docs
+        self.docs = docs
 
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
-        with self._fake.lock:
+        with self.docs.lock:
             found = []
-            for uid, profile in self._fake.users.items():
-                devices = [device_of(uid, i, d) for i, d in self._fake.devices(uid).items()]
+            for uid, profile in self.docs.users.items():
+                devices = [device_of(uid, i, d) for i, d in self.docs.devices(uid).items()]
                 entry = directory.entry_for(profile, devices)
                 if entry is not None:
                     found.append(directory.from_entry(uid, entry))
@@ -326,7 +326,7 @@ class FakeViews:
     of now; each holds the lock, so no write lands in the middle of one."""
 
     def __init__(self, docs: FakeDocuments) -> None:
-        self._fake = docs
+        self.docs = docs
 
     def read_time(self) -> datetime | None:
         return None
@@ -338,9 +338,9 @@ class FakeViews:
         statuses: Sequence[str] | None = None,
         read_time: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
-        with self._fake.lock:
+        with self.docs.lock:
             found: dict[tuple[str, str], int] = {}
-            for data in self._fake.requests.values():
+            for data in self.docs.requests.values():
                 if statuses is not None and data["status"] not in statuses:
                     continue
                 if _in_window(data.get("dispatchableAt"), since, until):
@@ -351,22 +351,22 @@ class FakeViews:
     def first_claims(
         self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
     ) -> Iterator[FirstClaim]:
-        with self._fake.lock:
+        with self.docs.lock:
             rows = sorted(
                 (data["dispatchableAt"], data["firstClaimedAt"], rid)
-                for rid, data in self._fake.requests.items()
+                for rid, data in self.docs.requests.items()
                 if _in_window(data.get("dispatchableAt"), since, until)
                 and data.get("firstClaimedAt") is not None
             )
-            found = [first_claim(self._fake.requests[rid]) for *_, rid in rows]
+            found = [first_claim(self.docs.requests[rid]) for *_, rid in rows]
         yield from found
 
     def push_totals(
         self, since: datetime, until: datetime, read_time: datetime | None = None
     ) -> dict[str, int]:
         totals = dict.fromkeys(("notifications", "sent", "failed", "pruned", "sms"), 0)
-        with self._fake.lock:
-            for event in self._fake.analytics.values():
+        with self.docs.lock:
+            for event in self.docs.analytics.values():
                 if event["type"] == "notification_sent" and _in_window(
                     event.get("timestamp"), since, until
                 ):
@@ -531,6 +531,14 @@ class FakeIdentity:
 
     def set_role_claim(self, uid: str, role: Role) -> None:
         self.claims.setdefault(uid, {})["role"] = role.value
+
+
+def fake_docs(ctx: Context) -> FakeDocuments:
+    """The fake database behind a context of `make_context`."""
+    requests = ctx.stores.requests
+    if not isinstance(requests, FakeRequests):
+        raise TypeError("not a context of fakes")
+    return requests.docs
 
 
 def make_context(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,12 +13,12 @@ from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "functions")]
+import emulator_client as ec
+from homepro import bootstrap
+from homepro.services.roles import assign_role
 
-import emulator_client as ec  # noqa: E402
-from homepro import bootstrap  # noqa: E402
-from homepro.services.roles import assign_role  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 APP = os.environ.get("HOMEPRO_APP_URL", "http://127.0.0.1:5000")
 CHROMIUM = os.environ.get("HOMEPRO_CHROMIUM", "/usr/bin/chromium")

@@ -20,12 +20,12 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
 from conftest import wait_for
-from fakes import FakeClock, FakePayments, FakePush, FakeSms, FakeVideo
-from homepro.adapters.firestore_store import FirestoreStore
+from homepro.adapters.firestore import firestore_stores
 from homepro.domain import directory
 from homepro.domain.policy import Policy
 from homepro.services import reports
-from homepro.services.context import Context
+from homepro.services.context import Context, Tuning
+from homepro.testing import FakeClock, FakePayments, FakePush, FakeSms, FakeVideo
 
 # The scripted day runs in a project of its own: no Functions emulator trigger listens there,
 # so the day's triggers are the ones the script delivers, on the script's clock.
@@ -57,10 +57,10 @@ def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, d
             .set({"token": token, "platform": "web"})
         ),
     )
-    store = FirestoreStore(db)
+    stores = firestore_stores(db, Tuning())
     clock = FakeClock(script.START)
-    store.rebuild_directory(clock.now())
-    ctx = Context(store, clock, Policy(), FakePush(), FakeSms(), FakePayments(), FakeVideo())
+    stores.dispatch.rebuild_directory(clock.now())
+    ctx = Context(stores, clock, Policy(), FakePush(), FakeSms(), FakePayments(), FakeVideo())
 
     def read_raw(request_id: str) -> dict[str, Any] | None:
         return db.collection("requests").document(request_id).get().to_dict()
@@ -70,15 +70,15 @@ def test_the_scripted_day_on_firestore_gives_exactly_the_expected_kpis(day_db, d
     script.run(day)
 
     started = time.perf_counter()
-    report = reports.report(store, *script.WINDOW, as_of=script.END)
+    report = reports.report(stores.views, *script.WINDOW, as_of=script.END)
     print(f"\ndispatch_report of the scripted day: {1000 * (time.perf_counter() - started):.0f} ms")
     script.check_report(report)
     morning = script.WINDOW[1] + timedelta(hours=8)
-    script.check_report_next_morning(reports.report(store, *script.WINDOW, as_of=morning))
+    script.check_report_next_morning(reports.report(stores.views, *script.WINDOW, as_of=morning))
     script.check_events([snap.to_dict() for snap in db.collection("analytics").stream()])
 
 
-def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch):
+def test_the_report_pages_through_more_claims_than_one_page(day_db):
     db = day_db
     since = datetime(2026, 4, 1, tzinfo=UTC)
     batch = db.batch()
@@ -94,16 +94,15 @@ def test_the_report_pages_through_more_claims_than_one_page(day_db, monkeypatch)
             },
         )
     batch.commit()
-    monkeypatch.setattr(reports, "REPORT_PAGE_SIZE", 4)
-
-    report = reports.report(FirestoreStore(db), since, since + timedelta(days=1))
+    views = firestore_stores(db, Tuning()).views
+    report = reports.report(views, since, since + timedelta(days=1), page_size=4)
 
     assert report["claimed"] == 25
     assert report["timeToClaimSeconds"] == {"p50": 720.0, "p90": 1320.0, "p99": 1440.0}
     assert report["claimedWithin15MinShare"] == 0.64  # 0..15 minutes: 16 of 25
 
 
-def test_every_read_of_a_report_sees_the_same_moment(day_db, monkeypatch):
+def test_every_read_of_a_report_sees_the_same_moment(day_db):
     """Counts, the paged scan and the push sums are all read at one `read_time`: what is
     written after it (a claim, another request, a push) is in none of them."""
     db = day_db
@@ -142,11 +141,11 @@ def test_every_read_of_a_report_sees_the_same_moment(day_db, monkeypatch):
     db.collection("requests").document("moment-waiting").update(claimed(9, "claimed"))
     db.collection("requests").document("moment-late").set(claimed(10))
     db.collection("analytics").document("moment-push-late").set(push(10))
-    monkeypatch.setattr(reports, "REPORT_PAGE_SIZE", 4)  # the scan's later pages too
-    store, until = FirestoreStore(db), since + timedelta(days=1)
+    views, until = firestore_stores(db, Tuning()).views, since + timedelta(days=1)
 
-    then = reports.report(store, since, until, read_time=moment)
-    now = reports.report(store, since, until)
+    # pages of 4: the scan's later pages are read at the moment too
+    then = reports.report(views, since, until, read_time=moment, page_size=4)
+    now = reports.report(views, since, until, page_size=4)
 
     assert (then["requests"]["total"], then["claimed"], then["push"]["sent"]) == (7, 6, 12)
     assert then["requests"]["byStatus"]["pending"] == 1

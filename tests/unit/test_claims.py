@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from fakes import FakeStore, make_context
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
 from homepro.domain.models import Actor, CreateRequestInput, RequestRef, SetAvailabilityInput
 from homepro.services import claims, payments
+from homepro.testing import FakeDocuments, fake_docs, make_context
 
 HELPER = Actor(uid="h1", role="helper")
 OTHER = Actor(uid="h2", role="helper")
@@ -15,7 +15,7 @@ OTHER = Actor(uid="h2", role="helper")
 
 @pytest.fixture
 def ctx():
-    store = FakeStore()
+    store = FakeDocuments()
     store.users["h1"] = {"role": "helper", "displayName": "Hana", "isAvailable": True}
     store.users["h2"] = {"role": "helper", "displayName": "Hugo", "categories": ["electrical"]}
     store.add_request("r1")
@@ -27,14 +27,14 @@ def test_claim_sets_the_helper_and_writes_one_event(ctx):
         "requestId": "r1",
         "status": "claimed",
     }
-    doc = ctx.store.requests["r1"]
+    doc = fake_docs(ctx).requests["r1"]
     assert (doc["helperId"], doc["helperDisplayName"], doc["claimedAt"]) == (
         "h1",
         "Hana",
         ctx.clock.now(),
     )
     assert doc["version"] == 2
-    assert ctx.store.event_types("r1") == ["request_claimed"]
+    assert fake_docs(ctx).event_types("r1") == ["request_claimed"]
 
 
 def test_the_first_claim_is_kept_when_a_release_clears_claimed_at(ctx):
@@ -44,7 +44,7 @@ def test_the_first_claim_is_kept_when_a_release_clears_claimed_at(ctx):
     claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
     ctx.clock.advance(minutes=4)
     claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
-    doc = ctx.store.requests["r1"]
+    doc = fake_docs(ctx).requests["r1"]
     assert (doc["firstClaimedAt"], doc["firstClaimRound"]) == (first, 0)
     assert doc["claimedAt"] == ctx.clock.now()
 
@@ -62,7 +62,7 @@ def test_a_claim_before_the_first_round_still_dates_the_request(ctx):
     authorized_at = ctx.clock.now()
     ctx.clock.advance(seconds=2)
     claims.claim_request(ctx, HELPER, RequestRef(request_id=request_id))
-    doc = ctx.store.requests[request_id]
+    doc = fake_docs(ctx).requests[request_id]
     assert doc["dispatchableAt"] == doc["pendingSince"] == authorized_at
     assert (doc["firstClaimedAt"] - doc["dispatchableAt"]).total_seconds() == 2
 
@@ -81,24 +81,24 @@ def test_claim_refuses_customers_and_missing_requests(ctx):
 
 def test_a_claimed_request_cannot_be_claimed_again(ctx):
     claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
-    ctx.store.users["h2"]["categories"] = []
+    fake_docs(ctx).users["h2"]["categories"] = []
     with pytest.raises(InvalidTransition):
         claims.claim_request(ctx, OTHER, RequestRef(request_id="r1"))
-    assert ctx.store.event_types("r1") == ["request_claimed"]
+    assert fake_docs(ctx).event_types("r1") == ["request_claimed"]
 
 
 def test_release_resets_the_claim_and_pending_since(ctx):
     claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
     ctx.clock.advance(minutes=3)
     assert claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))["status"] == "pending"
-    doc = ctx.store.requests["r1"]
+    doc = fake_docs(ctx).requests["r1"]
     assert doc["releaseCount"] == 1
     assert doc["pendingSince"] == ctx.clock.now()
     assert doc["helperId"] is None and doc["claimedAt"] is None
 
 
 def test_the_max_releases_th_release_expires_and_releases_the_hold_before_answering(ctx):
-    ctx = make_context(ctx.store, ctx.clock, max_releases=2)
+    ctx = make_context(fake_docs(ctx), ctx.clock, max_releases=2)
     answers = []
     for _ in range(2):
         claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
@@ -107,19 +107,19 @@ def test_the_max_releases_th_release_expires_and_releases_the_hold_before_answer
         ("pending", "authorized"),
         ("expired", "released"),
     ]
-    doc = ctx.store.requests["r1"]
+    doc = fake_docs(ctx).requests["r1"]
     assert (doc["status"], doc["paymentOwed"], doc["releaseCount"]) == ("expired", None, 2)
-    assert ctx.store.event_types("r1")[-2:] == ["request_expired", "payment_released"]
+    assert fake_docs(ctx).event_types("r1")[-2:] == ["request_expired", "payment_released"]
     assert ctx.payments.calls == [("release", "r1")]
 
 
 def test_a_failed_release_at_the_last_release_is_left_owed_for_the_sweep(ctx):
-    ctx = make_context(ctx.store, ctx.clock, max_releases=1)
+    ctx = make_context(fake_docs(ctx), ctx.clock, max_releases=1)
     claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
     ctx.payments.failures = 3
     answer = claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
     assert (answer["status"], answer["paymentStatus"]) == ("expired", "authorized")
-    assert ctx.store.requests["r1"]["paymentOwed"] == "release"
+    assert fake_docs(ctx).requests["r1"]["paymentOwed"] == "release"
 
 
 def test_only_the_holder_releases(ctx):
@@ -132,7 +132,7 @@ def test_set_availability(ctx):
     assert claims.set_availability(ctx, OTHER, SetAvailabilityInput(is_available=True)) == {
         "isAvailable": True
     }
-    assert ctx.store.users["h2"]["isAvailable"] is True
+    assert fake_docs(ctx).users["h2"]["isAvailable"] is True
     with pytest.raises(Forbidden):
         claims.set_availability(
             ctx, Actor(uid="c1", role="customer"), SetAvailabilityInput(is_available=True)

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fakes import FakeStore, make_context
 from homepro.adapters.fcm import error_of, message_body
 from homepro.domain import notifications
 from homepro.domain.dispatch import in_quiet_hours, push_ttl_seconds, round_key
@@ -15,6 +14,7 @@ from homepro.services import claims, reactions, sweeps
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
 from homepro.services.ports import PushMessage
+from homepro.testing import FakeDocuments, make_context
 
 
 def doc(**fields) -> RequestDoc:
@@ -81,7 +81,7 @@ def test_push_ttl_is_the_time_left_before_expiry():
 
 @pytest.fixture
 def world():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_helper("plumber", "tok-p1", "tok-p2", categories=["plumbing"])
     store.add_helper("anyone", "tok-a1", categories=[])
@@ -93,7 +93,7 @@ def world():
     )
     store.add_helper("gone", "unregistered-1", "tok-g1")
     store.users["cust"] = {"role": "customer", "isAvailable": True}
-    store.devices["cust"] = {"d0": {"token": "tok-customer"}}
+    store.devices("cust")["d0"] = {"token": "tok-customer"}
     store.add_request("r", customerId="cust")
     return ctx, store
 
@@ -105,11 +105,11 @@ def test_a_round_reaches_every_device_of_every_matching_helper_and_no_other(worl
     assert report.counts.helpers_targeted == 4
     assert (report.counts.devices_targeted, report.counts.sent, report.counts.failed) == (6, 5, 1)
     assert report.counts.tokens_pruned == 1
-    assert "unregistered-1" not in {d["token"] for d in store.devices["gone"].values()}
-    assert set(store.targets[("r", "initial")]) == {"plumber", "anyone", "legacy", "gone"}
-    assert store.rounds["r"]["initial"]["sent"] == 5
+    assert "unregistered-1" not in {d["token"] for d in store.devices("gone").values()}
+    assert set(store.targets("r", "initial")) == {"plumber", "anyone", "legacy", "gone"}
+    assert store.rounds("r")["initial"]["sent"] == 5
     assert store.requests["r"]["dispatchRound"] == 1
-    assert all("new_request-r-initial" in store.inbox[uid] for uid in ("plumber", "legacy"))
+    assert all("new_request-r-initial" in store.inbox(uid) for uid in ("plumber", "legacy"))
     sent_events = [a for a in store.analytics.values() if a["type"] == "notification_sent"]
     assert len(sent_events) == 4
     message = ctx.push.sent[0]
@@ -142,7 +142,7 @@ def test_escalation_rounds_and_sms_to_phone_only_helpers(world):
     before = dict(store.requests["r"])
     assert sweeps.sweep_stale_requests(ctx).counts == {"request_escalated": 1}
     reactions.request_updated(ctx, "r", before, store.requests["r"])
-    assert store.rounds["r"]["escalation-1"]["round"] == 2
+    assert store.rounds("r")["escalation-1"]["round"] == 2
     assert [to for to, _ in ctx.sms.sent] == ["+15125550199"]
     assert sweeps.sweep_stale_requests(ctx).counts == {"skipped": 1}  # not due again yet
 
@@ -168,7 +168,7 @@ def test_escalation_after_a_release_is_sent_again(world):
     before = dict(store.requests["r"])
     sweeps.sweep_stale_requests(ctx)
     reactions.request_updated(ctx, "r", before, store.requests["r"])
-    assert "escalation-1" in store.rounds["r"]
+    assert "escalation-1" in store.rounds("r")
     # claimed and released by its helper: pending again, escalation counted from 0
     store.add_helper("taker", "tok-t", categories=["plumbing"])
     claims.claim_request(ctx, Actor(uid="taker", role=Role.HELPER), RequestRef(request_id="r"))
@@ -179,12 +179,12 @@ def test_escalation_after_a_release_is_sent_again(world):
     before = dict(store.requests["r"])
     assert sweeps.sweep_stale_requests(ctx).counts == {"request_escalated": 1}
     reactions.request_updated(ctx, "r", before, store.requests["r"])
-    assert sorted(store.rounds["r"]) == ["escalation-1", "escalation-1-r1", "initial", "released-1"]
+    assert sorted(store.rounds("r")) == ["escalation-1", "escalation-1-r1", "initial", "released-1"]
     assert len(ctx.push.tokens("new_request")) > 5 * 2  # every round reached the helpers
 
 
 def test_a_policy_without_sms_or_escalation_sends_neither():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store, sms_from_round=0, escalation_minutes=0)
     store.add_helper("phone-only", phone="+15125550199")
     store.add_request("r", customerId="cust")
@@ -220,10 +220,10 @@ def test_a_sweep_release_tells_the_helper_a_self_release_does_not(world):
     sweeps.sweep_stale_claims(ctx)
     reactions.request_updated(ctx, "r", claimed, store.requests["r"])
     assert ctx.push.tokens("claim_released") == ["tok-p1", "tok-p2"]
-    assert "released-1" in store.rounds["r"]  # and the request is dispatched again
+    assert "released-1" in store.rounds("r")  # and the request is dispatched again
 
     by_helper = {**claimed, "version": 9}
-    store.events["r"]["v000010-request_released"] = {
+    store.events("r")["v000010-request_released"] = {
         "type": "request_released",
         "actor": {"uid": "plumber", "role": "helper"},
     }
@@ -249,7 +249,7 @@ def test_notify_is_once_per_user_and_key(world):
     first = notify(ctx, ["cust", "cust"], note)
     second = notify(ctx, ["cust"], note)
     assert (first.users, first.sent, second.users) == (1, 1, 0)
-    assert store.inbox["cust"][note.key]["data"]["body"].startswith("Hana")
+    assert store.inbox("cust")[note.key]["data"]["body"].startswith("Hana")
 
 
 # ---------------------------------------------------------------- FCM wire format

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from firebase_functions import https_fn
 
-from homepro.adapters.queries import QUERY_SHAPES
+from homepro.adapters.firestore.queries import QUERY_SHAPES
 from homepro.domain import errors
 from homepro.entrypoints import to_https_error
 

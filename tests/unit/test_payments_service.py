@@ -2,10 +2,10 @@
 
 import pytest
 
-from fakes import FakeStore, make_context
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
 from homepro.services import payments, sweeps
+from homepro.testing import FakeDocuments, fake_docs, make_context
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 
@@ -22,22 +22,24 @@ def ask(**fields) -> CreateRequestInput:
 
 @pytest.fixture
 def ctx():
-    return make_context(FakeStore())
+    return make_context(FakeDocuments())
 
 
 def test_create_holds_the_price_of_the_category_and_makes_it_dispatchable(ctx):
     answer = payments.create_request(ctx, CUSTOMER, ask())
     assert answer["paymentStatus"] == "authorized" and answer["amount"] == 6900
-    doc = ctx.store.requests[answer["requestId"]]
+    doc = fake_docs(ctx).requests[answer["requestId"]]
     assert doc["pendingSince"] == ctx.clock.now()
     assert ctx.payments.intents[doc["paymentIntentId"]]["status"] == "requires_capture"
-    assert ctx.store.get_request(answer["requestId"]).dispatchable
+    assert ctx.requests.get_request(answer["requestId"]).dispatchable
 
 
 def test_the_first_request_writes_the_checklists_the_helper_page_reads(ctx):
-    assert "checklists" not in ctx.store.config
+    assert "checklists" not in fake_docs(ctx).collection("config")
     payments.create_request(ctx, CUSTOMER, ask())
-    assert ctx.store.config["checklists"]["plumbing"]  # the defaults, before any session
+    assert fake_docs(ctx).collection("config")["checklists"][
+        "plumbing"
+    ]  # the defaults, before any session
 
 
 def test_only_customers_create(ctx):
@@ -59,7 +61,7 @@ def test_a_declined_card_fails_the_request_and_says_why(ctx):
         payments.create_request(
             ctx, CUSTOMER, ask(paymentMethodId="pm_card_chargeCustomerFail", clientRequestId="k")
         )
-    [doc] = ctx.store.requests.values()
+    [doc] = fake_docs(ctx).requests.values()
     assert (doc["status"], doc["paymentStatus"], doc["cancelReason"]) == (
         "cancelled",
         "failed",
@@ -74,8 +76,8 @@ def test_three_d_secure_waits_with_the_client_secret(ctx):
     assert answer["paymentStatus"] == "requires_payment" and answer["clientSecret"].endswith(
         "_secret"
     )
-    doc = ctx.store.requests[answer["requestId"]]
-    assert doc["paymentIntentId"] and not ctx.store.get_request(answer["requestId"]).dispatchable
+    doc = fake_docs(ctx).requests[answer["requestId"]]
+    assert doc["paymentIntentId"] and not ctx.requests.get_request(answer["requestId"]).dispatchable
 
 
 def test_an_outage_while_holding_is_a_clear_retryable_error(ctx):
@@ -90,7 +92,7 @@ def test_cancel_releases_before_answering(ctx):
     request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
     answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
     assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "released")
-    intent = ctx.store.requests[request_id]["paymentIntentId"]
+    intent = fake_docs(ctx).requests[request_id]["paymentIntentId"]
     assert ctx.payments.intents[intent]["status"] == "canceled"
     with pytest.raises(InvalidTransition):
         payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
@@ -109,14 +111,14 @@ def test_a_failed_release_stays_owed_until_a_sweep_ends_it_once(ctx):
     ctx.payments.failures = 1
     answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
     assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "authorized")
-    assert ctx.store.requests[request_id]["paymentOwed"] == "release"
+    assert fake_docs(ctx).requests[request_id]["paymentOwed"] == "release"
 
     assert sweeps.sweep_stale_requests(ctx).counts == {"payment_released": 1}
     assert sweeps.sweep_stale_requests(ctx).counts == {}
-    doc = ctx.store.requests[request_id]
+    doc = fake_docs(ctx).requests[request_id]
     assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     assert ctx.payments.calls.count(("release", request_id)) == 1
-    assert ctx.store.event_types(request_id)[-2:] == ["request_cancelled", "payment_released"]
+    assert fake_docs(ctx).event_types(request_id)[-2:] == ["request_cancelled", "payment_released"]
 
 
 def test_an_abandoned_3ds_request_expires_and_its_intent_is_released(ctx):
@@ -126,7 +128,7 @@ def test_an_abandoned_3ds_request_expires_and_its_intent_is_released(ctx):
     ctx.clock.advance(minutes=31)
     counts = sweeps.sweep_stale_requests(ctx).counts
     assert counts == {"request_expired": 1, "payment_failed": 1}
-    doc = ctx.store.requests[answer["requestId"]]
+    doc = fake_docs(ctx).requests[answer["requestId"]]
     assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == ("expired", "failed", None)
     assert ctx.payments.intents[doc["paymentIntentId"]]["status"] == "canceled"
 
@@ -138,7 +140,7 @@ def test_the_webhook_authorizes_after_3ds_once_and_ignores_repeats(ctx):
         ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
     )
     intent = {
-        "id": ctx.store.requests[answer["requestId"]]["paymentIntentId"],
+        "id": fake_docs(ctx).requests[answer["requestId"]]["paymentIntentId"],
         "metadata": {"requestId": answer["requestId"]},
     }
     assert (
@@ -150,7 +152,7 @@ def test_the_webhook_authorizes_after_3ds_once_and_ignores_repeats(ctx):
     )
     assert apply_stripe_event(ctx, "payment_intent.payment_failed", intent) == "unchanged"  # late
     assert apply_stripe_event(ctx, "customer.created", intent) == "ignored"
-    assert ctx.store.get_request(answer["requestId"]).dispatchable
+    assert ctx.requests.get_request(answer["requestId"]).dispatchable
 
 
 def test_refund_only_a_captured_payment_once(ctx):
@@ -160,8 +162,8 @@ def test_refund_only_a_captured_payment_once(ctx):
     request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
     with pytest.raises(InvalidTransition):
         payments.refund_request(ctx, admin, RefundRequestInput(request_id=request_id))
-    ctx.payments.capture(request_id, ctx.store.requests[request_id]["paymentIntentId"])
-    ctx.store.requests[request_id].update(paymentStatus="captured")
+    ctx.payments.capture(request_id, fake_docs(ctx).requests[request_id]["paymentIntentId"])
+    fake_docs(ctx).requests[request_id].update(paymentStatus="captured")
     with pytest.raises(Forbidden):
         payments.refund_request(ctx, CUSTOMER, RefundRequestInput(request_id=request_id))
     answer = payments.refund_request(

@@ -9,12 +9,13 @@ import scripted_day as script
 from test_scripted_day import _day
 
 from homepro.services import reports
+from homepro.testing import FakeDocuments, FakeViews
 
 
 def _scripted_report() -> dict[str, Any]:
     store, day = _day(duplicates=False)
     script.run(day)
-    return reports.report(store, *script.WINDOW, as_of=script.END)
+    return reports.report(FakeViews(store), *script.WINDOW, as_of=script.END)
 
 
 def test_the_report_prints_the_kpis_the_callable_answers():
@@ -39,6 +40,6 @@ def test_the_report_prints_the_kpis_the_callable_answers():
 
 
 def test_an_empty_window_prints_dashes():
-    empty = reports.report(__import__("fakes").FakeStore(), *script.WINDOW)
+    empty = reports.report(FakeViews(FakeDocuments()), *script.WINDOW)
     text = report_cli.render(empty)
     assert "claimed within 15 min   —" in text and "#" not in text

@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 import scripted_day as script
 
-from fakes import FakeClock, FakeStore, make_context
 from homepro.domain.models import AnalyticsDoc
 from homepro.services import reports
+from homepro.testing import FakeClock, FakeDocuments, FakeViews, make_context
 
 
-def _day(duplicates: bool) -> tuple[FakeStore, script.Day]:
-    store, clock = FakeStore(), FakeClock(script.START)
+def _day(duplicates: bool) -> tuple[FakeDocuments, script.Day]:
+    store, clock = FakeDocuments(), FakeClock(script.START)
 
     def add_user(uid: str, profile: dict[str, Any]) -> None:
         store.users[uid] = profile
 
     def add_device(uid: str, device_id: str, token: str) -> None:
-        store.devices.setdefault(uid, {})[device_id] = {"token": token, "platform": "web"}
+        store.devices(uid)[device_id] = {"token": token, "platform": "web"}
 
     script.add_people(add_user, add_device)
     day = script.Day(make_context(store, clock), store.requests.get, clock.set)
@@ -34,9 +34,11 @@ def test_the_scripted_day_gives_exactly_the_expected_kpis(duplicates: bool) -> N
     store, day = _day(duplicates)
     script.run(day)
 
-    script.check_report(reports.report(store, *script.WINDOW, as_of=script.END))
+    script.check_report(reports.report(FakeViews(store), *script.WINDOW, as_of=script.END))
     morning = script.WINDOW[1] + timedelta(hours=8)
-    script.check_report_next_morning(reports.report(store, *script.WINDOW, as_of=morning))
+    script.check_report_next_morning(
+        reports.report(FakeViews(store), *script.WINDOW, as_of=morning)
+    )
     script.check_events(list(store.analytics.values()))
 
 
@@ -51,6 +53,6 @@ def test_a_second_copy_of_an_event_would_be_counted_if_ids_were_not_derived() ->
         if e["type"] == "notification_sent" and since <= e["timestamp"] < until
     )
     assert first["metadata"]["sent"] == 1
-    store.record_analytics({"a-fresh-id": AnalyticsDoc.model_validate(first)})
-    totals = reports.report(store, *script.WINDOW)["push"]
+    make_context(store).analytics.record_all({"a-fresh-id": AnalyticsDoc.model_validate(first)})
+    totals = reports.report(FakeViews(store), *script.WINDOW)["push"]
     assert totals["sent"] == script.EXPECTED_KPIS["push"]["sent"] + 1

@@ -2,10 +2,10 @@
 
 import pytest
 
-from fakes import FakeStore, make_context
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
 from homepro.domain.models import Actor, EndSessionInput, SessionRef, StartSessionInput
 from homepro.services import sessions, sweeps
+from homepro.testing import FakeDocuments, fake_docs, make_context
 
 HELPER = Actor(uid="h1", role="helper")
 CUSTOMER = Actor(uid="cust-1", role="customer")
@@ -14,7 +14,7 @@ CHECKLIST = {"water_shutoff_located": True, "area_clear": True, "customer_ready"
 
 @pytest.fixture
 def ctx():
-    store = FakeStore()
+    store = FakeDocuments()
     store.add_request(
         "r", customerId="cust-1", status="claimed", helperId="h1", paymentIntentId="pi_r"
     )
@@ -30,7 +30,7 @@ def start(ctx, checklist=CHECKLIST):
 def test_the_checklist_must_be_complete_and_names_what_is_missing(ctx):
     with pytest.raises(FailedPrecondition, match="water_shutoff_located, customer_ready"):
         start(ctx, {"area_clear": True, "water_shutoff_located": False})
-    assert ctx.video.rooms == {} and ctx.store.requests["r"]["status"] == "claimed"
+    assert ctx.video.rooms == {} and fake_docs(ctx).requests["r"]["status"] == "claimed"
 
 
 def test_only_the_claiming_helper_starts(ctx):
@@ -45,7 +45,7 @@ def test_only_the_claiming_helper_starts(ctx):
 def test_a_resolved_session_captures(ctx):
     started = start(ctx)
     assert started["status"] == "waiting" and started["helperJoinUrl"].endswith("/h")
-    assert ctx.store.requests["r"]["status"] == "in_session"
+    assert fake_docs(ctx).requests["r"]["status"] == "in_session"
     joined = sessions.join_session(ctx, CUSTOMER, SessionRef(session_id=started["sessionId"]))
     assert joined["status"] == "active" and joined["customerJoinUrl"].endswith("/c")
     ctx.clock.advance(minutes=12)
@@ -53,13 +53,13 @@ def test_a_resolved_session_captures(ctx):
         ctx, HELPER, EndSessionInput(session_id=started["sessionId"], outcome="resolved")
     )
     assert (ended["status"], ended["paymentStatus"]) == ("ended", "captured")
-    request = ctx.store.requests["r"]
+    request = fake_docs(ctx).requests["r"]
     assert (request["status"], request["outcome"], request["paymentOwed"]) == (
         "completed",
         "resolved",
         None,
     )
-    assert ctx.store.sessions[started["sessionId"]]["durationSeconds"] == 720
+    assert fake_docs(ctx).sessions[started["sessionId"]]["durationSeconds"] == 720
     assert ctx.payments.intents["pi_r"]["status"] == "succeeded"
     with pytest.raises(InvalidTransition):  # ended once
         sessions.end_session(
@@ -91,6 +91,6 @@ def test_nobody_joined_the_sweep_ends_it_no_show_and_releases(ctx):
     ctx.clock.advance(minutes=16)
     result = sweeps.sweep_stale_claims(ctx)
     assert result.counts == {"session_no_show": 1, "payment_released": 1}
-    assert ctx.store.sessions[started["sessionId"]]["outcome"] == "no_show"
-    assert ctx.store.requests["r"]["outcome"] == "no_show"
+    assert fake_docs(ctx).sessions[started["sessionId"]]["outcome"] == "no_show"
+    assert fake_docs(ctx).requests["r"]["outcome"] == "no_show"
     assert sweeps.sweep_stale_claims(ctx).counts == {}

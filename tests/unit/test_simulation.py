@@ -14,9 +14,9 @@ from marketsim.engine import BUILTIN_POLICIES, Simulation, policy_spec
 from marketsim.results import figures
 from marketsim.scenario import ScenarioError, load, parse
 
-from fakes import FakeStore
 from homepro.domain import lifecycle
 from homepro.services import claims, payments, reactions, sessions, sweeps
+from homepro.testing import FakeDispatch, FakeRequests
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "sim" / "tiny.toml"
@@ -34,7 +34,7 @@ def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes
     # 09:15, 09:20, 09:25: A is free at 09:24 and claims at 09:27 (17 min, round 4); 09:30
     # reaches B only by SMS, from round 2 (09:35): claimed 09:38 (8 min).
     assert (f.requests, f.claimed, f.within_15) == (3, 3, 0.6667)
-    assert outcome.store.count_dispatchable(*outcome.window) == {
+    assert outcome.stores.views.count_dispatchable(*outcome.window) == {
         ("plumbing", "completed"): 2,
         ("electrical", "completed"): 1,
     }
@@ -67,7 +67,7 @@ def test_the_tiny_day_under_the_seed_policy_has_exactly_the_expected_outcomes():
     assert f.pushes_per_request == 0.67 and f.sms_per_request == 0.0
     expired = sorted(
         d["expiredAt"].strftime("%H:%M")
-        for d in outcome.store.requests.values()
+        for d in outcome.docs.requests.values()
         if d["status"] == "expired"
     )
     assert expired == ["09:40", "10:00"]
@@ -94,28 +94,34 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_others():
 
 
 def test_the_sim_stores_indexes_change_no_figure(monkeypatch):
-    """SimStore keeps targets per request and sweeps only requests that may still change (the
+    """The simulation's ports keep targets per request, cache the directory and sweep only
+    requests that may still change (the
     fake would be quadratic in a day's requests): the same day on the fake's own scans gives
     exactly the same figures."""
     scenario = load(ROOT / "scenarios" / "evening.toml")
     spec = policy_spec("product", BUILTIN_POLICIES["product"], {"ESCALATION_MINUTES": 3})
     indexed = Simulation(scenario, spec).run()
-    assert not indexed.store._unsettled - {  # every request that ended settled was dropped
-        rid for rid, d in indexed.store.requests.items() if d["status"] in engine.OPEN
+    assert not indexed.stores.requests.unsettled - {  # every request that ended settled was dropped
+        rid for rid, d in indexed.docs.requests.items() if d["status"] in engine.OPEN
     }
 
-    class Scanning(engine.SimStore):
-        def _sweepable(self):
-            return FakeStore._sweepable(self)
+    class ScanningRequests(engine.SimRequests):
+        def sweepable(self):
+            return FakeRequests.sweepable(self)
 
+    class ScanningDispatch(engine.SimDispatch):
         def round_targets(self, request_id):
-            return FakeStore.round_targets(self, request_id)
+            return FakeDispatch.round_targets(self, request_id)
 
-    monkeypatch.setattr(engine, "SimStore", Scanning)
+        def directory(self):
+            return FakeDispatch.directory(self)
+
+    monkeypatch.setattr(engine, "SimRequests", ScanningRequests)
+    monkeypatch.setattr(engine, "SimDispatch", ScanningDispatch)
     scanned = Simulation(scenario, spec).run()
-    assert isinstance(scanned.store, Scanning)
+    assert isinstance(scanned.stores.dispatch, ScanningDispatch)
     assert figures("p", scanned) == figures("p", indexed)
-    assert scanned.store.requests == indexed.store.requests
+    assert scanned.docs.collections == indexed.docs.collections
     assert figures("p", indexed).claimed > 50
 
 
@@ -160,7 +166,7 @@ def test_the_engine_holds_no_rule_of_its_own():
     source = (ROOT / "tools" / "marketsim" / "engine.py").read_text()
     assert "homepro.domain.lifecycle" not in source and "plan_" not in source
     assert ".requests[request_id][" not in source  # it reads requests, never writes them
-    assert "store.apply(" not in source
+    assert ".apply(" not in source
 
 
 def test_bad_scenarios_and_parameters_name_the_problem(tmp_path):

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from fakes import FakeIdentity, FakeStore, make_context
 from homepro.domain.models import Role
 from homepro.services import reactions, roles, sweeps
+from homepro.testing import FakeDocuments, FakeIdentity, fake_docs, make_context
 
 
 def test_the_claims_sweep_releases_only_stale_claims():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     now = ctx.clock.now()
     store.add_request("stale", status="claimed", helperId="h1", claimedAt=now)
@@ -27,7 +27,7 @@ def test_the_claims_sweep_releases_only_stale_claims():
 
 
 def test_the_third_timeout_release_expires():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request(
         "r", status="claimed", helperId="h1", claimedAt=ctx.clock.now(), releaseCount=2
@@ -40,7 +40,7 @@ def test_the_third_timeout_release_expires():
 
 
 def test_the_requests_sweep_expires_stale_pending_and_is_idempotent():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request("old", pendingSince=ctx.clock.now())
     ctx.clock.advance(minutes=29)
@@ -56,7 +56,7 @@ def test_the_requests_sweep_expires_stale_pending_and_is_idempotent():
 
 
 def test_a_request_that_never_got_a_payment_intent_expires_failed():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request("r", paymentStatus="requires_payment", paymentIntentId=None)
     ctx.clock.advance(minutes=30)
@@ -69,7 +69,7 @@ def test_a_request_that_never_got_a_payment_intent_expires_failed():
 
 
 def test_reactions_record_each_transition_once():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request("r")
     created = dict(store.requests["r"])
@@ -101,7 +101,7 @@ def test_reactions_record_each_transition_once():
     ],
 )
 def test_each_event_names_the_person_it_is_about(status, fields, user):
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request("r", customerId="c")
     before = {**store.requests["r"], "status": "claimed", "helperId": "h1", "version": 2}
@@ -114,7 +114,7 @@ def test_each_event_names_the_person_it_is_about(status, fields, user):
 
 
 def test_a_claim_event_carries_its_time_to_claim():
-    store = FakeStore()
+    store = FakeDocuments()
     ctx = make_context(store)
     store.add_request("r")
     created = dict(store.requests["r"])
@@ -134,9 +134,9 @@ def test_a_claim_event_carries_its_time_to_claim():
 def test_new_accounts_are_customers_and_set_role_mirrors():
     ctx = make_context()
     assert roles.role_for_new_account(ctx, "u1", "ann@example.com", None) == Role.CUSTOMER
-    assert ctx.store.users["u1"]["displayName"] == "ann"
+    assert fake_docs(ctx).users["u1"]["displayName"] == "ann"
     identity = FakeIdentity()
     identity.accounts["ann@example.com"] = "u1"
     roles.assign_role(ctx, identity, "ann@example.com", "helper")
     assert identity.claims["u1"] == {"role": "helper"}
-    assert ctx.store.users["u1"]["role"] == "helper"
+    assert fake_docs(ctx).users["u1"]["role"] == "helper"

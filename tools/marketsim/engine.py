@@ -5,7 +5,7 @@ and `cancel_request`, `claims.claim_request` and `set_availability`, `sessions.s
 `join_session`, `end_session`, the two sweeps (`sweeps.sweep_stale_requests`,
 `sweep_stale_claims`) on their schedule, and after every write of a request the triggers' code
 (`reactions`: dispatch rounds, escalations, notifications, analytics). Firestore, Stripe and the
-video provider are the unit tests' fakes (tests/fakes.py); push and SMS are fakes that tell the
+video provider are the package's fakes (`homepro.testing`); push and SMS are fakes that tell the
 simulation who was notified. Only people are modelled here: when a helper sees a notification,
 how long they take to claim, whether they abandon a claim, whether a customer gives up or never
 joins.
@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import io
+import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fakes import FakeClock, FakePayments, FakeStore, FakeVideo
+from homepro.adapters.documents import DocumentInbox
 from homepro.domain.errors import HomeProError
 from homepro.domain.models import (
     Actor,
@@ -48,9 +48,20 @@ from homepro.domain.notifications import Notification, NotificationType
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import TERMINAL_REQUEST_STATES
-from homepro.services import claims, notify, payments, sessions, sweeps
-from homepro.services.context import Context
+from homepro.logs import LOGGER
+from homepro.services import claims, payments, sessions, sweeps
+from homepro.services.context import Context, Tuning
 from homepro.services.ports import PushMessage, PushResult
+from homepro.services.stores import Stores
+from homepro.testing import (
+    FakeClock,
+    FakeDispatch,
+    FakeDocuments,
+    FakePayments,
+    FakeRequests,
+    FakeVideo,
+    fake_stores,
+)
 from marketsim.scenario import HelperGroup, Scenario
 from marketsim.triggers import Triggers
 
@@ -145,9 +156,10 @@ class Helper:
 
 @dataclass
 class Outcome:
-    """What one run produced: the store (to report on) and the people's side of it."""
+    """What one run produced: the database (to report on) and the people's side of it."""
 
-    store: FakeStore
+    docs: FakeDocuments
+    stores: Stores
     window: tuple[datetime, datetime]
     helpers: list[Helper]
     arrivals: int
@@ -155,40 +167,53 @@ class Outcome:
     events: Counter[str] = field(default_factory=Counter)
 
 
-class SimStore(FakeStore):
-    """The unit tests' FakeStore, telling the simulation who each round reached, with the
-    lookups Firestore answers from an index kept as indexes here too, so that a day of thousands
-    of requests is not quadratic in the fake: the directory is cached between profile changes
-    (a round reads it, and there are thousands of rounds), the targets of a request are kept
-    per request, and the sweeps look only through requests that may still change."""
+# The fakes' ports, with the lookups Firestore answers from an index kept as indexes here too,
+# so that a day of thousands of requests is not quadratic in the fake.
 
-    def __init__(self, on_round: Callable[[Sequence[str], Notification], None]) -> None:
-        super().__init__()
-        self._on_round = on_round
-        self._directory: list[tuple[UserDoc, list[Device]]] | None = None
-        self._unsettled: set[str] = set()
-        self._targets_of: dict[str, set[str]] = {}
+
+class SimRequests(FakeRequests):
+    """The sweeps look only through requests that may still change."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self.unsettled: set[str] = set()
 
     def create_request(
         self, request_id: str, data: Mapping[str, Any], now: datetime
     ) -> tuple[RequestDoc, bool]:
-        self._unsettled.add(request_id)
+        self.unsettled.add(request_id)
         return super().create_request(request_id, data, now)
 
-    def _sweepable(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def sweepable(self) -> Iterator[tuple[str, dict[str, Any]]]:
         # A request that ended with nothing owed never changes again in a simulated day (no
         # refunds, no webhooks, nobody edits it): no sweep can match it, so it is dropped from
         # the look-through the first time it is seen so.
-        for request_id in list(self._unsettled):  # the queries sort what they find
-            data = self.requests[request_id]
+        for request_id in list(self.unsettled):  # the queries sort what they find
+            data = self.docs.requests[request_id]
             if data["status"] in TERMINAL_REQUEST_STATES and not data.get("paymentOwed"):
-                self._unsettled.discard(request_id)
+                self.unsettled.discard(request_id)
             else:
                 yield request_id, data
 
     def open_requests(self) -> bool:
         """Whether any request has not ended yet."""
-        return any(data["status"] in OPEN for _, data in self._sweepable())
+        return any(data["status"] in OPEN for _, data in self.sweepable())
+
+
+class SimDispatch(FakeDispatch):
+    """The directory cached between profile and device changes (a round reads it, and there
+    are thousands of rounds); the targets of a request kept per request."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self._directory: list[tuple[UserDoc, list[Device]]] | None = None
+        self._targets_of: dict[str, set[str]] = {}
+        docs.listeners.append(self._written)
+
+    def _written(self, path: str, data: Mapping[str, Any] | None) -> None:
+        parts = path.split("/")
+        if parts[0] == "users" and (len(parts) == 2 or parts[2] == "devices"):
+            self._directory = None  # a profile or a device changed
 
     def record_targets(
         self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
@@ -204,17 +229,30 @@ class SimStore(FakeStore):
             self._directory = super().directory()
         return list(self._directory)
 
-    def update_user(self, uid: str, fields: Mapping[str, Any]) -> None:
-        super().update_user(uid, fields)
-        self._directory = None
 
-    def delete_devices(self, devices: Sequence[Device]) -> None:
-        super().delete_devices(devices)
-        self._directory = None
+class SimInbox(DocumentInbox):
+    """Tells the simulation who each round reached."""
+
+    def __init__(
+        self, docs: FakeDocuments, on_round: Callable[[Sequence[str], Notification], None]
+    ) -> None:
+        super().__init__(docs)
+        self._on_round = on_round
 
     def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
         super().write_inbox(uids, note, now)
         self._on_round(uids, note)
+
+
+def sim_stores(
+    docs: FakeDocuments, on_round: Callable[[Sequence[str], Notification], None]
+) -> Stores:
+    return replace(
+        fake_stores(docs),
+        requests=SimRequests(docs),
+        dispatch=SimDispatch(docs),
+        inbox=SimInbox(docs, on_round),
+    )
 
 
 class SimPush:
@@ -272,19 +310,21 @@ class Simulation:
         tz = scenario.tz
         self.day_start = local(scenario.day, time(0), tz)
         self.day_end = local(scenario.day, time(0), tz, days=1)
-        self.store = SimStore(self._on_round)
+        self.docs = FakeDocuments()
+        self.stores = sim_stores(self.docs, self._on_round)
         self.clock = FakeClock(self.day_start)
         self.push, self.sms = SimPush(), SimSms()
         base = Context(
-            store=self.store,
+            stores=self.stores,
             clock=self.clock,
             policy=spec.policy,
             push=self.push,
             sms=self.sms,
             payments=FakePayments(),
             video=FakeVideo(),
+            tuning=SEQUENTIAL,
         )
-        self.triggers = Triggers(base, self.store.requests.get, on_change=self._on_change)
+        self.triggers = Triggers(base, self.docs.requests.get, on_change=self._on_change)
         self.ctx = self.triggers.ctx
         self._queue: list[tuple[datetime, str, Callable[[], None]]] = []
         self.events: Counter[str] = Counter()
@@ -328,11 +368,13 @@ class Simulation:
                         "end": end,
                         "tz": self.scenario.timezone,
                     }
-                self.store.users[uid] = profile
-                self.store.devices[uid] = {
-                    f"d{i}": {"token": token, "platform": "android"}
-                    for i, token in enumerate(tokens)
-                }
+                self.docs.users[uid] = profile
+                self.docs.devices(uid).update(
+                    {
+                        f"d{i}": {"token": token, "platform": "android"}
+                        for i, token in enumerate(tokens)
+                    }
+                )
                 for token in tokens:
                     self._by_token[token] = helper
                 if phone:
@@ -343,7 +385,7 @@ class Simulation:
                     )
                     self.at(end_at, f"0-shift-off-{uid}", self._duty(helper, False))
         for uid in self._customers:
-            self.store.users[uid] = {"role": "customer", "displayName": uid}
+            self.docs.users[uid] = {"role": "customer", "displayName": uid}
 
     def _arrivals(self) -> None:
         """A Poisson process per local hour at `per_hour[h] * multiplier` requests an hour."""
@@ -410,7 +452,7 @@ class Simulation:
 
     def _cancel(self, request_id: str, customer: str) -> Callable[[], None]:
         def run() -> None:
-            request = self.store.requests[request_id]
+            request = self.docs.requests[request_id]
             if request["status"] != "pending":
                 return  # no longer waiting: a helper has it, or it ended
             data = CancelRequestInput(request_id=request_id, reason="gave up waiting")
@@ -476,7 +518,7 @@ class Simulation:
 
     def _start(self, helper: Helper, request_id: str) -> Callable[[], None]:
         def run() -> None:
-            request = self.store.requests[request_id]
+            request = self.docs.requests[request_id]
             if request["status"] != "claimed" or request.get("helperId") != helper.uid:
                 return  # cancelled, or released by the sweep first
             checklist = dict.fromkeys(DEFAULT_CHECKLISTS[request["category"]], True)
@@ -548,7 +590,8 @@ class Simulation:
     # -- running
 
     def _open(self) -> bool:
-        return self.store.open_requests()
+        assert isinstance(self.stores.requests, SimRequests)
+        return self.stores.requests.open_requests()
 
     def _idle(self) -> bool:
         """Nothing left to happen but shifts changing: every request has ended."""
@@ -560,9 +603,8 @@ class Simulation:
         self._arrivals()
         every = timedelta(minutes=self.spec.sweep_every_minutes)
         stop = self.day_end + timedelta(hours=DRAIN_HOURS)
-        sink = _LogSink()
         next_sweep = self.day_start
-        with _sequential(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with _counting_errors() as errors:
             while True:
                 upcoming = self._queue[0][0] if self._queue else None
                 if next_sweep <= stop and (upcoming is None or next_sweep <= upcoming):
@@ -588,35 +630,39 @@ class Simulation:
                 if end > self.day_start and start < self.day_end
             )
         return Outcome(
-            self.store,
+            self.docs,
+            self.stores,
             (self.day_start, self.day_end),
             list(self.helpers.values()),
             self.arrivals,
-            sink.error_lines,
+            errors.count,
             self.events,
         )
 
 
-class _LogSink(io.TextIOBase):
-    """The functions' log lines during a run: dropped, but errors are counted."""
+# One request at a time in the sweeps and notifications: a run's order of events (and so its
+# figures) must not depend on thread scheduling. Concurrency is a deployment setting, not a rule.
+SEQUENTIAL = Tuning(sweep_concurrency=1, notify_concurrency=1, io_concurrency=1)
+
+
+class _ErrorCount(logging.Handler):
+    """The services' log records during a run: dropped, but errors are counted."""
 
     def __init__(self) -> None:
-        self.error_lines = 0
+        super().__init__(logging.ERROR)
+        self.count = 0
 
-    def write(self, text: str) -> int:
-        if '"severity": "ERROR"' in text:
-            self.error_lines += 1
-        return len(text)
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 @contextlib.contextmanager
-def _sequential() -> Iterator[None]:
-    """One request at a time in the sweeps and notifications: a run's order of events (and so
-    its figures) must not depend on thread scheduling. Concurrency is a deployment setting,
-    not a rule."""
-    saved = sweeps.SWEEP_CONCURRENCY, notify.CLAIM_CONCURRENCY
-    sweeps.SWEEP_CONCURRENCY = notify.CLAIM_CONCURRENCY = 1
+def _counting_errors() -> Iterator[_ErrorCount]:
+    logger = logging.getLogger(LOGGER)
+    handler = _ErrorCount()
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [handler], False
     try:
-        yield
+        yield handler
     finally:
-        sweeps.SWEEP_CONCURRENCY, notify.CLAIM_CONCURRENCY = saved
+        logger.handlers, logger.propagate = saved

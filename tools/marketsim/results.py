@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homepro.services import reports
-from homepro.services.reports import REPORT_PAGE_SIZE
+from homepro.services.context import Tuning
 from marketsim.engine import Outcome
 
 
@@ -38,18 +38,19 @@ class Figures:
 def figures(policy: str, outcome: Outcome) -> Figures:
     """The day's KPIs: `dispatch_report` over the day's requests, and per-helper load."""
     since, until = outcome.window
-    report = reports.report(outcome.store, since, until)
+    report = reports.report(outcome.stores.views, since, until)
     total = report["requests"]["total"]
     push = report["push"]
     minutes = sorted(
-        c.seconds / 60 for c in outcome.store.first_claims(since, until, REPORT_PAGE_SIZE)
+        c.seconds / 60
+        for c in outcome.stores.views.first_claims(since, until, Tuning().report_page_size)
     )
     helpers = {h.uid for h in outcome.helpers}
     # New-request notifications that reached a helper: a push delivered to a device or an SMS
     # (a phone-only helper in a round without SMS is recorded as targeted, but heard nothing).
     told = sum(
         1
-        for event in outcome.store.analytics.values()
+        for event in outcome.docs.analytics.values()
         if event["type"] == "notification_sent"
         and event["userId"] in helpers
         and event["metadata"].get("notificationType") == "new_request"

@@ -1,7 +1,8 @@
 """The Firestore triggers, played in-process: every write of a request goes to `reactions`.
 
-`RecordingStore` wraps any Store and notes each write of a request (the order Firestore would
-deliver the events in) with the document as that write left it; `Triggers.deliver` hands each
+`recording` wraps the ports of any database (the fakes or Firestore) and notes each write of a
+request (the order Firestore would deliver the events in) with the document as that write left
+it; `Triggers.deliver` hands each
 to the triggers' own code (`reactions.request_created` / `request_updated`), once, or twice to
 play an at-least-once delivery, until the writes those reactions make are delivered too.
 """
@@ -15,35 +16,49 @@ from typing import Any
 
 from homepro.services import reactions
 from homepro.services.context import Context
-from homepro.services.ports import Store
+from homepro.services.stores import Stores
 
 RawReader = Callable[[str], Mapping[str, Any] | None]
 Change = Callable[[str, Mapping[str, Any] | None, Mapping[str, Any]], None]
+Writes = list[tuple[str, dict[str, Any] | None]]
 
-# The Store methods that write `requests/{id}` (and so fire the request triggers).
-REQUEST_WRITES = frozenset({"apply", "create_request", "apply_session", "claim_round"})
+# The port methods that write `requests/{id}` (and so fire the request triggers).
+REQUEST_WRITES = {
+    "requests": frozenset({"apply", "create_request"}),
+    "sessions": frozenset({"apply_session"}),
+    "dispatch": frozenset({"reserve_round"}),
+}
 
 
-class RecordingStore:
-    """A Store that notes every write of a request and the document it left."""
+class _Recording:
+    """A port whose writes of a request are noted, with the document each left."""
 
-    def __init__(self, store: Store, read_raw: RawReader) -> None:
-        self._store, self._read = store, read_raw
-        self.writes: list[tuple[str, dict[str, Any] | None]] = []
+    def __init__(self, port: Any, methods: frozenset[str], read: RawReader, writes: Writes):
+        self._port, self._methods, self._read, self._writes = port, methods, read, writes
 
     def __getattr__(self, name: str) -> Any:
-        found = getattr(self._store, name)
-        if name not in REQUEST_WRITES:
+        found = getattr(self._port, name)
+        if name not in self._methods:
             return found
 
         def write(*args: Any, **kwargs: Any) -> Any:
             result = found(*args, **kwargs)
             request_id = result[1].id if name == "apply_session" else args[0]
             data = self._read(request_id)
-            self.writes.append((request_id, dict(data) if data is not None else None))
+            self._writes.append((request_id, dict(data) if data is not None else None))
             return result
 
         return write
+
+
+def recording(stores: Stores, read_raw: RawReader, writes: Writes) -> Stores:
+    """`stores` noting in `writes` every write of a request (in the order Firestore would
+    deliver their events)."""
+    wrapped = {
+        name: _Recording(getattr(stores, name), methods, read_raw, writes)
+        for name, methods in REQUEST_WRITES.items()
+    }
+    return replace(stores, **wrapped)
 
 
 class Triggers:
@@ -58,8 +73,8 @@ class Triggers:
         after_each: Callable[[datetime], None] | None = None,
         on_change: Change | None = None,
     ) -> None:
-        self._recorder = RecordingStore(ctx.store, read_raw)
-        self.ctx = replace(ctx, store=self._recorder)
+        self._writes: Writes = []
+        self.ctx = replace(ctx, stores=recording(ctx.stores, read_raw, self._writes))
         self.duplicates = duplicates
         self._after_each = after_each
         self._on_change = on_change
@@ -70,7 +85,7 @@ class Triggers:
         return self._delivered
 
     def deliver(self) -> None:
-        writes = self._recorder.writes
+        writes = self._writes
         while writes:
             request_id, after = writes.pop(0)
             before = self._delivered.get(request_id)
