@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from contract import backend  # noqa: F401  (the contract suite's fixture: fake and Firestore)
 from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
 

@@ -3,8 +3,8 @@
 A round must reach thousands of helpers within a second. Reading every helper profile and
 every device document per round costs one read per document; the directory holds the same
 facts in `dispatchDirectory/{shard}` documents (`helpers.{uid}` = the entry as compact JSON,
-one string per helper, so 10,000 entries decode in milliseconds), kept current by the triggers
-on `users/{uid}` and `users/{uid}/devices/{deviceId}`, so a round reads a few documents.
+one string per helper, cheap to decode by the thousand), kept current by the triggers on
+`users/{uid}` and `users/{uid}/devices/{deviceId}`, so a round reads a few documents.
 Entries are recomputed from the source documents, never patched, so a repeated or reordered
 trigger converges on the truth.
 """

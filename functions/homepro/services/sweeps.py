@@ -161,8 +161,9 @@ def settle_owed(
 
 def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
     """Requests a failed Stripe call left `paymentOwed`: try again."""
-    done = {r.id for r in result.owed}
-    owed = (r for r in ctx.requests.owed_requests(ctx.tuning.sweep_page_size) if r.id not in done)
+    settled = {r.id for r in result.owed}  # this run's own, settled already
+    page_size = ctx.tuning.sweep_page_size
+    owed = (r for r in ctx.requests.owed_requests(page_size) if r.id not in settled)
     settle_owed(ctx, result, owed, deadline)
 
 

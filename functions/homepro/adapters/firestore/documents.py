@@ -6,8 +6,8 @@ writes are conditioned on the documents being unchanged since the read (their up
 condition fails, nothing is written, and the work runs again on a fresh read. That is the
 isolation of `run_transaction` without its read locks: the server client's transactions lock
 what they read, and in the Firestore emulator two of them upgrading the same read lock wait on
-each other until the callable times out (firebase-tools#2452, #3969; seen here as a cancel and a
-claim both stuck for 60 s). One round trip per attempt instead of three.
+each other until the callable times out (firebase-tools#2452, #3969). One round trip per attempt
+instead of three.
 """
 
 from __future__ import annotations

@@ -1,0 +1,116 @@
+"""The contract suite: every case runs on the fake (`homepro.testing`) and on Firestore (the
+emulator), through the same ports, and checks the same stored documents, field for field.
+
+Firestore runs in a project of its own, where no trigger listens, so what a case finds stored
+is exactly what the ports wrote.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+
+import emulator_client as ec
+from homepro.adapters.firestore import firestore_stores
+from homepro.services.context import Tuning
+from homepro.services.stores import Stores
+from homepro.testing import FakeClock, FakeDocuments, fake_stores
+
+PROJECT = "demo-homepro-contract"
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+BACKENDS = ("fake", "firestore")
+
+
+@dataclass
+class Backend:
+    """One database behind the ports: seed documents, run the ports, read back every document."""
+
+    name: str
+    stores: Stores
+    seed: Callable[[str, dict[str, Any]], None]
+    dump: Callable[[], dict[str, dict[str, Any]]]
+    clock: FakeClock
+
+
+def _clear() -> None:
+    url = f"{ec.FIRESTORE}/emulator/v1/projects/{PROJECT}/databases/(default)/documents"
+    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+
+
+def _firestore_dump(db: firestore.Client) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    todo = list(db.collections())
+    while todo:
+        for snap in todo.pop().stream():
+            found[snap.reference.path] = snap.to_dict() or {}
+            todo.extend(snap.reference.collections())
+    # a document that only holds subcollections is no document
+    return found
+
+
+def _fake_dump(docs: FakeDocuments) -> dict[str, dict[str, Any]]:
+    return {
+        f"{collection}/{doc_id}": dict(data)
+        for collection, found in docs.collections.items()
+        for doc_id, data in found.items()
+    }
+
+
+def make_backend(name: str) -> Backend:
+    clock = FakeClock(NOW)
+    if name == "fake":
+        docs = FakeDocuments()
+
+        def seed_fake(path: str, data: dict[str, Any]) -> None:
+            collection, _, doc_id = path.rpartition("/")
+            docs.collection(collection)[doc_id] = dict(data)
+
+        return Backend(name, fake_stores(docs), seed_fake, lambda: _fake_dump(docs), clock)
+    db = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+    return Backend(
+        name,
+        firestore_stores(db, Tuning(io_concurrency=4, transaction_attempts=30)),
+        lambda path, data: db.document(path).set(data),
+        lambda: _firestore_dump(db),
+        clock,
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "firestore":
+        _clear()
+    yield make_backend(request.param)
+    if request.param == "firestore":
+        _clear()
+
+
+def request_doc(**fields: Any) -> dict[str, Any]:
+    """A paid, pending request as `create_request` and the authorization leave it."""
+    return {
+        "customerId": "cust-1",
+        "category": "plumbing",
+        "description": "The kitchen sink drips all night.",
+        "amount": 4900,
+        "currency": "usd",
+        "status": "pending",
+        "paymentStatus": "authorized",
+        "paymentIntentId": "pi_1",
+        "paymentOwed": None,
+        "createdAt": NOW,
+        "dispatchableAt": NOW,
+        "pendingSince": NOW,
+        "updatedAt": NOW,
+        "releaseCount": 0,
+        "dispatchRound": 0,
+        "escalation": 0,
+        "version": 1,
+        **fields,
+    }

@@ -1,0 +1,155 @@
+"""The `Requests` port: creation, transitions with their audit events, the sweeps' queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from contract import NOW, request_doc
+
+from homepro.domain.errors import InvalidTransition, NotFound
+from homepro.domain.lifecycle import plan_cancel, plan_claim, plan_release
+from homepro.domain.models import Actor, UserDoc
+
+CUSTOMER = Actor(uid="cust-1", role="customer")
+HELPER = Actor(uid="h1", role="helper")
+HANA = UserDoc(uid="h1", role="helper", display_name="Hana", is_available=True)
+
+
+def _created(backend):
+    data = {
+        "customerId": "cust-1",
+        "category": "plumbing",
+        "description": "The kitchen sink drips all night.",
+        "amount": 4900,
+        "currency": "usd",
+        "status": "pending",
+        "paymentStatus": "requires_payment",
+        "clientRequestId": "c-1",
+        "releaseCount": 0,
+        "dispatchRound": 0,
+        "escalation": 0,
+    }
+    return backend.stores.requests.create_request("r1", data, NOW), data
+
+
+def test_create_request_stores_the_request_and_its_whole_audit_event(backend):
+    (request, created), data = _created(backend)
+    assert created and request.id == "r1" and request.version == 1
+
+    assert backend.dump() == {
+        "requests/r1": {**data, "version": 1, "createdAt": NOW, "updatedAt": NOW},
+        "requests/r1/events/v000001-request_created": {
+            "type": "request_created",
+            "from": None,
+            "to": "pending",
+            "actor": {"uid": "cust-1", "role": "customer"},
+            "reason": None,
+            "at": NOW,
+        },
+    }
+
+
+def test_a_second_create_returns_the_first_request_unchanged(backend):
+    _created(backend)
+    before = backend.dump()
+    again, created = backend.stores.requests.create_request(
+        "r1", {"customerId": "someone-else", "status": "pending"}, NOW + timedelta(minutes=1)
+    )
+    assert not created and again.customer_id == "cust-1"
+    assert backend.dump() == before
+
+
+def test_a_transition_writes_the_request_and_its_audit_event_in_one_commit(backend):
+    backend.seed("requests/r1", request_doc())
+    later = NOW + timedelta(minutes=2)
+
+    request, transition = backend.stores.requests.apply(
+        "r1", lambda r: plan_claim(r, HANA, HELPER, later), later
+    )
+
+    assert (request.status, request.version, transition.event_type) == (
+        "claimed",
+        2,
+        "request_claimed",
+    )
+    assert backend.dump() == {
+        "requests/r1": request_doc(
+            status="claimed",
+            helperId="h1",
+            helperDisplayName="Hana",
+            claimedAt=later,
+            firstClaimedAt=later,
+            firstClaimRound=0,
+            version=2,
+            updatedAt=later,
+        ),
+        "requests/r1/events/v000002-request_claimed": {
+            "type": "request_claimed",
+            "from": "pending",
+            "to": "claimed",
+            "actor": {"uid": "h1", "role": "helper"},
+            "reason": None,
+            "at": later,
+        },
+    }
+    event = backend.stores.requests.get_event("r1", "v000002-request_claimed")
+    assert event is not None and event.actor.uid == "h1" and event.from_ == "pending"
+
+
+def test_a_refused_plan_writes_nothing(backend):
+    backend.seed("requests/r1", request_doc(status="cancelled"))
+    before = backend.dump()
+    with pytest.raises(InvalidTransition):
+        backend.stores.requests.apply("r1", lambda r: plan_claim(r, HANA, HELPER, NOW), NOW)
+    with pytest.raises(NotFound):
+        backend.stores.requests.apply("nope", lambda r: plan_claim(r, HANA, HELPER, NOW), NOW)
+    assert backend.dump() == before
+
+
+def test_a_transition_of_a_held_request_owes_the_release(backend):
+    backend.seed("requests/r1", request_doc())
+    request, _ = backend.stores.requests.apply(
+        "r1", lambda r: plan_cancel(r, CUSTOMER, NOW, None), NOW
+    )
+    assert request.payment_owed == "release"
+    stored = backend.dump()["requests/r1"]
+    assert (stored["status"], stored["paymentOwed"], stored["cancelledBy"]) == (
+        "cancelled",
+        "release",
+        "cust-1",
+    )
+    owed = list(backend.stores.requests.owed_requests(page_size=2))
+    assert [r.id for r in owed] == ["r1"]
+
+
+def test_stale_requests_are_found_oldest_first_across_pages(backend):
+    for n in range(5):
+        backend.seed(f"requests/p{n}", request_doc(pendingSince=NOW - timedelta(minutes=n)))
+    backend.seed("requests/fresh", request_doc(pendingSince=NOW + timedelta(minutes=1)))
+    backend.seed("requests/taken", request_doc(status="claimed", claimedAt=NOW))
+
+    found = list(backend.stores.requests.stale_requests("pending", "pendingSince", NOW, 2))
+
+    assert [q.request.id for q in found] == ["p4", "p3", "p2", "p1", "p0"]
+
+
+def test_a_request_changed_since_the_query_is_planned_again_on_what_it_is_now(backend):
+    backend.seed("requests/r1", request_doc(status="claimed", helperId="h1", claimedAt=NOW))
+    found = list(backend.stores.requests.stale_requests("claimed", "claimedAt", NOW, 10))
+    # the helper releases it before the sweep's transaction runs
+    backend.stores.requests.apply(
+        "r1",
+        lambda r: plan_release(r, HELPER, NOW, max_releases=3, reason="released_by_helper"),
+        NOW,
+    )
+    planned_on = []
+
+    def plan(r):
+        planned_on.append(r.status.value)
+        return plan_release(r, Actor.system(), NOW, max_releases=3, reason="claim_timeout")
+
+    with pytest.raises(InvalidTransition):
+        backend.stores.requests.apply("r1", plan, NOW, found[0])
+    assert planned_on[-1] == "pending"
+    assert backend.dump()["requests/r1"]["version"] == 2
