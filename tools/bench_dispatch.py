@@ -2,12 +2,15 @@
 
 Runs on the local stack with the FCM stand-in answering each send after 50 ms (`make
 bench-dispatch`). Ours: a request is written authorized, the `on_request_created` trigger in the
-Functions emulator runs the round (FCM v1 over aiohttp, 500 in flight). The seed's way, in the
-same run on the same data: read the helpers, then firebase-admin `send_each_for_multicast`,
-500 tokens at a time, one call after the other.
+Functions emulator runs the round (the dispatch directory, then FCM v1 on libcurl's multi
+interface, 500 in flight). The seed's way, in the same run on the same data: read the helpers and
+their devices, then firebase-admin `send_each_for_multicast`, 500 tokens at a time, one call
+after the other.
 
     phase 1: 1,000 helpers / 1,500 devices, N rounds: p50 / p95 dispatchable -> last message
     phase 2: 10,000 helpers / 15,000 devices: messages/s and time to the last message, both ways
+
+Figures, with their dates: docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Writes N request documents of one day (every status and category, most claimed, 
 with a seed) and N notification_sent events into a project of its own, then times the report
 (the code behind the callable: 36 aggregation counts, the paged scan of first claims, the push
 sums) and checks its counts against what was written (`make bench-report`).
+
+Figures, with their dates: docs/benchmarks.md.
 """
 
 from __future__ import annotations

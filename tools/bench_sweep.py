@@ -11,6 +11,8 @@ emulator), localstripe and the FCM stand-in (`make bench-sweep`):
       database as full for both) and extrapolated;
   (b) the holds released through the pacer at STRIPE_MAX_RPS=20, in runs with a time budget;
   (c) the rest released with the pacer lifted; then every hold checked released exactly once.
+
+Figures, with their dates: docs/benchmarks.md.
 """
 
 from __future__ import annotations

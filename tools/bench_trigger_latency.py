@@ -1,7 +1,9 @@
 """Benchmark: time from a Firestore write of `requests/{id}` to the trigger's own write.
 
-Run on a fresh stack (the first write pays the functions' cold start):
+Run on a fresh stack (the first write pays the functions' cold start), `make bench-trigger`:
     python3 tools/stack.py run -- .venv/bin/python tools/bench_trigger_latency.py [N]
+
+Figures, with their dates: docs/benchmarks.md.
 """
 
 from __future__ import annotations

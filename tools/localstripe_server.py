@@ -12,7 +12,8 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
   (`calls=0` ends it), so tests can watch a failed release wait for the next sweep.
 
 What it still gets wrong (it ignores idempotency keys, allows refunds it should not) is covered
-by unit tests of the adapter, not by changing the adapter.
+by unit tests of the adapter, not by changing the adapter. What the store's index saved, with its
+date: docs/benchmarks.md.
 """
 
 from __future__ import annotations
