@@ -48,10 +48,12 @@ def _firestore_dump(db: firestore.Client) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     todo = list(db.collections())
     while todo:
-        for snap in todo.pop().stream():
-            found[snap.reference.path] = snap.to_dict() or {}
-            todo.extend(snap.reference.collections())
-    # a document that only holds subcollections is no document
+        # every document with data, and the missing ones that only hold subcollections
+        for ref in todo.pop().list_documents():
+            snap = ref.get()
+            if snap.exists:
+                found[ref.path] = snap.to_dict() or {}
+            todo.extend(ref.collections())
     return found
 
 
