@@ -221,25 +221,31 @@ class FakeDocuments:
 
     def add_request(self, request_id: str, **fields: Any) -> str:
         now = fields.pop("now", datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
-        self.requests[request_id] = {
-            "customerId": "cust-1",
-            "category": "plumbing",
-            "description": "The kitchen sink drips all night.",
-            "amount": 4900,
-            "currency": "usd",
-            "status": "pending",
-            "paymentStatus": "authorized",
-            "paymentIntentId": f"pi_{request_id}",
-            "createdAt": now,
-            "dispatchableAt": now,
-            "pendingSince": now,
-            "updatedAt": now,
-            "releaseCount": 0,
-            "dispatchRound": 0,
-            "version": 1,
-            **fields,
-        }
+        self.requests[request_id] = paid_request(request_id, now, **fields)
         return request_id
+
+
+def paid_request(request_id: str, now: datetime, **fields: Any) -> dict[str, Any]:
+    """A request document as `create_request` leaves it once the card is held (for tests that
+    seed a database directly)."""
+    return {
+        "customerId": "cust-1",
+        "category": "plumbing",
+        "description": "The kitchen sink drips all night.",
+        "amount": 4900,
+        "currency": "usd",
+        "status": "pending",
+        "paymentStatus": "authorized",
+        "paymentIntentId": f"pi_{request_id}",
+        "createdAt": now,
+        "dispatchableAt": now,
+        "pendingSince": now,
+        "updatedAt": now,
+        "releaseCount": 0,
+        "dispatchRound": 0,
+        "version": 1,
+        **fields,
+    }
 
 
 def _in_window(moment: datetime | None, since: datetime, until: datetime) -> bool:

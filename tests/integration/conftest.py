@@ -19,6 +19,7 @@ import emulator_client as ec
 from homepro import bootstrap
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.services.roles import assign_role
+from homepro.testing import paid_request
 
 if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
     pytest.exit("integration tests run on the local stack: use `make test`", returncode=2)
@@ -71,25 +72,7 @@ def make_request(db: Client) -> Callable[..., str]:
 
     def make(customer_id: str = "customer-x", **fields: Any) -> str:
         request_id = unique("req")
-        now = datetime.now(UTC)
-        doc = {
-            "customerId": customer_id,
-            "category": "plumbing",
-            "description": "The kitchen sink drips all night long.",
-            "amount": 4900,
-            "currency": "usd",
-            "status": "pending",
-            "paymentStatus": "authorized",
-            "paymentIntentId": f"pi_{request_id}",
-            "createdAt": now,
-            "dispatchableAt": now,
-            "pendingSince": now,
-            "updatedAt": now,
-            "releaseCount": 0,
-            "dispatchRound": 0,
-            "version": 1,
-            **fields,
-        }
+        doc = paid_request(request_id, datetime.now(UTC), customerId=customer_id, **fields)
         db.collection("requests").document(request_id).set(doc)
         return request_id
 

@@ -21,7 +21,7 @@ import emulator_client as ec
 from homepro.adapters.firestore import firestore_stores
 from homepro.services.context import Tuning
 from homepro.services.stores import Stores
-from homepro.testing import FakeClock, FakeDocuments, fake_stores
+from homepro.testing import FakeClock, FakeDocuments, fake_stores, paid_request
 
 PROJECT = "demo-homepro-contract"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -95,24 +95,5 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 def request_doc(**fields: Any) -> dict[str, Any]:
-    """A paid, pending request as `create_request` and the authorization leave it."""
-    return {
-        "customerId": "cust-1",
-        "category": "plumbing",
-        "description": "The kitchen sink drips all night.",
-        "amount": 4900,
-        "currency": "usd",
-        "status": "pending",
-        "paymentStatus": "authorized",
-        "paymentIntentId": "pi_1",
-        "paymentOwed": None,
-        "createdAt": NOW,
-        "dispatchableAt": NOW,
-        "pendingSince": NOW,
-        "updatedAt": NOW,
-        "releaseCount": 0,
-        "dispatchRound": 0,
-        "escalation": 0,
-        "version": 1,
-        **fields,
-    }
+    """`requests/r1`, paid and pending, as the cases seed it."""
+    return paid_request("r1", NOW, paymentOwed=None, escalation=0, **fields)
