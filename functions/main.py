@@ -9,7 +9,7 @@ from firebase_functions.core import Change
 from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 
-from homepro import bootstrap, entrypoints
+from homepro import bootstrap, entrypoints, logs
 from homepro.config import (
     NOTIFYING_SECRETS,
     PAYING_SECRETS,
@@ -31,6 +31,7 @@ from homepro.domain.models import (
 from homepro.services import claims, payments, reports, sessions, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
+logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
 
 Callable = https_fn.CallableRequest[Any]

@@ -1,7 +1,8 @@
 """A scripted marketplace day with known outcomes, for the report's tests.
 
 The day runs the services the functions run (create, claim, release, cancel, sessions, both
-sweeps every minute) on any Store: the unit test's FakeDocuments, or Firestore on the emulator.
+sweeps every minute) on any database's ports: the fakes of `homepro.testing`, or Firestore on the
+emulator.
 `Day.deliver` plays the Firestore triggers: every change of a request since it was last
 delivered goes to `reactions` (twice with `duplicates`, as an at-least-once delivery may), and
 every helper's directory entry is refreshed (the device trigger). The clock is the test's.

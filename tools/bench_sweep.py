@@ -4,7 +4,7 @@ Runs the services code the functions run, in this process, against the Firestore
 (alone: no Functions emulator, whose one-event-at-a-time trigger delivery would measure the
 emulator), localstripe and the FCM stand-in (`make bench-sweep`):
 
-  (a) ours: the sweep's transitions (SWEEP_CONCURRENCY at a time), with the customer
+  (a) ours: the sweep's transitions (`Tuning.sweep_concurrency` at a time), with the customer
       notification the `on_request_updated` trigger sends run for each expiry as triggers run
       in production (in parallel, here 32 at a time); vs the seed's loop, one request after
       the other (notify, update, release), timed on a sample of the same population (the

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.error import HTTPError
+
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 PROJECT = "demo-homepro"
 REGION = "us-central1"
@@ -117,19 +119,17 @@ def run_scheduled(name: str) -> int:
         return int(err.code)
 
 
-def clear_firestore() -> None:
-    """Delete every document (the emulator answers 409 while a transaction is open: retry)."""
-    req = urllib.request.Request(
-        f"{FIRESTORE}/emulator/v1/projects/{PROJECT}/databases/(default)/documents", method="DELETE"
-    )
-    for attempt in range(50):
-        try:
-            urllib.request.urlopen(req, timeout=30).read()
-            return
-        except urllib.error.HTTPError as err:
-            if err.code != 409 or attempt == 49:
-                raise
-            time.sleep(0.2)
+@retry(
+    retry=retry_if_exception(lambda err: isinstance(err, HTTPError) and err.code == 409),
+    stop=stop_after_attempt(50),
+    wait=wait_fixed(0.2),
+    reraise=True,
+)
+def clear_firestore(project: str = PROJECT) -> None:
+    """Delete every document of `project` (the emulator answers 409 while a transaction is
+    open: retried)."""
+    url = f"{FIRESTORE}/emulator/v1/projects/{project}/databases/(default)/documents"
+    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
 
 
 def clear_auth() -> None:

@@ -29,7 +29,7 @@ resources.Store.dump_to_disk = lambda self: None
 
 
 # Stock listing scans every object in the store, and a PaymentIntent's every answer lists its
-# charges' refunds: each call cost O(objects) (70 ms at 3,000 holds, ~8 calls/s at 10,000). The
+# charges' refunds: each call cost O(objects), which a bench of 10,000 holds cannot afford. The
 # store also keeps its objects by type, and listing reads only that type.
 def _by_type(store: Any) -> dict[str, dict[str, Any]]:
     index: dict[str, dict[str, Any]] = store.__dict__.setdefault("homepro_by_type", {})

@@ -13,14 +13,13 @@ from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 from pydantic import BaseModel
 
-from homepro import bootstrap, logs
+from homepro import bootstrap
 from homepro.domain import errors
 from homepro.domain.models import Actor, Role, parse_input
 from homepro.services import directory, reactions, roles, sweeps
 from homepro.services.context import Context
 
 Code = https_fn.FunctionsErrorCode
-logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
 log = logging.getLogger(__name__)
 
 # The one map from domain errors to HttpsError codes; anything else is `internal`, and logged.
@@ -71,7 +70,7 @@ def call(
         raise
     except Exception as err:
         request_id = req.data.get("requestId") if isinstance(req.data, dict) else None
-        log.error("callable failed", extra={"error": repr(err), "request_id": request_id})
+        log.exception("callable failed", extra={"error": repr(err), "request_id": request_id})
         raise https_fn.HttpsError(Code.INTERNAL, "internal error") from err
 
 

@@ -35,13 +35,14 @@ class CloudLoggingHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             entry: dict[str, Any] = {
-                "severity": "WARNING" if record.levelname == "WARN" else record.levelname,
+                "severity": record.levelname,
                 "message": record.getMessage(),
                 "logger": record.name,
                 **fields_of(record),
             }
             if record.exc_info:
-                entry["stack"] = logging.Formatter().formatException(record.exc_info)
+                # the field Error Reporting reads a stack trace from
+                entry["stack_trace"] = logging.Formatter().formatException(record.exc_info)
             stream = (self._err or sys.stderr) if record.levelno >= logging.WARNING else None
             stream = stream or self._out or sys.stdout
             stream.write(json.dumps(entry, default=str) + "\n")

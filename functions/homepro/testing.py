@@ -4,7 +4,8 @@
 `FakeDocuments` is a document database in memory with Firestore's rules for what the ports do
 (a create fails on an existing document, an update on a missing one; one commit is atomic);
 the ports are the same code as on Firestore (`homepro.adapters.documents`) with their queries
-answered by scanning. The contract suite (tests/contract) runs both through the same cases.
+answered by scanning. The contract suite (tests/integration/test_contract_*.py) runs both
+through the same cases.
 Nothing here is imported by the functions at run time.
 """
 
@@ -16,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from homepro.adapters.documents import (
-    DELETE,
     Data,
     DocumentAnalytics,
     DocumentDispatch,
@@ -33,6 +33,7 @@ from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.models import Device, RequestDoc, Role, UserDoc
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
+from homepro.domain.writes import DELETE, Increment, WriteKind
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import Authorization, PaymentError, PushMessage, PushResult
 from homepro.services.stores import FirstClaim, QueriedRequest, Stores
@@ -53,6 +54,8 @@ def _merged(current: Mapping[str, Any], fields: Mapping[str, Any]) -> Data:
     for key, value in fields.items():
         if value is DELETE:
             found.pop(key, None)
+        elif isinstance(value, Increment):
+            found[key] = (found.get(key) or 0) + value.by
         else:
             found[key] = value
     return found
@@ -63,7 +66,7 @@ class _FakeTx:
 
     def __init__(self, docs: FakeDocuments) -> None:
         self._docs = docs
-        self.writes: list[tuple[str, str, Data]] = []
+        self.writes: list[tuple[WriteKind, str, Data]] = []
 
     def get(self, path: str) -> Data | None:
         return self._docs.get(path)
@@ -72,10 +75,13 @@ class _FakeTx:
         return [self._docs.get(path) for path in paths]
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
-        self.writes.append(("create", path, dict(data)))
+        self.writes.append((WriteKind.CREATE, path, dict(data)))
+
+    def set(self, path: str, data: Mapping[str, Any]) -> None:
+        self.writes.append((WriteKind.SET, path, dict(data)))
 
     def update(self, path: str, data: Mapping[str, Any]) -> None:
-        self.writes.append(("update", path, dict(data)))
+        self.writes.append((WriteKind.UPDATE, path, dict(data)))
 
 
 class FakeDocuments:
@@ -94,17 +100,22 @@ class FakeDocuments:
         with self._lock:
             tx = _FakeTx(self)
             result = work(tx)
-            for kind, path, _ in tx.writes:  # all or nothing, as one commit
-                exists = self.get(path) is not None
-                if kind == "create" and exists:
-                    raise Conflict(f"{what}: {path} exists already")
-                if kind == "update" and not exists:
-                    raise NotFound(f"{path} does not exist")
+            # All or nothing, as one commit: the writes applied in order to a staged copy of
+            # what they touch, and stored only if every one of them holds. Nobody else writes
+            # while the lock is held, so a create that finds a document is the work's own
+            # mistake, not a race (Firestore would run the work again, and fail the same way).
+            staged: dict[str, Data | None] = {}
             for kind, path, data in tx.writes:
-                if kind == "create":
-                    self._put(path, data)
-                else:
-                    self._put(path, _merged(self._doc(path) or {}, data))
+                current = staged[path] if path in staged else self._doc(path)
+                if kind == WriteKind.CREATE and current is not None:
+                    raise Conflict(f"{what} is busy, try again ({path} exists)")
+                if kind == WriteKind.UPDATE and current is None:
+                    raise NotFound(f"{what}: {path} does not exist")
+                base = (current or {}) if kind == WriteKind.UPDATE else {}
+                staged[path] = _merged(base, data)
+            for path, written in staged.items():
+                if written is not None:
+                    self._put(path, written)
             return result
 
     def get(self, path: str) -> Data | None:
@@ -382,12 +393,12 @@ class FakeViews:
         return totals
 
 
-def fake_stores(docs: FakeDocuments) -> Stores:
+def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
     """Every port over one fake database."""
     return Stores(
         requests=FakeRequests(docs),
         sessions=FakeSessions(docs),
-        users=DocumentUsers(docs),
+        users=DocumentUsers(docs, (tuning or Tuning()).io_concurrency),
         dispatch=FakeDispatch(docs),
         inbox=DocumentInbox(docs),
         analytics=DocumentAnalytics(docs),
@@ -556,13 +567,14 @@ def make_context(
     **policy: Any,
 ) -> Context:
     """A context of fakes: `docs` (or `stores` built over them) and fresh outside services."""
+    tuning = tuning or Tuning()
     return Context(
-        stores=stores or fake_stores(docs or FakeDocuments()),
+        stores=stores or fake_stores(docs or FakeDocuments(), tuning),
         clock=clock or FakeClock(),
         policy=Policy(**policy),
         push=FakePush(),
         sms=FakeSms(),
         payments=FakePayments(),
         video=FakeVideo(),
-        tuning=tuning or Tuning(),
+        tuning=tuning,
     )

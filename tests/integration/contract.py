@@ -7,7 +7,6 @@ is exactly what the ports wrote.
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,8 +39,7 @@ class Backend:
 
 
 def _clear() -> None:
-    url = f"{ec.FIRESTORE}/emulator/v1/projects/{PROJECT}/databases/(default)/documents"
-    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+    ec.clear_firestore(PROJECT)
 
 
 def _firestore_dump(db: firestore.Client) -> dict[str, dict[str, Any]]:

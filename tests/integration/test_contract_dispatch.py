@@ -1,5 +1,4 @@
-"""The `Dispatch`, `Inbox` and `Analytics` ports: a round reserved once, its counts and
-targets; the directory; inbox items and analytics events, once."""
+"""The `Dispatch` port: a round reserved once, its counts and targets; the directory."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ from datetime import timedelta
 from contract import NOW, request_doc
 
 from homepro.domain.events import RoundCounts
-from homepro.domain.models import AnalyticsDoc
-from homepro.domain.notifications import new_request
 
 
 def test_a_round_is_reserved_once_and_counted_on_the_request(backend):
@@ -66,47 +63,3 @@ def test_the_directory_holds_available_helpers_with_their_devices(backend):
 
     assert found == {"h1": ["t1"]}
     assert dispatch.rebuild_directory(NOW) == 1
-
-
-def test_an_inbox_item_is_created_once_and_written_whole(backend):
-    note = new_request_note()
-    inbox = backend.stores.inbox
-    assert inbox.create_inbox_once("u1", note, NOW)
-    assert not inbox.create_inbox_once("u1", note, NOW + timedelta(minutes=1))
-    inbox.write_inbox(["u2", "u3"], note, NOW)
-    stored = backend.dump()
-    item = {
-        "type": "new_request",
-        "title": note.title,
-        "body": note.body,
-        "data": note.data,
-        "createdAt": NOW,
-        "readAt": None,
-    }
-    assert stored == {f"users/{u}/notifications/{note.key}": item for u in ("u1", "u2", "u3")}
-
-
-def test_analytics_events_are_recorded_once_by_id(backend):
-    event = AnalyticsDoc(type="request_created", request_id="r1", user_id="c1", timestamp=NOW)
-    analytics = backend.stores.analytics
-    assert analytics.record_once("request_created-r1", event)
-    assert not analytics.record_once("request_created-r1", event)
-    analytics.record_all({"notification_sent-k-u1": event.model_copy(update={"user_id": "u1"})})
-    stored = backend.dump()
-    assert stored["analytics/request_created-r1"] == {
-        "type": "request_created",
-        "requestId": "r1",
-        "sessionId": None,
-        "userId": "c1",
-        "metadata": {},
-        "timestamp": NOW,
-        "source": "server",
-    }
-    assert stored["analytics/notification_sent-k-u1"]["userId"] == "u1"
-
-
-def new_request_note():
-    from homepro.domain.models import RequestDoc
-
-    request = RequestDoc.model_validate({**request_doc(), "id": "r1"})
-    return new_request(request, "initial", 1800)

@@ -5,7 +5,6 @@ with a duplicated trigger event."""
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,16 +31,11 @@ from homepro.testing import FakeClock, FakePayments, FakePush, FakeSms, FakeVide
 DAY_PROJECT = "demo-homepro-scripted-day"
 
 
-def _clear(project: str) -> None:
-    url = f"{ec.FIRESTORE}/emulator/v1/projects/{project}/databases/(default)/documents"
-    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
-
-
 @pytest.fixture
 def day_db() -> Iterator[Client]:
-    _clear(DAY_PROJECT)
+    ec.clear_firestore(DAY_PROJECT)
     yield firestore.Client(project=DAY_PROJECT, credentials=AnonymousCredentials())
-    _clear(DAY_PROJECT)
+    ec.clear_firestore(DAY_PROJECT)
 
 
 @pytest.mark.parametrize("duplicates", [False, True], ids=["once", "every-event-twice"])

@@ -204,7 +204,7 @@ const CASES = [
   ["deny", "helper", "read a dispatch round", get("requests/rPending/dispatches/initial")],
   ["deny", "customer", "read a round's targets", list("requests/rPending/dispatches/initial/targets")],
   ["allow", "admin", "read a dispatch round", get("requests/rPending/dispatches/initial")],
-  ["deny", "helper", "claim a round", set("requests/rPending/dispatches/released-1", { round: 2 })],
+  ["deny", "helper", "reserve a round", set("requests/rPending/dispatches/released-1", { round: 2 })],
 
   // sessions: their customer and helper
   ["allow", "customer", "get own session", get("sessions/s1")],

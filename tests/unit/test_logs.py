@@ -37,10 +37,32 @@ def test_a_record_becomes_one_json_line_with_severity_message_and_fields():
 
 
 def test_install_adds_the_handler_once():
-    logs.install()
-    logs.install()
-    handlers = logging.getLogger(logs.LOGGER).handlers
-    assert sum(isinstance(h, logs.CloudLoggingHandler) for h in handlers) == 1
+    logger = logging.getLogger(logs.LOGGER)
+    saved = logger.handlers[:], logger.propagate, logger.level
+    try:
+        logs.install()
+        logs.install()
+        assert sum(isinstance(h, logs.CloudLoggingHandler) for h in logger.handlers) == 1
+        assert not logger.propagate
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+
+
+def test_an_exception_is_logged_with_its_stack_trace():
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("homepro.test-logs-exc")
+    handler = logs.CloudLoggingHandler(out, err)
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("callable failed", extra={"request_id": "r1"})
+    finally:
+        logger.removeHandler(handler)
+    entry = json.loads(err.getvalue())
+    assert entry["severity"] == "ERROR" and "ValueError: boom" in entry["stack_trace"]
 
 
 def test_the_simulation_counts_the_services_errors_and_prints_nothing(capsys):

@@ -46,26 +46,24 @@ def video() -> Iterator[str]:
     server.shutdown()
 
 
-def test_the_video_room_is_made_after_transient_failures(video, monkeypatch):
-    monkeypatch.setattr("time.sleep", lambda _: None)
+def test_the_video_room_is_made_after_transient_failures(video):
     _Video.answers = [503, 429]
-    room = ZohoLensSessions(video, "token").create("s-1", "r1", "help")
+    room = ZohoLensSessions(video, "token", backoff_seconds=0).create("s-1", "r1", "help")
     assert (room.provider_session_id, _Video.calls) == ("z1", 3)
 
 
-def test_a_refused_video_room_is_not_retried_and_answers_unavailable(video, monkeypatch):
-    monkeypatch.setattr("time.sleep", lambda _: None)
+def test_a_refused_video_room_is_not_retried_and_answers_unavailable(video):
     _Video.answers = [400]
     with pytest.raises(Unavailable, match="HTTP 400"):
-        ZohoLensSessions(video, "token").create("s-1", "r1", "help")
+        ZohoLensSessions(video, "token", backoff_seconds=0).create("s-1", "r1", "help")
     assert _Video.calls == 1
 
 
-def test_a_video_provider_down_after_every_attempt_answers_unavailable(video, monkeypatch):
-    monkeypatch.setattr("time.sleep", lambda _: None)
+def test_a_video_provider_down_after_every_attempt_answers_unavailable(video):
     _Video.answers = [503, 503, 503]
     with pytest.raises(Unavailable, match="HTTP 503"):
-        ZohoLensSessions(video, "token", max_attempts=3).create("s-1", "r1", "help")
+        zoho = ZohoLensSessions(video, "token", max_attempts=3, backoff_seconds=0)
+        zoho.create("s-1", "r1", "help")
     assert _Video.calls == 3
 
 

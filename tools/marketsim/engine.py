@@ -248,7 +248,7 @@ def sim_stores(
     docs: FakeDocuments, on_round: Callable[[Sequence[str], Notification], None]
 ) -> Stores:
     return replace(
-        fake_stores(docs),
+        fake_stores(docs, SEQUENTIAL),
         requests=SimRequests(docs),
         dispatch=SimDispatch(docs),
         inbox=SimInbox(docs, on_round),

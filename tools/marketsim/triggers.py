@@ -2,9 +2,9 @@
 
 `recording` wraps the ports of any database (the fakes or Firestore) and notes each write of a
 request (the order Firestore would deliver the events in) with the document as that write left
-it; `Triggers.deliver` hands each
-to the triggers' own code (`reactions.request_created` / `request_updated`), once, or twice to
-play an at-least-once delivery, until the writes those reactions make are delivered too.
+it; `Triggers.deliver` hands each to the triggers' own code (`reactions.request_created` /
+`request_updated`), once, or twice to play an at-least-once delivery, until the writes those
+reactions make are delivered too.
 """
 
 from __future__ import annotations

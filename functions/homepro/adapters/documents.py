@@ -6,11 +6,12 @@ conditioned on every document it wrote being unchanged since the work read it. A
 writes through it the request, its audit event and any document of another port (the session it
 starts) in one commit. The adapters implement `Documents` and each port's queries; everything
 else here is shared, so the fake and Firestore store the same documents, field for field (the
-contract suite in tests/contract checks it).
+contract suite, tests/integration/test_contract_*.py, checks it).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -29,24 +30,19 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
+from homepro.domain.writes import DELETE, WriteKind
 from homepro.services.concurrency import bounded_map
 from homepro.services.stores import (
     FirstClaim,
     Planner,
     QueriedRequest,
+    ReadingPlanner,
     ReservedRound,
     SessionPlanner,
 )
 
 T = TypeVar("T")
 Data = dict[str, Any]
-
-
-class Delete:
-    """A field value that removes the field (Firestore's `DELETE_FIELD`)."""
-
-
-DELETE = Delete()
 
 
 class Tx(Protocol):
@@ -63,7 +59,13 @@ class Tx(Protocol):
         """Fails the commit (which then runs again) if the document exists."""
         ...
 
-    def update(self, path: str, data: Mapping[str, Any]) -> None: ...
+    def set(self, path: str, data: Mapping[str, Any]) -> None:
+        """The whole document, whatever was there (unconditioned)."""
+        ...
+
+    def update(self, path: str, data: Mapping[str, Any]) -> None:
+        """Merge fields (`Increment` and `DELETE` values too) into an existing document."""
+        ...
 
 
 class Documents(Protocol):
@@ -116,12 +118,14 @@ def _write_transition(
     tx.update(path, updates)  # conditioned on the read: state and version still hold
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
-    for created, data in transition.creates.items():
-        tx.create(created, data)
+    for write in transition.writes:
+        {WriteKind.CREATE: tx.create, WriteKind.SET: tx.set, WriteKind.UPDATE: tx.update}[
+            write.kind
+        ](write.path, write.data)
     return updates
 
 
-class DocumentRequests:
+class DocumentRequests(ABC):
     """The `Requests` port; an adapter adds the two queries."""
 
     def __init__(self, docs: Documents) -> None:
@@ -155,6 +159,16 @@ class DocumentRequests:
         now: datetime,
         queried: QueriedRequest | None = None,
     ) -> tuple[RequestDoc, Transition]:
+        return self.apply_reading(request_id, (), lambda r, _: plan(r), now, queried)
+
+    def apply_reading(
+        self,
+        request_id: str,
+        reads: Sequence[str],
+        plan: ReadingPlanner,
+        now: datetime,
+        queried: QueriedRequest | None = None,
+    ) -> tuple[RequestDoc, Transition]:
         path = f"requests/{request_id}"
 
         def work(tx: Tx) -> tuple[RequestDoc, Transition]:
@@ -162,7 +176,8 @@ class DocumentRequests:
             if current is None:
                 raise NotFound(f"request {request_id} does not exist")
             request = _request(request_id, current)
-            planned = plan(request)
+            also = dict(zip(reads, tx.get_all(reads), strict=True)) if reads else {}
+            planned = plan(request, also)
             updates = _write_transition(tx, request, planned, now)
             return _request(request_id, {**current, **updates}), planned
 
@@ -173,19 +188,19 @@ class DocumentRequests:
         data = self._docs.get(f"requests/{request_id}/events/{event_id}")
         return None if data is None else AuditEvent.model_validate(data)
 
-    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]:
-        raise NotImplementedError
+    @abstractmethod
+    def owed_requests(self, page_size: int) -> Iterator[RequestDoc]: ...
 
+    @abstractmethod
     def stale_requests(
         self, state: str, time_field: str, before: datetime, page_size: int
-    ) -> Iterator[QueriedRequest]:
-        raise NotImplementedError
+    ) -> Iterator[QueriedRequest]: ...
 
 
 CHECKLISTS = "config/checklists"
 
 
-class DocumentSessions:
+class DocumentSessions(ABC):
     """The `Sessions` port; an adapter adds the join-timeout query."""
 
     def __init__(self, docs: Documents) -> None:
@@ -231,8 +246,8 @@ class DocumentSessions:
 
         return self._docs.transact(work, f"session {session_id}")
 
-    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]: ...
 
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
         found = self._docs.get(CHECKLISTS)
@@ -311,7 +326,7 @@ class DocumentUsers:
                     self._docs.update(f"users/{device.uid}", {"fcmToken": DELETE})
 
 
-class DocumentDispatch:
+class DocumentDispatch(ABC):
     """The `Dispatch` port; an adapter adds the directory."""
 
     def __init__(self, docs: Documents) -> None:
@@ -362,14 +377,14 @@ class DocumentDispatch:
             found.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
         return found
 
-    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
-        raise NotImplementedError
+    @abstractmethod
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]: ...
 
-    def refresh_directory(self, uid: str, now: datetime) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def refresh_directory(self, uid: str, now: datetime) -> bool: ...
 
-    def rebuild_directory(self, now: datetime) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def rebuild_directory(self, now: datetime) -> int: ...
 
 
 class DocumentInbox:

@@ -30,7 +30,13 @@ def _why(err: BaseException | None) -> str:
 
 class ZohoLensSessions:
     def __init__(
-        self, base_url: str, access_token: str, *, max_attempts: int = 3, timeout: float = 10
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.3,
+        timeout: float = 10,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/api/v2/sessions"
         self._token = access_token
@@ -38,7 +44,7 @@ class ZohoLensSessions:
         self._retrying = Retrying(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(max_attempts),
-            wait=wait_exponential(multiplier=0.3),
+            wait=wait_exponential(multiplier=backoff_seconds),
         )
 
     def create(self, session_id: str, request_id: str, title: str) -> VideoRoom:

@@ -100,7 +100,11 @@ def round_started(round_key: str, number: int, now: datetime) -> dict[str, Any]:
     return {
         "round": number,
         "reason": round_key.split("-")[0],
-        **RoundCounts(0, 0, 0, 0, 0).as_data(),
+        "helpersTargeted": 0,
+        "devicesTargeted": 0,
+        "sent": 0,
+        "failed": 0,
+        "tokensPruned": 0,
         "startedAt": now,
         "finishedAt": None,
     }

@@ -24,6 +24,7 @@ from homepro.domain.states import (
     RequestStatus,
     transition,
 )
+from homepro.domain.writes import DocumentWrite
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Transition:
     changes: Mapping[str, Any] = field(default_factory=dict)
     reason: str | None = None
     state_field: str = "status"
-    # Documents created in the same transaction (path -> data), e.g. the session it starts.
-    creates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Documents of other ports written in the same commit (the session a start creates).
+    writes: tuple[DocumentWrite, ...] = ()
 
     def updates(self, version: int, now: datetime) -> dict[str, Any]:
         """What the request document gets: the changes, the new state, `version`, `updatedAt`."""

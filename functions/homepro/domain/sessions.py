@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from homepro.domain import writes
 from homepro.domain.errors import FailedPrecondition, Forbidden
 from homepro.domain.lifecycle import Transition, hold_settlement
 from homepro.domain.models import (
@@ -118,7 +119,7 @@ def plan_start(
         to_status=to_status,
         actor=actor,
         changes={"sessionId": session_id},
-        creates={f"sessions/{session_id}": session},
+        writes=(writes.create(f"sessions/{session_id}", session),),
     )
 
 

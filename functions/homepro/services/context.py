@@ -28,7 +28,7 @@ class Tuning:
     # Requests transitioned (or settled with Stripe) at once by a sweep; the Stripe adapter
     # paces its own calls under STRIPE_MAX_RPS whatever this is.
     sweep_concurrency: int = 32
-    # Requests a sweep's query reads per page (a page is about 200 KB).
+    # Requests a sweep's query reads per page (whole documents: keep a page small).
     sweep_page_size: int = 200
     # A sweep stops starting Stripe calls after this long (the job times out at 540 s).
     sweep_budget_seconds: float = 420.0

@@ -4,8 +4,8 @@
 `Users` are profiles and devices; `Dispatch` is rounds, their targets and the directory;
 `Inbox` and `Analytics` record what was sent and what happened; `ReportViews` is the read model
 `dispatch_report` reads (kept apart, as cosmicpython keeps reads in `views.py`). Every port of
-one database shares one unit of work (`homepro.adapters.documents.Documents`), so a transition
-may write documents that several ports read, in one commit.
+one database shares one unit of work, so a transition may read and write documents that several
+ports own, in one commit (`Requests.apply_reading`, `Transition.writes`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from homepro.domain.notifications import Notification
 from homepro.domain.sessions import SessionChange
 
 Planner = Callable[[RequestDoc], Transition]
+# A planner given, beside the request, the other documents the transition read (path -> data,
+# None if missing): a helper's claim count, a customer's counters.
+ReadingPlanner = Callable[[RequestDoc, Mapping[str, Mapping[str, Any] | None]], Transition]
 SessionPlanner = Callable[[SessionDoc, RequestDoc], SessionChange]
 
 
@@ -62,9 +65,22 @@ class Requests(Protocol):
         queried: QueriedRequest | None = None,
     ) -> tuple[RequestDoc, Transition]:
         """In one commit: read the request (or start from `queried`), plan the transition,
-        write it with `version` + 1 and `updatedAt`, its audit event and the documents it
-        creates, on condition that the request is unchanged since the read (else read and plan
-        again). Returns the request as written."""
+        write it with `version` + 1 and `updatedAt`, its audit event and the other documents
+        it writes (`Transition.writes`), on condition that the request is unchanged since the
+        read (else read and plan again). Returns the request as written."""
+        ...
+
+    def apply_reading(
+        self,
+        request_id: str,
+        reads: Sequence[str],
+        plan: ReadingPlanner,
+        now: datetime,
+        queried: QueriedRequest | None = None,
+    ) -> tuple[RequestDoc, Transition]:
+        """`apply`, with the documents at `reads` (of any port) read in the same transaction
+        and given to the plan; the commit also requires them unchanged wherever the transition
+        writes them. One unit of work across ports: a claim and the helper's claim count."""
         ...
 
     def get_event(self, request_id: str, event_id: str) -> AuditEvent | None: ...

@@ -27,8 +27,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from homepro.adapters.documents import DELETE, Data, Tx
+from homepro.adapters.documents import Data, Tx
 from homepro.domain.errors import Conflict, NotFound
+from homepro.domain.writes import DELETE, Increment
 from homepro.services.context import Tuning
 
 T = TypeVar("T")
@@ -39,8 +40,20 @@ LOST_RACE = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Aborted, gexc.Con
 Write = Callable[[firestore.WriteBatch], None]
 
 
+class _LostRace(Exception):
+    """A commit whose condition failed: another writer changed (or created) a document first."""
+
+
+def _value(value: Any) -> Any:
+    if value is DELETE:
+        return firestore.DELETE_FIELD
+    if isinstance(value, Increment):
+        return firestore.Increment(value.by)
+    return value
+
+
 def _values(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: firestore.DELETE_FIELD if v is DELETE else v for k, v in data.items()}
+    return {k: _value(v) for k, v in data.items()}
 
 
 class _Attempt:
@@ -71,6 +84,9 @@ class _Attempt:
     def create(self, path: str, data: Mapping[str, Any]) -> None:
         self.batch.create(self._db.document(path), dict(data))
 
+    def set(self, path: str, data: Mapping[str, Any]) -> None:
+        self.batch.set(self._db.document(path), _values(data))
+
     def update(self, path: str, data: Mapping[str, Any]) -> None:
         snap = self._read.get(path)
         option = None
@@ -93,13 +109,18 @@ class FirestoreDocuments:
 
         def attempt() -> T:
             tx = _Attempt(self.db, earlier.pop() if earlier else None)
-            result = work(tx)
+            result = work(tx)  # its errors (a domain error, a failed read) are not retried
             if len(tx.batch):
-                tx.batch.commit()
+                try:
+                    tx.batch.commit()
+                except LOST_RACE as err:
+                    raise _LostRace(str(err)) from err
+                except gexc.NotFound as err:  # an update of a document that does not exist
+                    raise NotFound(f"{what}: {err.message}") from err
             return result
 
         retrying = Retrying(
-            retry=retry_if_exception_type(LOST_RACE),
+            retry=retry_if_exception_type(_LostRace),
             stop=stop_after_attempt(self._tuning.transaction_attempts),
             # full jitter, short: the winner's commit is already visible to the next read
             wait=wait_random_exponential(multiplier=0.004, max=0.25),
@@ -107,7 +128,8 @@ class FirestoreDocuments:
         try:
             return retrying(attempt)
         except RetryError as err:
-            raise Conflict(f"{what} is busy, try again") from err.last_attempt.exception()
+            lost = err.last_attempt.exception()
+            raise Conflict(f"{what} is busy, try again") from (lost.__cause__ if lost else None)
 
     def get(self, path: str) -> Data | None:
         snap = self.db.document(path).get()

@@ -69,4 +69,4 @@ class FirestoreViews:
             return name or "notifications", int(query.get(read_time=read_time)[0][0].value or 0)
 
         fields: list[str | None] = [None, *queries.PUSH_SUMS]
-        return dict(bounded_map(total, fields, len(fields)))
+        return dict(bounded_map(total, fields, min(self._tuning.io_concurrency, len(fields))))
