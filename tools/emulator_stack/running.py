@@ -158,7 +158,6 @@ class Stack:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.standins: list[subprocess.Popen[bytes]] = []
-        self.ended = 0
         self.left: list[int] = []
 
     def start(self, timeout: float = 180.0) -> None:
@@ -258,7 +257,7 @@ class Stack:
         if self.proc is None and not seen:
             return
         self.proc, self.standins = None, []
-        self.ended, self.left = len(seen), sorted(left)
+        self.left = sorted(left)
         if left:
             lines = "\n".join(f"  {pid} {command_line(pid)[:160]}" for pid in self.left)
             log(f"ERROR: {len(left)} processes of the stack are still alive:\n{lines}")
