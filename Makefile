@@ -1,25 +1,40 @@
 # HomePro Assist: the two commands, and a few helpers. Everything installs itself on first use.
 PY ?= python3
 STACK = $(PY) tools/stack.py
+# The functions package and the tools, importable by name (nothing edits sys.path).
+PYTHONPATH_TOOLS = PYTHONPATH=$(CURDIR)/functions:$(CURDIR)/tools
 
-.PHONY: dev test unit lint setup set-role report demo-traffic simulate bench-report bench-trigger bench-dispatch bench-sweep importtime clean
+.PHONY: dev test lint unit discovery integration rules e2e stack-hygiene setup set-role report demo-traffic simulate bench-report bench-trigger bench-dispatch bench-sweep importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
 
-test:           ## lint, unit tests, then integration tests on the emulator suite (ticker off)
+test:           ## every step below in order; the emulator steps share one stack (ticker off)
 	$(STACK) test
+
+lint:           ## ruff check, ruff format --check, mypy, the web client's typecheck
+	$(STACK) test lint
+
+unit:           ## unit tests (no emulators)
+	$(STACK) test unit
+
+discovery:      ## firebase-tools' own discovery finds exactly the contract's functions
+	$(STACK) test discovery
+
+integration:    ## integration tests on a stack of their own
+	$(STACK) test integration
+
+rules:          ## the security-rules matrix and its allow-all control, on a stack of their own
+	$(STACK) test rules
+
+e2e:            ## browser tests (Playwright, Debian's chromium) on a stack of their own
+	$(STACK) test e2e
+
+stack-hygiene:  ## Ctrl-C twice on `make dev` after a burst of calls leaves no process (own stack)
+	$(STACK) test stack-hygiene
 
 setup:          ## install everything, start nothing
 	$(STACK) setup
-
-lint: setup     ## ruff and mypy
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
-	.venv/bin/mypy
-
-unit: setup     ## unit tests only (no emulators)
-	PYTHONPATH=functions .venv/bin/python -m pytest -q tests/unit
 
 set-role:       ## make set-role EMAIL=someone@example.com ROLE=helper  (on the running local stack)
 	@test -n "$(EMAIL)" -a -n "$(ROLE)" || { echo "usage: make set-role EMAIL=... ROLE=customer|helper|admin"; exit 2; }
@@ -32,7 +47,7 @@ demo-traffic:   ## real requests through the callables of the running `make dev`
 	$(STACK) exec -- .venv/bin/python tools/demo_traffic.py $(ARGS)
 
 simulate: setup  ## a simulated marketplace day per scenario, seed vs product policy (ARGS="--help")
-	PYTHONPATH=functions:tests:tools .venv/bin/python tools/simulate.py $(ARGS)
+	$(PYTHONPATH_TOOLS) .venv/bin/python tools/simulate.py $(ARGS)
 
 bench-trigger: setup  ## latency from a Firestore write to the trigger's effect, cold and warm
 	$(STACK) run -- .venv/bin/python tools/bench_trigger_latency.py 30
