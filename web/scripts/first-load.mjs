@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * The customer's first-load JavaScript, from the build in public/: every JS file the browser
+ * loads for `/` and `/customer/request` on a first visit, in raw bytes and gzip bytes (Node's
+ * zlib at level 9, the deflate `gzip -9` uses).
+ *
+ * That is the entry chunk and everything it imports statically (what public/index.html loads and
+ * modulepreloads), plus the lazy route modules of the customer's first pages (FIRST_LOAD_ROUTES)
+ * with their static imports, read from the Vite manifest (`build.manifest`). `dynamicImports`
+ * are not followed: they load only when a page asks for them.
+ *
+ *   npm run build:web && node web/scripts/first-load.mjs          # a table
+ *   node web/scripts/first-load.mjs --json                        # the same as JSON
+ *   node web/scripts/first-load.mjs --all                         # also every other chunk
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
+const MANIFEST = join(PUBLIC, '.vite', 'manifest.json');
+
+/**
+ * Source modules the router loads lazily on a customer's first visit, by path. A module that
+ * is not a chunk of its own (it is bundled into the entry) is skipped.
+ */
+const FIRST_LOAD_ROUTES = {
+  '/': ['src/routes/SignInRoute.tsx', 'src/pages/SignInPage.tsx'],
+  '/customer/request': [
+    'src/routes/CustomerRoutes.tsx',
+    'src/pages/CustomerRequestPage.tsx',
+    'src/pages/RequestStatusPage.tsx',
+  ],
+};
+
+function fail(message) {
+  console.error(`first-load: ${message}`);
+  process.exit(1);
+}
+
+if (!existsSync(MANIFEST)) {
+  fail(`${MANIFEST} is missing: build the web client first (npm run build:web)`);
+}
+const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+const entries = Object.entries(manifest).filter(([, chunk]) => chunk.isEntry);
+if (entries.length !== 1) fail(`expected one entry in the manifest, found ${entries.length}`);
+const [entryKey] = entries[0];
+
+/** The chunk keys `keys` load statically, themselves included, in load order. */
+function staticClosure(keys, seen = new Set()) {
+  for (const key of keys) {
+    if (seen.has(key)) continue;
+    const chunk = manifest[key];
+    if (!chunk) fail(`the manifest has no chunk ${key}`);
+    seen.add(key);
+    staticClosure(chunk.imports ?? [], seen);
+  }
+  return seen;
+}
+
+const entryKeys = staticClosure([entryKey]);
+
+// The manifest must agree with what index.html actually loads.
+const html = readFileSync(join(PUBLIC, 'index.html'), 'utf8');
+const htmlFiles = new Set(
+  [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="\/([^"]+)"/g)]
+    .map((match) => match[1]),
+);
+const entryFiles = new Set([...entryKeys].map((key) => manifest[key].file));
+const same =
+  htmlFiles.size === entryFiles.size && [...htmlFiles].every((file) => entryFiles.has(file));
+if (!same) {
+  fail(
+    `index.html loads ${[...htmlFiles].join(', ')} but the manifest's entry closure is ` +
+      `${[...entryFiles].join(', ')}`,
+  );
+}
+
+const routeKeys = Object.values(FIRST_LOAD_ROUTES)
+  .flat()
+  .filter((key) => manifest[key]);
+const firstLoadKeys = staticClosure(routeKeys, new Set(entryKeys));
+
+function sizes(file) {
+  const bytes = readFileSync(join(PUBLIC, file));
+  return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+function describe(keys) {
+  const files = [...new Set([...keys].map((key) => manifest[key].file))]
+    .filter((file) => file.endsWith('.js'))
+    .map(sizes);
+  const total = files.reduce(
+    (sum, file) => ({ raw: sum.raw + file.raw, gzip: sum.gzip + file.gzip }),
+    { raw: 0, gzip: 0 },
+  );
+  return { files, total };
+}
+
+const report = {
+  gzip: 'node zlib gzipSync level 9',
+  entry: describe(entryKeys),
+  firstLoad: describe(firstLoadKeys),
+  routeModules: routeKeys,
+};
+if (process.argv.includes('--all')) {
+  const rest = Object.keys(manifest).filter((key) => !firstLoadKeys.has(key));
+  report.notOnFirstLoad = describe(rest);
+}
+
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  const line = (name, raw, gzip) =>
+    `${name.padEnd(44)} ${String(raw).padStart(9)} ${String(gzip).padStart(9)}`;
+  const table = (title, part) => {
+    console.log(`\n${title}`);
+    console.log(line('file', 'raw B', 'gzip B'));
+    for (const file of part.files) console.log(line(file.file, file.raw, file.gzip));
+    console.log(line('total', part.total.raw, part.total.gzip));
+  };
+  table('The customer first load: `/` and `/customer/request` (gzip level 9)', report.firstLoad);
+  console.log(`  (lazy route modules counted: ${routeKeys.join(', ') || 'none'})`);
+  if (report.notOnFirstLoad) table('Not on the customer first load', report.notOnFirstLoad);
+}
