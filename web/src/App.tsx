@@ -1,5 +1,5 @@
 /** The one app: providers, header, and the routes of CONTRACT.md "Pages". */
-import { BrowserRouter, Route, Routes } from 'react-router-dom';
+import { BrowserRouter, Route, Routes } from 'react-router';
 import { Header } from './components/Header';
 import { RequireRole } from './components/RequireRole';
 import { RouteEffects } from './components/RouteEffects';

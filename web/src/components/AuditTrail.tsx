@@ -3,7 +3,7 @@
  * rounds with their targets, and the analytics events about it (notifications sent among them).
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useSearchParams } from 'react-router-dom';
+import { Link, useSearchParams } from 'react-router';
 import type { Timestamp } from 'firebase/firestore';
 import { useLive, type Live } from '../hooks';
 import {

@@ -1,6 +1,6 @@
 /** A page for one role: others are sent to their own home, signed-out visitors to sign in. */
 import type { ReactNode } from 'react';
-import { Navigate, useLocation } from 'react-router-dom';
+import { Navigate, useLocation } from 'react-router';
 import { useAuth } from '../session/AuthProvider';
 import { homePathFor, type Role } from '../model';
 import { Loading, NoRole } from './Feedback';

@@ -4,7 +4,7 @@
  * postMessage), and registering the service worker.
  */
 import { useEffect } from 'react';
-import { useLocation, useNavigate } from 'react-router-dom';
+import { useLocation, useNavigate } from 'react-router';
 import { track } from '../analytics';
 import { registerServiceWorker } from '../push';
 import { useAuth } from '../session/AuthProvider';
