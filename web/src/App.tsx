@@ -3,7 +3,7 @@ import { BrowserRouter, Route, Routes } from 'react-router';
 import { Header } from './components/Header';
 import { RequireRole } from './components/RequireRole';
 import { RouteEffects } from './components/RouteEffects';
-import { AdminPage } from './pages/AdminPage';
+import { AdminPage } from './admin/AdminPage';
 import { CustomerRequestPage } from './pages/CustomerRequestPage';
 import { HelperDashboardPage } from './pages/HelperDashboardPage';
 import { HelperJobPage } from './pages/HelperJobPage';
