@@ -55,6 +55,9 @@ export default defineConfig({
     outDir,
     emptyOutDir: true,
     sourcemap: false,
+    // public/.vite/manifest.json (Hosting ignores dot folders): web/scripts/first-load.mjs reads
+    // which chunks the entry and each lazy route load.
+    manifest: true,
     // The stylesheet is small; this keeps the build free of a second native binary.
     cssMinify: false,
     // The Firebase SDK (Auth, Firestore, Functions) is one ~500 kB chunk on its own.

@@ -26,13 +26,17 @@ const MANIFEST = join(PUBLIC, '.vite', 'manifest.json');
  * is not a chunk of its own (it is bundled into the entry) is skipped.
  */
 const FIRST_LOAD_ROUTES = {
-  '/': ['src/routes/SignInRoute.tsx', 'src/pages/SignInPage.tsx'],
-  '/customer/request': [
-    'src/routes/CustomerRoutes.tsx',
-    'src/pages/CustomerRequestPage.tsx',
-    'src/pages/RequestStatusPage.tsx',
-  ],
+  '/': ['src/pages/SignInPage.tsx'],
+  '/customer/request': ['src/pages/CustomerRequestPage.tsx'],
 };
+
+/** Screens a customer never needs: each must be a lazy chunk outside the first load. */
+const NOT_FOR_CUSTOMERS = [
+  'src/admin/AdminPage.tsx',
+  'src/pages/HelperDashboardPage.tsx',
+  'src/pages/HelperJobPage.tsx',
+  'src/pages/HelperSettingsPage.tsx',
+];
 
 function fail(message) {
   console.error(`first-load: ${message}`);
@@ -81,6 +85,12 @@ const routeKeys = Object.values(FIRST_LOAD_ROUTES)
   .flat()
   .filter((key) => manifest[key]);
 const firstLoadKeys = staticClosure(routeKeys, new Set(entryKeys));
+
+const firstLoadFiles = new Set([...firstLoadKeys].map((key) => manifest[key].file));
+for (const key of NOT_FOR_CUSTOMERS) {
+  if (!manifest[key]?.isDynamicEntry) fail(`${key} is not a lazy chunk of its own`);
+  if (firstLoadFiles.has(manifest[key].file)) fail(`${key} is in the customer's first load`);
+}
 
 function sizes(file) {
   const bytes = readFileSync(join(PUBLIC, file));
