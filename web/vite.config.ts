@@ -47,10 +47,41 @@ function messagingServiceWorker(): Plugin {
   };
 }
 
+const RE2JS_STUB = '\0homepro:re2js-unused';
+
+/**
+ * Firestore (since its pipelines) imports re2js, a regular-expression engine of ~46 kB gzip, for
+ * one thing only: evaluating a pipeline's `like`, `regex_contains` and `regex_match` on the
+ * client. This app runs plain queries (onSnapshot, getDoc), never pipelines, so re2js is
+ * replaced by a stub whose `compile` throws; each of Firestore's three call sites catches that
+ * and treats the pattern as invalid. Anything else importing re2js fails the build.
+ */
+function firestoreWithoutRe2js(): Plugin {
+  return {
+    name: 'homepro-firestore-without-re2js',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source !== 're2js') return null;
+      if (importer && /node_modules[\\/]@firebase[\\/]firestore[\\/]/.test(importer)) {
+        return RE2JS_STUB;
+      }
+      this.error(`re2js is stubbed out for Firestore only, but ${importer ?? '?'} imports it`);
+    },
+    load(id) {
+      if (id !== RE2JS_STUB) return null;
+      return `export const RE2JS = {
+  compile() {
+    throw new Error('re2js is not bundled: this app evaluates no Firestore pipeline regex');
+  },
+};`;
+    },
+  };
+}
+
 export default defineConfig({
   root,
   publicDir: false,
-  plugins: [react(), messagingServiceWorker()],
+  plugins: [react(), firestoreWithoutRe2js(), messagingServiceWorker()],
   build: {
     outDir,
     emptyOutDir: true,
