@@ -36,6 +36,11 @@ function safeStorage(): Storage | null {
   }
 }
 
+/** Notification permission is granted here: the only case in which FCM can reach this browser. */
+export function notificationsGranted(): boolean {
+  return 'Notification' in window && Notification.permission === 'granted';
+}
+
 let registration: Promise<ServiceWorkerRegistration | null> | null = null;
 
 /** Register the messaging service worker once (all modes: it shows background pushes). */
@@ -108,6 +113,9 @@ async function saveToken(uid: string, token: string): Promise<void> {
   else if (stored !== token) await updateDeviceToken(uid, id, token);
 }
 
+/** Called when push is enabled in this browser (enablePush succeeded). */
+const pushEnabledListeners = new Set<() => void>();
+
 /** Ask for permission, get an FCM token and record this device. Throws a readable Error. */
 export async function enablePush(uid: string): Promise<void> {
   const availability = await pushAvailability();
@@ -126,12 +134,14 @@ export async function enablePush(uid: string): Promise<void> {
     );
   }
   await saveToken(uid, await currentToken());
+  pushEnabledListeners.forEach((listener) => listener());
 }
 
 /** On every app load: when permission is granted, re-get the token and keep the doc current. */
 export async function syncPushToken(uid: string): Promise<void> {
+  // Permission first: without it there is no token, and the messaging SDK need not load.
+  if (!notificationsGranted()) return;
   if ((await pushAvailability()) !== 'available') return;
-  if (Notification.permission !== 'granted') return;
   try {
     await saveToken(uid, await currentToken());
   } catch (err) {
@@ -144,15 +154,24 @@ export async function forgetDevice(uid: string): Promise<void> {
   await deleteDevice(uid, deviceId());
 }
 
-/** Messages that arrive while a page of the app is visible (the SW shows nothing then). */
+/**
+ * Messages that arrive while a page of the app is visible (the SW shows nothing then). The
+ * messaging SDK loads only once notifications are allowed here: before that no push can come.
+ */
 export function onForegroundMessage(handler: (payload: MessagePayload) => void): () => void {
   let unsubscribe: (() => void) | null = null;
   let stopped = false;
-  void Promise.all([messagingInstance(), messagingSdk()]).then(([instance, sdk]) => {
-    if (instance && !stopped) unsubscribe = sdk.onMessage(instance, handler);
-  });
+  const listen = () => {
+    pushEnabledListeners.delete(listen);
+    void Promise.all([messagingInstance(), messagingSdk()]).then(([instance, sdk]) => {
+      if (instance && !stopped && !unsubscribe) unsubscribe = sdk.onMessage(instance, handler);
+    });
+  };
+  if (notificationsGranted()) listen();
+  else pushEnabledListeners.add(listen);
   return () => {
     stopped = true;
+    pushEnabledListeners.delete(listen);
     unsubscribe?.();
   };
 }
