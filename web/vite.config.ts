@@ -98,10 +98,16 @@ export default defineConfig({
         // Libraries change less often than the app: separate chunks stay cached across deploys.
         codeSplitting: {
           groups: [
-            // messaging (and installations, which only it uses) stays a lazy chunk of its own
+            // The app and Auth: every first load. Firestore and Functions load with the first
+            // page that needs them; messaging (and installations, which only it uses) is a lazy
+            // chunk of its own.
             {
               name: 'firebase',
-              test: /node_modules[\\/]@?firebase[\\/](?!messaging|installations)/,
+              test: /node_modules[\\/]@?firebase[\\/](?!messaging|installations|firestore|webchannel-wrapper|functions)/,
+            },
+            {
+              name: 'firestore',
+              test: /node_modules[\\/](@firebase[\\/](firestore|webchannel-wrapper)|firebase[\\/]firestore)[\\/]/,
             },
             {
               name: 'react',

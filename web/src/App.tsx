@@ -1,16 +1,14 @@
 /**
  * The one app: providers, header, and the routes of CONTRACT.md "Pages". Each role's pages sit
- * under one RequireRole layout route. Sign-in and the customer pages are in the first load; the
- * helper and admin pages are chunks of their own, loaded when one of their routes is opened.
+ * under one RequireRole layout route. Only the sign-in page is in the entry; every other page is
+ * a chunk of its own (with Firestore and Functions as its imports), loaded when its route opens.
  */
 import { lazy, type ComponentType } from 'react';
 import { BrowserRouter, Route, Routes } from 'react-router';
 import { Header } from './components/Header';
 import { RequireRole } from './components/RequireRole';
 import { RouteEffects } from './components/RouteEffects';
-import { CustomerRequestPage } from './pages/CustomerRequestPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { RequestStatusPage } from './pages/RequestStatusPage';
 import { SignInPage } from './pages/SignInPage';
 import { AuthProvider } from './session/AuthProvider';
 import { InboxProvider } from './session/InboxProvider';
@@ -24,6 +22,11 @@ function lazyPage<Name extends string>(
   return lazy(async (): Promise<{ default: ComponentType }> => ({ default: (await load())[name] }));
 }
 
+const CustomerRequestPage = lazyPage(
+  () => import('./pages/CustomerRequestPage'),
+  'CustomerRequestPage',
+);
+const RequestStatusPage = lazyPage(() => import('./pages/RequestStatusPage'), 'RequestStatusPage');
 const HelperDashboardPage = lazyPage(
   () => import('./pages/HelperDashboardPage'),
   'HelperDashboardPage',

@@ -5,9 +5,8 @@
  */
 import type { MessagePayload, Messaging } from 'firebase/messaging';
 import { isLocalMode, vapidKey } from './config';
+import { loadQueries, loadWrites } from './data';
 import { app } from './firebase';
-import { getDeviceToken } from './queries';
-import { createDevice, deleteDevice, updateDeviceToken } from './writes';
 
 export const SERVICE_WORKER_PATH = '/firebase-messaging-sw.js';
 const DEVICE_ID_KEY = 'homepro.deviceId';
@@ -88,6 +87,7 @@ export async function pushAvailability(): Promise<PushAvailability> {
 export async function isPushEnabledHere(uid: string): Promise<boolean> {
   if ((await pushAvailability()) !== 'available') return false;
   if (Notification.permission !== 'granted') return false;
+  const { getDeviceToken } = await loadQueries();
   return (await getDeviceToken(uid, deviceId())) !== null;
 }
 
@@ -108,6 +108,10 @@ async function currentToken(): Promise<string> {
 /** Write the token to this browser's device document if it is missing or changed. */
 async function saveToken(uid: string, token: string): Promise<void> {
   const id = deviceId();
+  const [{ getDeviceToken }, { createDevice, updateDeviceToken }] = await Promise.all([
+    loadQueries(),
+    loadWrites(),
+  ]);
   const stored = await getDeviceToken(uid, id);
   if (stored === null) await createDevice(uid, id, token);
   else if (stored !== token) await updateDeviceToken(uid, id, token);
@@ -151,6 +155,7 @@ export async function syncPushToken(uid: string): Promise<void> {
 
 /** Stop push to this browser for this user (also done before sign-out). */
 export async function forgetDevice(uid: string): Promise<void> {
+  const { deleteDevice } = await loadWrites();
   await deleteDevice(uid, deviceId());
 }
 
