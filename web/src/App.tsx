@@ -1,19 +1,42 @@
-/** The one app: providers, header, and the routes of CONTRACT.md "Pages". */
-import { BrowserRouter, Route, Routes } from 'react-router-dom';
+/**
+ * The one app: providers, header, and the routes of CONTRACT.md "Pages". Each role's pages sit
+ * under one RequireRole layout route. Only the sign-in page is in the entry; every other page is
+ * a chunk of its own (with Firestore and Functions as its imports), loaded when its route opens.
+ */
+import { lazy, type ComponentType } from 'react';
+import { BrowserRouter, Route, Routes } from 'react-router';
 import { Header } from './components/Header';
 import { RequireRole } from './components/RequireRole';
 import { RouteEffects } from './components/RouteEffects';
-import { AdminPage } from './pages/AdminPage';
-import { CustomerRequestPage } from './pages/CustomerRequestPage';
-import { HelperDashboardPage } from './pages/HelperDashboardPage';
-import { HelperJobPage } from './pages/HelperJobPage';
-import { HelperSettingsPage } from './pages/HelperSettingsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { RequestStatusPage } from './pages/RequestStatusPage';
 import { SignInPage } from './pages/SignInPage';
 import { AuthProvider } from './session/AuthProvider';
 import { InboxProvider } from './session/InboxProvider';
 import { ToastProvider } from './session/Toasts';
+
+/** A page exported by name from a module that is loaded on first render. */
+function lazyPage<Name extends string>(
+  load: () => Promise<Record<Name, ComponentType>>,
+  name: Name,
+) {
+  return lazy(async (): Promise<{ default: ComponentType }> => ({ default: (await load())[name] }));
+}
+
+const CustomerRequestPage = lazyPage(
+  () => import('./pages/CustomerRequestPage'),
+  'CustomerRequestPage',
+);
+const RequestStatusPage = lazyPage(() => import('./pages/RequestStatusPage'), 'RequestStatusPage');
+const HelperDashboardPage = lazyPage(
+  () => import('./pages/HelperDashboardPage'),
+  'HelperDashboardPage',
+);
+const HelperJobPage = lazyPage(() => import('./pages/HelperJobPage'), 'HelperJobPage');
+const HelperSettingsPage = lazyPage(
+  () => import('./pages/HelperSettingsPage'),
+  'HelperSettingsPage',
+);
+const AdminPage = lazyPage(() => import('./admin/AdminPage'), 'AdminPage');
 
 export function App() {
   return (
@@ -26,54 +49,18 @@ export function App() {
             <main className="main">
               <Routes>
                 <Route path="/" element={<SignInPage />} />
-                <Route
-                  path="/customer/request"
-                  element={
-                    <RequireRole role="customer">
-                      <CustomerRequestPage />
-                    </RequireRole>
-                  }
-                />
-                <Route
-                  path="/customer/request/:id/status"
-                  element={
-                    <RequireRole role="customer">
-                      <RequestStatusPage />
-                    </RequireRole>
-                  }
-                />
-                <Route
-                  path="/helper/dashboard"
-                  element={
-                    <RequireRole role="helper">
-                      <HelperDashboardPage />
-                    </RequireRole>
-                  }
-                />
-                <Route
-                  path="/helper/job/:id"
-                  element={
-                    <RequireRole role="helper">
-                      <HelperJobPage />
-                    </RequireRole>
-                  }
-                />
-                <Route
-                  path="/helper/settings"
-                  element={
-                    <RequireRole role="helper">
-                      <HelperSettingsPage />
-                    </RequireRole>
-                  }
-                />
-                <Route
-                  path="/admin"
-                  element={
-                    <RequireRole role="admin">
-                      <AdminPage />
-                    </RequireRole>
-                  }
-                />
+                <Route element={<RequireRole role="customer" />}>
+                  <Route path="/customer/request" element={<CustomerRequestPage />} />
+                  <Route path="/customer/request/:id/status" element={<RequestStatusPage />} />
+                </Route>
+                <Route element={<RequireRole role="helper" />}>
+                  <Route path="/helper/dashboard" element={<HelperDashboardPage />} />
+                  <Route path="/helper/job/:id" element={<HelperJobPage />} />
+                  <Route path="/helper/settings" element={<HelperSettingsPage />} />
+                </Route>
+                <Route element={<RequireRole role="admin" />}>
+                  <Route path="/admin" element={<AdminPage />} />
+                </Route>
                 <Route path="*" element={<NotFoundPage />} />
               </Routes>
             </main>

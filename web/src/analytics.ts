@@ -2,8 +2,8 @@
  * Client analytics events (`analytics/{id}`, source "client"): fire and forget. A failure is
  * logged and never reaches the UI.
  */
-import { addDoc, collection, serverTimestamp } from 'firebase/firestore';
-import { auth, db } from './firebase';
+import { loadWrites } from './data';
+import { auth } from './firebase';
 
 export type ClientEventType =
   | 'page_view'
@@ -47,15 +47,16 @@ export function track(type: ClientEventType, event: ClientEvent = {}): void {
     const data: Record<string, unknown> = {
       type,
       userId: uid,
-      timestamp: serverTimestamp(),
       source: 'client',
       ...(validId(event.requestId) ? { requestId: event.requestId } : {}),
       ...(validId(event.sessionId) ? { sessionId: event.sessionId } : {}),
       ...(metadata ? { metadata } : {}),
     };
-    addDoc(collection(db, 'analytics'), data).catch((err: unknown) => {
-      console.warn('analytics event not recorded', type, err);
-    });
+    loadWrites()
+      .then((writes) => writes.addAnalyticsEvent(data))
+      .catch((err: unknown) => {
+        console.warn('analytics event not recorded', type, err);
+      });
   } catch (err) {
     console.warn('analytics event not recorded', type, err);
   }

@@ -1,4 +1,8 @@
-/** The Firebase app and its services, pointed at the emulators in local mode. */
+/**
+ * The Firebase app and Auth, pointed at the emulator in local mode. Firestore (db.ts) and
+ * Functions (callables.ts) start in the modules that use them, which load with the pages that
+ * need them: the sign-in page's first load carries neither.
+ */
 import { initializeApp } from 'firebase/app';
 // Auth's web-extension entry is the browser build without loaders for Google's remote scripts
 // (the sign-in popup's gapi, reCAPTCHA): email and password need none, and nothing in public/
@@ -8,18 +12,10 @@ import {
   indexedDBLocalPersistence,
   initializeAuth,
 } from 'firebase/auth/web-extension';
-import { connectFirestoreEmulator, getFirestore } from 'firebase/firestore';
-import { connectFunctionsEmulator, getFunctions } from 'firebase/functions';
-import { EMULATORS, REGION, firebaseConfig, isLocalMode } from './config';
+import { EMULATORS, firebaseConfig, isLocalMode } from './config';
 
 export const app = initializeApp(firebaseConfig);
 
 export const auth = initializeAuth(app, { persistence: indexedDBLocalPersistence });
-export const db = getFirestore(app);
-export const functions = getFunctions(app, REGION);
 
-if (isLocalMode) {
-  connectAuthEmulator(auth, EMULATORS.auth, { disableWarnings: true });
-  connectFirestoreEmulator(db, EMULATORS.firestore.host, EMULATORS.firestore.port);
-  connectFunctionsEmulator(functions, EMULATORS.functions.host, EMULATORS.functions.port);
-}
+if (isLocalMode) connectAuthEmulator(auth, EMULATORS.auth, { disableWarnings: true });

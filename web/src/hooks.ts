@@ -1,7 +1,7 @@
 /** Small React hooks shared by the pages. */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { FirestoreError, Unsubscribe } from 'firebase/firestore';
-import { errorMessage } from './callables';
+import { errorMessage } from './errors';
 
 export interface Action<Args extends unknown[], Result> {
   /** Runs the call unless one is already running; resolves undefined on failure. */

@@ -5,9 +5,8 @@
  */
 import type { MessagePayload, Messaging } from 'firebase/messaging';
 import { isLocalMode, vapidKey } from './config';
+import { loadQueries, loadWrites } from './data';
 import { app } from './firebase';
-import { getDeviceToken } from './queries';
-import { createDevice, deleteDevice, updateDeviceToken } from './writes';
 
 export const SERVICE_WORKER_PATH = '/firebase-messaging-sw.js';
 const DEVICE_ID_KEY = 'homepro.deviceId';
@@ -34,6 +33,11 @@ function safeStorage(): Storage | null {
   } catch {
     return null;
   }
+}
+
+/** Notification permission is granted here: the only case in which FCM can reach this browser. */
+export function notificationsGranted(): boolean {
+  return 'Notification' in window && Notification.permission === 'granted';
 }
 
 let registration: Promise<ServiceWorkerRegistration | null> | null = null;
@@ -83,6 +87,7 @@ export async function pushAvailability(): Promise<PushAvailability> {
 export async function isPushEnabledHere(uid: string): Promise<boolean> {
   if ((await pushAvailability()) !== 'available') return false;
   if (Notification.permission !== 'granted') return false;
+  const { getDeviceToken } = await loadQueries();
   return (await getDeviceToken(uid, deviceId())) !== null;
 }
 
@@ -103,10 +108,17 @@ async function currentToken(): Promise<string> {
 /** Write the token to this browser's device document if it is missing or changed. */
 async function saveToken(uid: string, token: string): Promise<void> {
   const id = deviceId();
+  const [{ getDeviceToken }, { createDevice, updateDeviceToken }] = await Promise.all([
+    loadQueries(),
+    loadWrites(),
+  ]);
   const stored = await getDeviceToken(uid, id);
   if (stored === null) await createDevice(uid, id, token);
   else if (stored !== token) await updateDeviceToken(uid, id, token);
 }
+
+/** Called when push is enabled in this browser (enablePush succeeded). */
+const pushEnabledListeners = new Set<() => void>();
 
 /** Ask for permission, get an FCM token and record this device. Throws a readable Error. */
 export async function enablePush(uid: string): Promise<void> {
@@ -126,12 +138,14 @@ export async function enablePush(uid: string): Promise<void> {
     );
   }
   await saveToken(uid, await currentToken());
+  pushEnabledListeners.forEach((listener) => listener());
 }
 
 /** On every app load: when permission is granted, re-get the token and keep the doc current. */
 export async function syncPushToken(uid: string): Promise<void> {
+  // Permission first: without it there is no token, and the messaging SDK need not load.
+  if (!notificationsGranted()) return;
   if ((await pushAvailability()) !== 'available') return;
-  if (Notification.permission !== 'granted') return;
   try {
     await saveToken(uid, await currentToken());
   } catch (err) {
@@ -141,18 +155,28 @@ export async function syncPushToken(uid: string): Promise<void> {
 
 /** Stop push to this browser for this user (also done before sign-out). */
 export async function forgetDevice(uid: string): Promise<void> {
+  const { deleteDevice } = await loadWrites();
   await deleteDevice(uid, deviceId());
 }
 
-/** Messages that arrive while a page of the app is visible (the SW shows nothing then). */
+/**
+ * Messages that arrive while a page of the app is visible (the SW shows nothing then). The
+ * messaging SDK loads only once notifications are allowed here: before that no push can come.
+ */
 export function onForegroundMessage(handler: (payload: MessagePayload) => void): () => void {
   let unsubscribe: (() => void) | null = null;
   let stopped = false;
-  void Promise.all([messagingInstance(), messagingSdk()]).then(([instance, sdk]) => {
-    if (instance && !stopped) unsubscribe = sdk.onMessage(instance, handler);
-  });
+  const listen = () => {
+    pushEnabledListeners.delete(listen);
+    void Promise.all([messagingInstance(), messagingSdk()]).then(([instance, sdk]) => {
+      if (instance && !stopped && !unsubscribe) unsubscribe = sdk.onMessage(instance, handler);
+    });
+  };
+  if (notificationsGranted()) listen();
+  else pushEnabledListeners.add(listen);
   return () => {
     stopped = true;
+    pushEnabledListeners.delete(listen);
     unsubscribe?.();
   };
 }

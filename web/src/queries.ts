@@ -17,7 +17,7 @@ import {
   type QueryDocumentSnapshot,
   type Unsubscribe,
 } from 'firebase/firestore';
-import { db } from './firebase';
+import { db } from './db';
 import {
   millis,
   type AnalyticsEvent,

@@ -1,9 +1,19 @@
 /**
  * Every Firestore write the client makes, each shaped as firestore.rules allows: own profile
- * fields, own devices, `readAt` on own inbox items. State changes go through callables only.
+ * fields, own devices, `readAt` on own inbox items, client analytics events. State changes go
+ * through callables only.
  */
-import { deleteDoc, doc, serverTimestamp, setDoc, updateDoc, writeBatch } from 'firebase/firestore';
-import { db } from './firebase';
+import {
+  addDoc,
+  collection,
+  deleteDoc,
+  doc,
+  serverTimestamp,
+  setDoc,
+  updateDoc,
+  writeBatch,
+} from 'firebase/firestore';
+import { db } from './db';
 import type { Category, QuietHours } from './model';
 
 /** The profile fields a user may change themselves (availability goes through a callable). */
@@ -51,4 +61,9 @@ export async function updateDeviceToken(
 
 export async function deleteDevice(uid: string, deviceId: string): Promise<void> {
   await deleteDoc(doc(db, 'users', uid, 'devices', deviceId));
+}
+
+/** A client analytics event (`analytics/{id}`, built by analytics.ts), stamped by the server. */
+export async function addAnalyticsEvent(event: Record<string, unknown>): Promise<void> {
+  await addDoc(collection(db, 'analytics'), { ...event, timestamp: serverTimestamp() });
 }

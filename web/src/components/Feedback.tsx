@@ -1,5 +1,5 @@
 /** Loading, error and notice blocks used across pages. */
-import { useLocation } from 'react-router-dom';
+import { useLocation } from 'react-router';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (

@@ -1,5 +1,5 @@
 /** The header on every page: brand, the user's name and role, links, sign out. */
-import { Link, NavLink, useNavigate } from 'react-router-dom';
+import { Link, NavLink, useNavigate } from 'react-router';
 import { displayNameOf, useAuth } from '../session/AuthProvider';
 import { homePathFor, type Role } from '../model';
 import { useAction } from '../hooks';

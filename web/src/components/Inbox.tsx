@@ -1,5 +1,5 @@
 /** The in-app inbox panel: newest first, unread count, mark read. */
-import { Link } from 'react-router-dom';
+import { Link } from 'react-router';
 import { useAction } from '../hooks';
 import { formatTime, type InboxNotification } from '../model';
 import { useInbox } from '../session/InboxProvider';

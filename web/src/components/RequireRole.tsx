@@ -1,11 +1,14 @@
-/** A page for one role: others are sent to their own home, signed-out visitors to sign in. */
-import type { ReactNode } from 'react';
-import { Navigate, useLocation } from 'react-router-dom';
+/**
+ * The layout route of one role's pages: others are sent to their own home, signed-out visitors
+ * to sign in; the page itself (often a lazily loaded chunk) renders in the Outlet.
+ */
+import { Suspense } from 'react';
+import { Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from '../session/AuthProvider';
 import { homePathFor, type Role } from '../model';
 import { Loading, NoRole } from './Feedback';
 
-export function RequireRole({ role, children }: { role: Role; children: ReactNode }) {
+export function RequireRole({ role }: { role: Role }) {
   const { state } = useAuth();
   const location = useLocation();
   if (state.status === 'loading') return <Loading />;
@@ -14,5 +17,9 @@ export function RequireRole({ role, children }: { role: Role; children: ReactNod
   }
   if (!state.role) return <NoRole />;
   if (state.role !== role) return <Navigate to={homePathFor(state.role)} replace />;
-  return <>{children}</>;
+  return (
+    <Suspense fallback={<Loading />}>
+      <Outlet />
+    </Suspense>
+  );
 }

@@ -1,12 +1,13 @@
 /**
  * App-wide effects of navigation: a page_view per route change, notification_opened when the
  * service worker opened or focused the app from a notification (`?from=notification`, or its
- * postMessage), and registering the service worker.
+ * postMessage), and registering the service worker where a push can come (a helper's pages, or
+ * wherever notifications are allowed).
  */
 import { useEffect } from 'react';
-import { useLocation, useNavigate } from 'react-router-dom';
+import { useLocation, useNavigate } from 'react-router';
 import { track } from '../analytics';
-import { registerServiceWorker } from '../push';
+import { notificationsGranted, registerServiceWorker } from '../push';
 import { useAuth } from '../session/AuthProvider';
 
 const FROM_PARAM = 'from';
@@ -25,10 +26,12 @@ export function RouteEffects() {
   const location = useLocation();
   const navigate = useNavigate();
   const uid = state.status === 'signedIn' ? state.user.uid : null;
+  const role = state.status === 'signedIn' ? state.role : null;
 
+  // Only helpers turn push on; anyone else gets a push only where notifications are allowed.
   useEffect(() => {
-    void registerServiceWorker();
-  }, []);
+    if (role === 'helper' || notificationsGranted()) void registerServiceWorker();
+  }, [role]);
 
   // The service worker asks a focused window to go somewhere (when it cannot navigate it).
   useEffect(() => {

@@ -1,6 +1,6 @@
 /** `/customer/request`: ask for a session (category, description, card) and see past requests. */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useNavigate } from 'react-router';
 import { track } from '../analytics';
 import { createRequest, errorCode, type CreateRequestResult } from '../callables';
 import { isLocalMode } from '../config';

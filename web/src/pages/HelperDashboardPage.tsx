@@ -1,5 +1,5 @@
 /** `/helper/dashboard`: availability, notifications, the live job board, held jobs, the inbox. */
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useNavigate } from 'react-router';
 import { claimRequest, setAvailability } from '../callables';
 import { ErrorNote, Loading, RouteNotice } from '../components/Feedback';
 import { Inbox } from '../components/Inbox';

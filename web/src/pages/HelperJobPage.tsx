@@ -1,6 +1,6 @@
 /** `/helper/job/{id}`: the job, claim / release, the safety checklist, the session, its end. */
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams } from 'react-router';
 import { claimRequest, endSession, releaseClaim, startSession } from '../callables';
 import { ErrorNote, Loading } from '../components/Feedback';
 import { useAction, useLive } from '../hooks';

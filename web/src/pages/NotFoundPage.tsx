@@ -1,5 +1,5 @@
 /** Any other path. */
-import { Link } from 'react-router-dom';
+import { Link } from 'react-router';
 
 export function NotFoundPage() {
   return (

@@ -1,6 +1,6 @@
 /** `/customer/request/{id}/status`: live status, the card hold, join the session, cancel. */
 import { useCallback, useState } from 'react';
-import { useNavigate, useParams } from 'react-router-dom';
+import { useNavigate, useParams } from 'react-router';
 import { track } from '../analytics';
 import { cancelRequest, joinSession } from '../callables';
 import { ConfirmDialog } from '../components/ConfirmDialog';

@@ -1,6 +1,6 @@
 /** `/`: sign in, or sign up (email, password, display name); then the page for the role. */
 import { useState, type FormEvent } from 'react';
-import { Navigate, useLocation } from 'react-router-dom';
+import { Navigate, useLocation } from 'react-router';
 import { FirebaseError } from 'firebase/app';
 import { ErrorNote, Loading, NoRole } from '../components/Feedback';
 import { useAction } from '../hooks';

@@ -19,11 +19,10 @@ import {
   useState,
   type ReactNode,
 } from 'react';
+import { listenWhenLoaded, loadQueries, loadWrites } from '../data';
 import { auth } from '../firebase';
 import type { Profile, Role } from '../model';
 import { forgetDevice, syncPushToken } from '../push';
-import { watchProfile } from '../queries';
-import { updateOwnProfile } from '../writes';
 
 export type AuthState =
   | { status: 'loading' }
@@ -76,7 +75,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!uid) return undefined;
     void syncPushToken(uid);
-    return watchProfile(uid, setProfile, (err) => console.warn('profile unavailable', err));
+    const unavailable = (err: Error) => console.warn('profile unavailable', err);
+    return listenWhenLoaded(
+      loadQueries().then(({ watchProfile }) => watchProfile(uid, setProfile, unavailable)),
+      unavailable,
+    );
   }, [uid]);
 
   // The profile mirrors the claim: when an admin changed the role, refresh the ID token.
@@ -101,6 +104,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     await updateProfile(credential.user, { displayName: name });
     try {
       // The server created users/{uid} while creating the account (the blocking function).
+      const { updateOwnProfile } = await loadWrites();
       await updateOwnProfile(credential.user.uid, { displayName: name });
     } catch (err) {
       console.warn('display name not saved to the profile', err);

@@ -13,10 +13,9 @@ import {
   type ReactNode,
 } from 'react';
 import type { MessagePayload } from 'firebase/messaging';
+import { listenWhenLoaded, loadQueries, loadWrites } from '../data';
 import type { InboxNotification } from '../model';
 import { onForegroundMessage } from '../push';
-import { watchInbox } from '../queries';
-import { markNotificationsRead } from '../writes';
 import { useAuth } from './AuthProvider';
 import { useToast, type ToastMessage } from './Toasts';
 
@@ -68,17 +67,23 @@ export function InboxProvider({ children }: { children: ReactNode }) {
     setError(null);
     setLoading(true);
     if (!uid) return undefined;
-    const stopInbox = watchInbox(
-      uid,
-      ({ items: next, arrived }) => {
-        setItems(next);
-        setLoading(false);
-        arrived.forEach((item) => toast(toastFromNotification(item)));
-      },
-      (err) => {
-        setError(`The inbox could not be loaded (${err.message}).`);
-        setLoading(false);
-      },
+    const failed = (err: Error) => {
+      setError(`The inbox could not be loaded (${err.message}).`);
+      setLoading(false);
+    };
+    const stopInbox = listenWhenLoaded(
+      loadQueries().then(({ watchInbox }) =>
+        watchInbox(
+          uid,
+          ({ items: next, arrived }) => {
+            setItems(next);
+            setLoading(false);
+            arrived.forEach((item) => toast(toastFromNotification(item)));
+          },
+          failed,
+        ),
+      ),
+      failed,
     );
     const stopPush = onForegroundMessage((payload) => {
       const message = toastFromPush(payload);
@@ -92,7 +97,9 @@ export function InboxProvider({ children }: { children: ReactNode }) {
 
   const markRead = useCallback(
     async (ids: string[]) => {
-      if (uid) await markNotificationsRead(uid, ids);
+      if (!uid) return;
+      const { markNotificationsRead } = await loadWrites();
+      await markNotificationsRead(uid, ids);
     },
     [uid],
   );

@@ -1,6 +1,6 @@
 /** Toasts: short-lived notices for notifications that arrive while the page is open. */
 import { createContext, useCallback, useContext, useRef, useState, type ReactNode } from 'react';
-import { Link } from 'react-router-dom';
+import { Link } from 'react-router';
 
 export interface ToastMessage {
   /** Same key within DEDUPE_MS shows once (a push and its inbox document are one notice). */

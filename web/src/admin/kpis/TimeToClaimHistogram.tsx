@@ -1,5 +1,5 @@
 /** The time-to-claim histogram of `dispatch_report` as inline SVG, with the 15-minute line. */
-import type { HistogramBucket } from '../callables';
+import type { HistogramBucket } from '../../callables';
 
 // The drawing's own coordinates; the SVG scales to its container (see .chart in styles.css).
 const WIDTH = 720;

@@ -1,0 +1,94 @@
+/** The analytics events about the request (server and client), notifications sent among them. */
+import type { ReactNode } from 'react';
+import { useLive } from '../../hooks';
+import { formatInstant, humanize, type AnalyticsEvent } from '../../model';
+import { watchRequestAnalytics } from '../../queries';
+import { LiveList, Section } from './parts';
+
+function numberOf(value: unknown): string {
+  return typeof value === 'number' ? String(value) : '—';
+}
+
+function details(event: AnalyticsEvent): ReactNode {
+  const metadata = event.metadata ?? {};
+  if (event.type === 'notification_sent') {
+    const failed = typeof metadata.failed === 'number' ? metadata.failed : 0;
+    const kind = typeof metadata.notificationType === 'string' ? metadata.notificationType : '—';
+    return (
+      <>
+        <strong>{kind}</strong> · {numberOf(metadata.devices)} devices ·{' '}
+        {numberOf(metadata.sent)} sent ·{' '}
+        <span className={failed ? 'bad' : undefined}>{numberOf(metadata.failed)} failed</span>
+      </>
+    );
+  }
+  const entries = Object.entries(metadata);
+  if (!entries.length) return '—';
+  return entries
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`)
+    .join(' · ');
+}
+
+export function AnalyticsEvents({ requestId }: { requestId: string }) {
+  const events = useLive<AnalyticsEvent[]>(requestId, (onNext, onError) =>
+    watchRequestAnalytics(requestId, onNext, onError),
+  );
+  const sent = events.data?.filter((event) => event.type === 'notification_sent').length;
+  return (
+    <Section title="Notifications and analytics" count={events.data?.length}>
+      {sent !== undefined && (
+        <p className="muted small">
+          {sent} {sent === 1 ? 'notification' : 'notifications'} sent (one event per user per
+          notification).
+        </p>
+      )}
+      <LiveList
+        live={events}
+        what="analytics events"
+        testId="audit-notifications"
+        empty="No analytics events for this request."
+      >
+        {(eventsData) => (
+          <div className="table-scroll">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Type</th>
+                  <th>User</th>
+                  <th>Details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {eventsData.map((event) => (
+                  <tr
+                    key={event.id}
+                    className={event.type === 'notification_sent' ? 'sent' : undefined}
+                    data-testid="audit-notification"
+                    data-type={event.type}
+                    data-user-id={event.userId ?? ''}
+                    data-source={event.source ?? ''}
+                    data-notification-type={
+                      typeof event.metadata?.notificationType === 'string'
+                        ? event.metadata.notificationType
+                        : ''
+                    }
+                  >
+                    <td className="nowrap">{formatInstant(event.timestamp)}</td>
+                    <td>
+                      {humanize(event.type)}
+                      {event.source === 'client' && <span className="chip">client</span>}
+                    </td>
+                    <td>{event.userId ? <code>{event.userId}</code> : '—'}</td>
+                    <td>{details(event)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </LiveList>
+    </Section>
+  );
+}
