@@ -33,8 +33,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketsim.triggers import RawReader, Triggers
-
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
@@ -49,6 +47,7 @@ from homepro.domain.models import (
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.services import claims, payments, sessions, sweeps
 from homepro.services.context import Context
+from marketsim.triggers import RawReader, Triggers
 
 WINDOW = (datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
 START = datetime(2026, 3, 9, 23, 49, tzinfo=UTC)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from contract import backend  # noqa: F401  (the contract suite's fixture: fake and Firestore)
 from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
 
 import emulator_client as ec
+from contract import backend  # noqa: F401  (the contract suite's fixture: fake and Firestore)
 from homepro import bootstrap
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.services.roles import assign_role

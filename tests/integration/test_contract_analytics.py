@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contract import NOW
-
 from homepro.domain.models import AnalyticsDoc
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from contract import NOW, request_doc
-
 from homepro.domain.models import RequestDoc
 from homepro.domain.notifications import new_request
 

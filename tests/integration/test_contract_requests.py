@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from contract import NOW, request_doc
 
+from contract import NOW, request_doc
 from homepro.domain.errors import InvalidTransition, NotFound
 from homepro.domain.lifecycle import plan_cancel, plan_claim, plan_release
 from homepro.domain.models import Actor, UserDoc

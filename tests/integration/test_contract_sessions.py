@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from contract import NOW, request_doc
-
 from homepro.domain.models import Actor, Outcome
 from homepro.domain.sessions import DEFAULT_CHECKLISTS, VideoRoom, plan_end, plan_join, plan_start
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
-from contract import NOW, request_doc
 
+from contract import NOW, request_doc
 from homepro.domain import writes
 from homepro.domain.errors import InvalidTransition, NotFound
 from homepro.domain.lifecycle import plan_claim

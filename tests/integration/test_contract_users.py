@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from contract import NOW
 
+from contract import NOW
 from homepro.domain.errors import NotFound
 from homepro.domain.models import Device, Role
 

@@ -7,9 +7,8 @@ import io
 import json
 import logging
 
-from marketsim import engine
-
 from homepro import logs
+from marketsim import engine
 
 
 def test_a_record_becomes_one_json_line_with_severity_message_and_fields():

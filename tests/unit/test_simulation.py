@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import simulate
-from marketsim import engine
-from marketsim.engine import BUILTIN_POLICIES, Simulation, policy_spec
-from marketsim.results import figures
-from marketsim.scenario import ScenarioError, load, parse
 
 from homepro.domain import lifecycle
 from homepro.services import claims, payments, reactions, sessions, sweeps
 from homepro.testing import FakeDispatch, FakeRequests
+from marketsim import engine
+from marketsim.engine import BUILTIN_POLICIES, Simulation, policy_spec
+from marketsim.results import figures
+from marketsim.scenario import ScenarioError, load, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "sim" / "tiny.toml"

@@ -120,7 +120,7 @@ def stack_env() -> dict[str, str]:
     env["HOMEPRO_VIDEO_URL"] = f"http://127.0.0.1:{PORTS['video']}"
     env["HOMEPRO_FUNCTIONS_BASE"] = FUNCTIONS_BASE
     env["HOMEPRO_TRIGGER_BASE"] = TRIGGER_BASE
-    # The functions package and the tools are importable by name; nothing edits sys.path.
+    # The functions package and the tools are importable by name (no module edits its path).
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT / "tools")])
     # One fresh connection per call from the Functions emulator to its Python workers (see the
     # preload's comment: keep-alive races gunicorn's idle timeout and fails calls at random).
