@@ -4,19 +4,21 @@ the simulation, with the fakes of `homepro.testing`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from homepro.domain.policy import Policy
-from homepro.services.ports import Clock, Payments, Push, Sms, VideoSessions
-from homepro.services.stores import (
-    Analytics,
-    Dispatch,
-    Inbox,
-    ReportViews,
-    Requests,
-    Sessions,
-    Stores,
-    Users,
-)
+if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protocols
+    from homepro.domain.policy import Policy
+    from homepro.services.ports import Clock, Payments, Push, Sms, VideoSessions
+    from homepro.services.stores import (
+        Analytics,
+        Dispatch,
+        Inbox,
+        ReportViews,
+        Requests,
+        Sessions,
+        Stores,
+        Users,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ only: the requests themselves and the server's analytics events (client events n
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homepro.domain.errors import Forbidden, InvalidInput
 from homepro.domain.models import Actor, DispatchReportInput, Role
 from homepro.domain.report import PROMISE_SECONDS, ClaimTally, Counts, build_report
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
-from homepro.services.stores import ReportViews
+
+if TYPE_CHECKING:
+    from homepro.services.stores import ReportViews
 
 DEFAULT_WINDOW = timedelta(days=1)
 MAX_WINDOW = timedelta(days=93)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from homepro.domain.dispatch import escalation_due
 from homepro.domain.errors import HomeProError, InvalidTransition
@@ -30,7 +31,9 @@ from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.payments import settle
 from homepro.services.sessions import end_unjoined_sessions
-from homepro.services.stores import QueriedRequest
+
+if TYPE_CHECKING:
+    from homepro.services.stores import QueriedRequest
 
 log = logging.getLogger(__name__)
 
