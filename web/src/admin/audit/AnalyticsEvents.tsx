@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useLive } from '../../hooks';
 import { formatInstant, humanize, type AnalyticsEvent } from '../../model';
 import { watchRequestAnalytics } from '../../queries';
+import { Table } from '../Table';
 import { LiveList, Section } from './parts';
 
 function numberOf(value: unknown): string {
@@ -50,43 +51,31 @@ export function AnalyticsEvents({ requestId }: { requestId: string }) {
         empty="No analytics events for this request."
       >
         {(eventsData) => (
-          <div className="table-scroll">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Type</th>
-                  <th>User</th>
-                  <th>Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {eventsData.map((event) => (
-                  <tr
-                    key={event.id}
-                    className={event.type === 'notification_sent' ? 'sent' : undefined}
-                    data-testid="audit-notification"
-                    data-type={event.type}
-                    data-user-id={event.userId ?? ''}
-                    data-source={event.source ?? ''}
-                    data-notification-type={
-                      typeof event.metadata?.notificationType === 'string'
-                        ? event.metadata.notificationType
-                        : ''
-                    }
-                  >
-                    <td className="nowrap">{formatInstant(event.timestamp)}</td>
-                    <td>
-                      {humanize(event.type)}
-                      {event.source === 'client' && <span className="chip">client</span>}
-                    </td>
-                    <td>{event.userId ? <code>{event.userId}</code> : '—'}</td>
-                    <td>{details(event)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Time', 'Type', 'User', 'Details']}>
+            {eventsData.map((event) => (
+              <tr
+                key={event.id}
+                className={event.type === 'notification_sent' ? 'sent' : undefined}
+                data-testid="audit-notification"
+                data-type={event.type}
+                data-user-id={event.userId ?? ''}
+                data-source={event.source ?? ''}
+                data-notification-type={
+                  typeof event.metadata?.notificationType === 'string'
+                    ? event.metadata.notificationType
+                    : ''
+                }
+              >
+                <td className="nowrap">{formatInstant(event.timestamp)}</td>
+                <td>
+                  {humanize(event.type)}
+                  {event.source === 'client' && <span className="chip">client</span>}
+                </td>
+                <td>{event.userId ? <code>{event.userId}</code> : '—'}</td>
+                <td>{details(event)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </LiveList>
     </Section>

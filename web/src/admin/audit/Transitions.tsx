@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useLive } from '../../hooks';
 import { formatInstant, humanize, type RequestEvent } from '../../model';
 import { watchRequestEvents } from '../../queries';
+import { Table } from '../Table';
 import { LiveList, Section } from './parts';
 
 function actorLabel(event: RequestEvent): ReactNode {
@@ -34,40 +35,27 @@ export function Transitions({ requestId }: { requestId: string }) {
         empty="No audit events."
       >
         {(eventsData) => (
-          <div className="table-scroll">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Event</th>
-                  <th>From → to</th>
-                  <th>Actor</th>
-                  <th>Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {eventsData.map((event) => (
-                  <tr
-                    key={event.id}
-                    data-testid="audit-event"
-                    data-id={event.id}
-                    data-type={event.type}
-                    data-from={event.from ?? ''}
-                    data-to={event.to ?? ''}
-                    data-actor-role={event.actor?.role ?? ''}
-                  >
-                    <td className="nowrap">{formatInstant(event.at)}</td>
-                    <td>{humanize(event.type)}</td>
-                    <td className="nowrap">
-                      {event.from ?? '∅'} → {event.to ?? '∅'}
-                    </td>
-                    <td>{actorLabel(event)}</td>
-                    <td>{event.reason ? humanize(event.reason) : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Time', 'Event', 'From → to', 'Actor', 'Reason']}>
+            {eventsData.map((event) => (
+              <tr
+                key={event.id}
+                data-testid="audit-event"
+                data-id={event.id}
+                data-type={event.type}
+                data-from={event.from ?? ''}
+                data-to={event.to ?? ''}
+                data-actor-role={event.actor?.role ?? ''}
+              >
+                <td className="nowrap">{formatInstant(event.at)}</td>
+                <td>{humanize(event.type)}</td>
+                <td className="nowrap">
+                  {event.from ?? '∅'} → {event.to ?? '∅'}
+                </td>
+                <td>{actorLabel(event)}</td>
+                <td>{event.reason ? humanize(event.reason) : '—'}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </LiveList>
     </Section>

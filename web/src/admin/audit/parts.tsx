@@ -66,3 +66,4 @@ export function StatusChip({ status }: { status: string }) {
 export function seconds(from: Timestamp | null | undefined, to: Timestamp | null | undefined) {
   return from && to ? (to.toMillis() - from.toMillis()) / 1000 : null;
 }
+
