@@ -259,3 +259,21 @@ def test_ten_requests_each_reach_the_helpers_open_dashboard_timed(
 @pytest.fixture(autouse=True)
 def _screenshots_dir() -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
+def test_a_page_whose_chunk_is_gone_reloads_once_then_offers_a_reload(new_context):
+    # A tab open across a deploy asks for a chunk the new version no longer has.
+    page = new_context().new_page()
+    sign_up(page, f"{unique('customer')}@homepro.test", "Cleo Customer")
+    page.wait_for_url("**/customer/request")
+    asked: list[str] = []
+
+    def gone(route):
+        asked.append(route.request.url)
+        route.fulfill(status=404, body="gone")
+
+    page.context.route("**/assets/RequestStatusPage-*.js", gone)
+    page.goto("/customer/request/nope/status")
+    expect(page.get_by_test_id("page-load-error")).to_be_visible()
+    assert len(asked) == 2  # the first failure reloaded the tab once
+    expect(page.get_by_test_id("user-role")).to_have_attribute("data-role", "customer")

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TextIO
+
+
+def _say(line: str, stream: TextIO) -> None:
+    """Write a line; a reader that went away (`| tee` killed by the same Ctrl-C, a closed
+    terminal) never stops the stack from stopping: later lines go nowhere."""
+    try:
+        print(line, file=stream, flush=True)
+    except (OSError, ValueError):
+        devnull = open(os.devnull, "w")  # noqa: SIM115 (kept open for the process's life)
+        sys.stdout = sys.stderr = devnull
 
 
 def log(message: str) -> None:
-    print(f"[stack] {message}", flush=True)
+    _say(f"[stack] {message}", sys.stdout)
 
 
 def fail(message: str) -> None:
-    print(f"[stack] ERROR: {message}", file=sys.stderr, flush=True)
+    _say(f"[stack] ERROR: {message}", sys.stderr)
     raise SystemExit(2)
 
 

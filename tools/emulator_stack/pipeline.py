@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .console import log
-from .environment import ROOT, TOOLS_VENV
+from .environment import ROOT, STACK_ID, TOOLS_VENV
 from .install import ensure_chromium, setup
-from .running import running_stack
+from .running import end_marked_below, running_stack
 
 PY = str(TOOLS_VENV / "bin" / "python")
 BIN = TOOLS_VENV / "bin"
@@ -129,10 +130,17 @@ def e2e(env: dict[str, str], pytest: Sequence[str]) -> int:
 
 def stack_hygiene(env: dict[str, str], _pytest: Sequence[str]) -> int:
     """Ctrl-C twice on `make dev` after a burst of calls, on a small stack of its own: nothing
-    of that stack may be left (needs the emulator ports free)."""
-    return step(
-        [PY, "-m", "pytest", "-q", "-s", "tests/stack"], {**env, "HOMEPRO_STACK_TESTS": "1"}
-    )
+    of that stack may be left (needs the emulator ports free). The test's stacks are marked
+    below this step's id, so that an interrupted test leaves nothing either."""
+    step_id = f"stack-hygiene-{uuid.uuid4().hex}"
+    try:
+        return step(
+            [PY, "-m", "pytest", "-q", "-s", "tests/stack"],
+            {**env, "HOMEPRO_STACK_TESTS": "1", STACK_ID: step_id},
+        )
+    finally:
+        if ended := end_marked_below(step_id):
+            log(f"stack-hygiene: ended {ended} processes its test left behind")
 
 
 Step = Callable[[dict[str, str], Sequence[str]], int]

@@ -80,6 +80,35 @@ def carries(pid: int, entry: bytes) -> bool:
         return False
 
 
+def end_marked_below(stack_id: str) -> int:
+    """SIGKILL every live process marked with a stack id below `stack_id` (`{stack_id}/…`),
+    never this process or its ancestors; how many there were."""
+    prefix = f"{STACK_ID}={stack_id}/".encode()
+    ended: set[int] = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        table = process_table()
+        mine = ancestry(table)
+        found = set()
+        for pid, proc in table.items():
+            if pid in mine or proc.state == "Z":
+                continue
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(entry.startswith(prefix) for entry in environ):
+                found.add(pid)
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        ended |= found
+        time.sleep(0.1)
+    return len(ended)
+
+
 def ancestry(table: dict[int, Process]) -> set[int]:
     """This process and every one above it: never part of what a stop ends."""
     found: set[int] = set()
@@ -133,8 +162,11 @@ def on_interrupt(signum: int, _frame: FrameType | None) -> None:
 
 
 def handle_interrupts() -> None:
-    """Install `on_interrupt` (also when started from a shell that ignores SIGINT)."""
+    """Install `on_interrupt` (also when started from a shell that ignores SIGINT; but a
+    `nohup` that ignores SIGHUP is kept)."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue
         signal.signal(sig, on_interrupt)
 
 

@@ -14,12 +14,31 @@ import { AuthProvider } from './session/AuthProvider';
 import { InboxProvider } from './session/InboxProvider';
 import { ToastProvider } from './session/Toasts';
 
-/** A page exported by name from a module that is loaded on first render. */
+const RELOADED_FOR = 'homepro:reloaded-for-missing-chunk';
+
+/**
+ * A page exported by name from a module that is loaded on first render. A tab open across a
+ * deploy asks for chunks that are gone: it reloads once to get the new version, and a second
+ * failure shows the page error (PageErrorBoundary).
+ */
 function lazyPage<Name extends string>(
   load: () => Promise<Record<Name, ComponentType>>,
   name: Name,
 ) {
-  return lazy(async (): Promise<{ default: ComponentType }> => ({ default: (await load())[name] }));
+  return lazy(async (): Promise<{ default: ComponentType }> => {
+    try {
+      const page = (await load())[name];
+      sessionStorage.removeItem(RELOADED_FOR);
+      return { default: page };
+    } catch (error) {
+      if (sessionStorage.getItem(RELOADED_FOR) !== window.location.pathname) {
+        sessionStorage.setItem(RELOADED_FOR, window.location.pathname);
+        window.location.reload();
+        return new Promise<never>(() => {}); // the reload replaces the page
+      }
+      throw error;
+    }
+  });
 }
 
 const CustomerRequestPage = lazyPage(

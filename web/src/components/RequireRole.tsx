@@ -7,6 +7,7 @@ import { Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from '../session/AuthProvider';
 import { homePathFor, type Role } from '../model';
 import { Loading, NoRole } from './Feedback';
+import { PageErrorBoundary } from './PageErrorBoundary';
 
 export function RequireRole({ role }: { role: Role }) {
   const { state } = useAuth();
@@ -18,8 +19,10 @@ export function RequireRole({ role }: { role: Role }) {
   if (!state.role) return <NoRole />;
   if (state.role !== role) return <Navigate to={homePathFor(state.role)} replace />;
   return (
-    <Suspense fallback={<Loading />}>
-      <Outlet />
-    </Suspense>
+    <PageErrorBoundary key={location.pathname}>
+      <Suspense fallback={<Loading />}>
+        <Outlet />
+      </Suspense>
+    </PageErrorBoundary>
   );
 }
