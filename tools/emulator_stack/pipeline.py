@@ -46,12 +46,14 @@ def step(command: list[str], env: dict[str, str]) -> int:
 
 
 def lint(env: dict[str, str], _pytest: Sequence[str]) -> int:
-    """ruff (lint and format), mypy, and the web client's TypeScript check."""
+    """ruff (lint and format), mypy, the web client's TypeScript check and its first load."""
     for command in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
         ["npm", "run", "--silent", "typecheck:web"],
+        # the customer's first load holds no helper or admin screen (from the build's manifest)
+        ["node", "web/scripts/first-load.mjs"],
     ):
         if code := step(command, env):
             return code
