@@ -91,6 +91,8 @@ class FakeDocuments:
 
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, Data]] = {}
+        # told of every document stored (path, data; None when deleted), one at a time as a
+        # commit is stored, while the lock is held: keep them quick (the simulation's indexes)
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from google.cloud import firestore
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from homepro.adapters.documents import DocumentDispatch, Tx, device_of
@@ -14,6 +13,7 @@ from homepro.adapters.firestore import queries
 from homepro.adapters.firestore.documents import FirestoreDocuments
 from homepro.domain import directory
 from homepro.domain.models import Device, UserDoc
+from homepro.domain.writes import DELETE
 
 
 class FirestoreDispatch(DocumentDispatch):
@@ -50,7 +50,7 @@ class FirestoreDispatch(DocumentDispatch):
                 return True
             # update() replaces the entry whole (a merge would keep removed devices)
             path = FieldPath("helpers", uid).to_api_repr()
-            value: Any = entry if entry is not None else firestore.DELETE_FIELD
+            value: Any = entry if entry is not None else DELETE
             tx.update(shard_path, {path: value, "updatedAt": now})
             return True
 
