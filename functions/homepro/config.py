@@ -20,6 +20,11 @@ CLAIM_TIMEOUT_MINUTES = params.IntParam(
 MAX_RELEASES = params.IntParam(
     "MAX_RELEASES", default=3, description="The release that expires a request instead."
 )
+MAX_CLAIMS_PER_HELPER = params.IntParam(
+    "MAX_CLAIMS_PER_HELPER",
+    default=1,
+    description="Requests one helper may hold at once (claimed or in session).",
+)
 ESCALATION_MINUTES = params.IntParam(
     "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
 )
@@ -76,6 +81,7 @@ def policy() -> Policy:
         pending_timeout_minutes=PENDING_TIMEOUT_MINUTES.value,
         claim_timeout_minutes=CLAIM_TIMEOUT_MINUTES.value,
         max_releases=MAX_RELEASES.value,
+        max_claims_per_helper=MAX_CLAIMS_PER_HELPER.value,
         escalation_minutes=ESCALATION_MINUTES.value,
         join_timeout_minutes=JOIN_TIMEOUT_MINUTES.value,
         sms_from_round=SMS_FROM_ROUND.value,

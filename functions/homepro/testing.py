@@ -33,7 +33,7 @@ from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.models import Device, RequestDoc, Role, UserDoc
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
-from homepro.domain.writes import DELETE, Increment, WriteKind
+from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import Authorization, PaymentError, PushMessage, PushResult
 from homepro.services.stores import FirstClaim, QueriedRequest, Stores
@@ -56,6 +56,8 @@ def _merged(current: Mapping[str, Any], fields: Mapping[str, Any]) -> Data:
             found.pop(key, None)
         elif isinstance(value, Increment):
             found[key] = (found.get(key) or 0) + value.by
+        elif isinstance(value, ArrayRemove):
+            found[key] = [v for v in found.get(key) or [] if v not in value.values]
         else:
             found[key] = value
     return found
@@ -82,6 +84,9 @@ class _FakeTx:
 
     def update(self, path: str, data: Mapping[str, Any]) -> None:
         self.writes.append((WriteKind.UPDATE, path, dict(data)))
+
+    def merge(self, path: str, data: Mapping[str, Any]) -> None:
+        self.writes.append((WriteKind.MERGE, path, dict(data)))
 
 
 class FakeDocuments:
@@ -113,7 +118,8 @@ class FakeDocuments:
                     raise Conflict(f"{what} is busy, try again ({path} exists)")
                 if kind == WriteKind.UPDATE and current is None:
                     raise NotFound(f"{what}: {path} does not exist")
-                base = (current or {}) if kind == WriteKind.UPDATE else {}
+                keeps = kind in (WriteKind.UPDATE, WriteKind.MERGE)
+                base = (current or {}) if keeps else {}
                 staged[path] = _merged(base, data)
             for path, written in staged.items():
                 if written is not None:

@@ -51,9 +51,12 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture
 def make_account(db: Client) -> Callable[..., ec.Account]:
-    """A signed-up account with `role`, signed in again so its token carries the claim."""
+    """A signed-up account with `role`, signed in again so its token carries the claim; a
+    helper is on duty (`isAvailable`) unless told otherwise, as claiming needs."""
 
     def make(role: str = "customer", **profile: Any) -> ec.Account:
+        if role == "helper":
+            profile.setdefault("isAvailable", True)
         email = f"{unique(role)}@homepro.test"
         account = ec.sign_up(email)
         if role != "customer":

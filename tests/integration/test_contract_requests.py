@@ -92,6 +92,8 @@ def test_a_transition_writes_the_request_and_its_audit_event_in_one_commit(backe
             "reason": None,
             "at": later,
         },
+        # the helper's open claims, counted in the same commit
+        "helperClaims/h1": {"open": ["r1"]},
     }
     event = backend.stores.requests.get_event("r1", "v000002-request_claimed")
     assert event is not None and event.actor.uid == "h1" and event.from_ == "pending"
@@ -152,4 +154,8 @@ def test_a_request_changed_since_the_query_is_planned_again_on_what_it_is_now(ba
     with pytest.raises(InvalidTransition):
         backend.stores.requests.apply("r1", plan, NOW, found[0])
     assert planned_on[-1] == "pending"
-    assert backend.dump()["requests/r1"]["version"] == 2
+    stored = backend.dump()
+    assert stored["requests/r1"]["version"] == 2
+    assert stored["requests/r1"]["releasedBy"] == ["h1"]
+    # the release took it off the helper's open claims (merged: made if it was missing)
+    assert stored["helperClaims/h1"] == {"open": []}

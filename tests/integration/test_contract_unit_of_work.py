@@ -19,7 +19,8 @@ LOAD = "helperLoads/h1"  # a document of another port, for these cases only
 
 
 def _helper(uid: str) -> tuple[Actor, UserDoc]:
-    return Actor(uid=uid, role="helper"), UserDoc(uid=uid, role="helper", display_name=uid)
+    helper = UserDoc(uid=uid, role="helper", display_name=uid, is_available=True)
+    return Actor(uid=uid, role="helper"), helper
 
 
 def _claim_counting(uid: str):

@@ -157,10 +157,10 @@ def test_ten_helpers_racing_one_request_exactly_one_wins(db, make_account, make_
 
 
 def test_releases_go_back_to_pending_and_the_third_expires(db, make_account, make_request):
-    helper = make_account("helper")
     request_id = make_request()
     statuses = []
-    for _ in range(3):
+    for _ in range(3):  # three helpers: one who gave it back cannot take it again
+        helper = make_account("helper")
         ec.call("claim_request", {"requestId": request_id}, helper.id_token)
         statuses.append(
             ec.call("release_claim", {"requestId": request_id}, helper.id_token)["status"]
@@ -275,3 +275,50 @@ def test_the_requests_sweep_expires_a_stale_pending_request(db, make_request):
     assert ec.run_scheduled("sweep_stale_requests") == 200
     types = [e["type"] for e in events_of(db, request_id)]
     assert types == ["request_expired", "payment_released"]
+
+
+# -- abuse: one helper against the marketplace (issue 15)
+
+
+def test_one_helper_cannot_expire_a_request_by_claiming_and_releasing_it(
+    db, make_account, make_request
+):
+    helper = make_account("helper")
+    request_id = make_request()
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    ec.call("release_claim", {"requestId": request_id}, helper.id_token)
+    with pytest.raises(ec.CallError) as err:
+        ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    assert err.value.status == "FAILED_PRECONDITION" and "gave this request back" in str(err.value)
+    doc = request_doc(db, request_id)
+    assert (doc["status"], doc["releaseCount"], doc["releasedBy"]) == ("pending", 1, [helper.uid])
+
+
+def test_a_helper_holds_one_claim_at_a_time_even_claiming_in_parallel(
+    db, make_account, make_request
+):
+    helper = make_account("helper")
+    request_ids = [make_request() for _ in range(6)]
+
+    def claim(request_id: str) -> str:
+        try:
+            ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+        except ec.CallError as err:
+            return err.status
+        return "claimed"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = sorted(pool.map(claim, request_ids))
+    assert outcomes == ["FAILED_PRECONDITION"] * 5 + ["claimed"]
+    held = [rid for rid in request_ids if request_doc(db, rid)["status"] == "claimed"]
+    assert len(held) == 1
+    assert db.collection("helperClaims").document(helper.uid).get().to_dict() == {"open": held}
+
+
+def test_an_off_duty_helper_cannot_claim(db, make_account, make_request):
+    helper = make_account("helper", isAvailable=False)
+    request_id = make_request()
+    with pytest.raises(ec.CallError) as err:
+        ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    assert err.value.status == "FAILED_PRECONDITION" and "off duty" in str(err.value)
+    assert request_doc(db, request_id)["status"] == "pending"

@@ -75,6 +75,7 @@ const SEED = {
   "config/checklists": { plumbing: ["water_shutoff_located"] },
   "analytics/server-1": { type: "request_created", source: "server", timestamp: LONG_AGO },
   "dispatchDirectory/00": { helpers: {} },
+  "helperClaims/h1": { open: ["rClaimed"] },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -237,6 +238,8 @@ const CASES = [
   // the helper directory (server only)
   ["deny", "helper", "read the helper directory", get("dispatchDirectory/00")],
   ["deny", "admin", "write the helper directory", set("dispatchDirectory/00", { helpers: {} })],
+  ["deny", "helper", "read their open claims", get("helperClaims/h1")],
+  ["deny", "helper", "reset their open claims", set("helperClaims/h1", { open: [] })],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

@@ -5,12 +5,19 @@ from datetime import timedelta
 import pytest
 
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
-from homepro.domain.models import Actor, CreateRequestInput, RequestRef, SetAvailabilityInput
+from homepro.domain.models import (
+    Actor,
+    CancelRequestInput,
+    CreateRequestInput,
+    RequestRef,
+    SetAvailabilityInput,
+)
 from homepro.services import claims, payments
 from homepro.testing import FakeDocuments, fake_docs, make_context
 
 HELPER = Actor(uid="h1", role="helper")
 OTHER = Actor(uid="h2", role="helper")
+THIRD = Actor(uid="h3", role="helper")
 
 
 @pytest.fixture
@@ -18,6 +25,7 @@ def ctx():
     store = FakeDocuments()
     store.users["h1"] = {"role": "helper", "displayName": "Hana", "isAvailable": True}
     store.users["h2"] = {"role": "helper", "displayName": "Hugo", "categories": ["electrical"]}
+    store.users["h3"] = {"role": "helper", "displayName": "Hedy", "isAvailable": True}
     store.add_request("r1")
     return make_context(store)
 
@@ -43,7 +51,7 @@ def test_the_first_claim_is_kept_when_a_release_clears_claimed_at(ctx):
     ctx.clock.advance(minutes=3)
     claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
     ctx.clock.advance(minutes=4)
-    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    claims.claim_request(ctx, THIRD, RequestRef(request_id="r1"))
     doc = fake_docs(ctx).requests["r1"]
     assert (doc["firstClaimedAt"], doc["firstClaimRound"]) == (first, 0)
     assert doc["claimedAt"] == ctx.clock.now()
@@ -100,9 +108,9 @@ def test_release_resets_the_claim_and_pending_since(ctx):
 def test_the_max_releases_th_release_expires_and_releases_the_hold_before_answering(ctx):
     ctx = make_context(fake_docs(ctx), ctx.clock, max_releases=2)
     answers = []
-    for _ in range(2):
-        claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
-        answers.append(claims.release_claim(ctx, HELPER, RequestRef(request_id="r1")))
+    for helper in (HELPER, THIRD):  # a helper who gave it back cannot take it again
+        claims.claim_request(ctx, helper, RequestRef(request_id="r1"))
+        answers.append(claims.release_claim(ctx, helper, RequestRef(request_id="r1")))
     assert [(a["status"], a["paymentStatus"]) for a in answers] == [
         ("pending", "authorized"),
         ("expired", "released"),
@@ -138,3 +146,53 @@ def test_set_availability(ctx):
             ctx, Actor(uid="c1", role="customer"), SetAvailabilityInput(is_available=True)
         )
     ctx.clock.advance(seconds=timedelta(minutes=1).total_seconds())
+
+
+def test_a_helper_holds_at_most_max_claims_at_once_and_a_release_frees_one(ctx):
+    fake_docs(ctx).add_request("r2")
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    with pytest.raises(FailedPrecondition, match="MAX_CLAIMS_PER_HELPER = 1"):
+        claims.claim_request(ctx, HELPER, RequestRef(request_id="r2"))
+    assert fake_docs(ctx).requests["r2"]["status"] == "pending"  # the refusal changed nothing
+    assert fake_docs(ctx).collection("helperClaims")["h1"] == {"open": ["r1"]}
+    claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
+    assert fake_docs(ctx).collection("helperClaims")["h1"] == {"open": []}
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r2"))
+    assert fake_docs(ctx).collection("helperClaims")["h1"] == {"open": ["r2"]}
+
+
+def test_a_cancel_frees_the_helper(ctx):
+    fake_docs(ctx).add_request("r2")
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    payments.cancel_request(
+        ctx, Actor(uid="cust-1", role="customer"), CancelRequestInput(request_id="r1")
+    )
+    assert fake_docs(ctx).collection("helperClaims")["h1"] == {"open": []}
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r2"))
+
+
+def test_an_off_duty_helper_cannot_claim(ctx):
+    fake_docs(ctx).users["h1"]["isAvailable"] = False
+    with pytest.raises(FailedPrecondition, match="off duty"):
+        claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    assert fake_docs(ctx).requests["r1"]["status"] == "pending"
+
+
+def test_a_helper_who_gave_a_request_back_cannot_take_it_again(ctx):
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
+    with pytest.raises(FailedPrecondition, match="gave this request back"):
+        claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+    assert fake_docs(ctx).requests["r1"]["releasedBy"] == ["h1"]
+
+
+def test_one_helper_cannot_expire_a_request_by_releasing_it_over_and_over(ctx):
+    # claim -> release, three times, used to expire any request: now the second claim is refused
+    for _ in range(3):
+        try:
+            claims.claim_request(ctx, HELPER, RequestRef(request_id="r1"))
+            claims.release_claim(ctx, HELPER, RequestRef(request_id="r1"))
+        except FailedPrecondition:
+            pass
+    doc = fake_docs(ctx).requests["r1"]
+    assert (doc["status"], doc["releaseCount"]) == ("pending", 1)

@@ -42,7 +42,8 @@ def test_only_the_claiming_helper_starts(ctx):
         )
 
 
-def test_a_resolved_session_captures(ctx):
+def test_a_resolved_session_captures_and_frees_its_helper(ctx):
+    fake_docs(ctx).collection("helperClaims")["h1"] = {"open": ["r"]}
     started = start(ctx)
     assert started["status"] == "waiting" and started["helperJoinUrl"].endswith("/h")
     assert fake_docs(ctx).requests["r"]["status"] == "in_session"
@@ -60,6 +61,7 @@ def test_a_resolved_session_captures(ctx):
         None,
     )
     assert fake_docs(ctx).sessions[started["sessionId"]]["durationSeconds"] == 720
+    assert fake_docs(ctx).collection("helperClaims")["h1"] == {"open": []}
     assert ctx.payments.intents["pi_r"]["status"] == "succeeded"
     with pytest.raises(InvalidTransition):  # ended once
         sessions.end_session(

@@ -24,7 +24,7 @@ Writes = list[tuple[str, dict[str, Any] | None]]
 
 # The port methods that write `requests/{id}` (and so fire the request triggers).
 REQUEST_WRITES = {
-    "requests": frozenset({"apply", "create_request"}),
+    "requests": frozenset({"apply", "apply_reading", "create_request"}),
     "sessions": frozenset({"apply_session"}),
     "dispatch": frozenset({"reserve_round"}),
 }

@@ -64,7 +64,12 @@ class Tx(Protocol):
         ...
 
     def update(self, path: str, data: Mapping[str, Any]) -> None:
-        """Merge fields (`Increment` and `DELETE` values too) into an existing document."""
+        """Merge fields (`Increment`, `ArrayRemove` and `DELETE` values too) into an existing
+        document."""
+        ...
+
+    def merge(self, path: str, data: Mapping[str, Any]) -> None:
+        """Merge fields into the document, creating it if missing (unconditioned)."""
         ...
 
 
@@ -119,9 +124,12 @@ def _write_transition(
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
     for write in transition.writes:
-        {WriteKind.CREATE: tx.create, WriteKind.SET: tx.set, WriteKind.UPDATE: tx.update}[
-            write.kind
-        ](write.path, write.data)
+        {
+            WriteKind.CREATE: tx.create,
+            WriteKind.SET: tx.set,
+            WriteKind.UPDATE: tx.update,
+            WriteKind.MERGE: tx.merge,
+        }[write.kind](write.path, write.data)
     return updates
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from homepro.domain import writes
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
 from homepro.domain.models import Actor, PaymentOwed, RequestDoc, Role, UserDoc
 from homepro.domain.states import (
@@ -24,7 +25,7 @@ from homepro.domain.states import (
     RequestStatus,
     transition,
 )
-from homepro.domain.writes import DocumentWrite
+from homepro.domain.writes import ArrayRemove, DocumentWrite
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,30 @@ def hold_settlement(request: RequestDoc) -> dict[str, Any]:
     return {}
 
 
-def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime) -> Transition:
-    """A helper claims a dispatchable request."""
-    if actor.role != Role.HELPER:
+def helper_claims_path(uid: str) -> str:
+    """`helperClaims/{uid}` (server only): `open`, the requests the helper holds now."""
+    return f"helperClaims/{uid}"
+
+
+def claim_ended(request: RequestDoc) -> tuple[DocumentWrite, ...]:
+    """The write that takes a request off its helper's open claims (it ended, or went back)."""
+    if request.helper_id is None:
+        return ()
+    path = helper_claims_path(request.helper_id)
+    return (writes.merge(path, {"open": ArrayRemove((request.id,))}),)
+
+
+def plan_claim(
+    request: RequestDoc,
+    helper: UserDoc,
+    actor: Actor,
+    now: datetime,
+    held: Mapping[str, Any] | None = None,
+    max_claims: int = 1,
+) -> Transition:
+    """A helper on duty claims a dispatchable request they never gave back, if they hold fewer
+    than `max_claims` now (`held`: their `helperClaims/{uid}` as read in the same commit)."""
+    if actor.role != Role.HELPER or actor.uid is None:
         raise Forbidden("only helpers can claim requests")
     to_status = transition(REQUEST, request.status, RequestAction.CLAIM)
     if request.payment_status != PaymentStatus.AUTHORIZED:
@@ -86,6 +108,22 @@ def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime
         )
     if not helper.serves(request.category):
         raise FailedPrecondition(f"you do not serve the category {request.category.value}")
+    if not helper.is_available:
+        raise FailedPrecondition("you are off duty: set yourself available to claim requests")
+    if actor.uid in request.released_by:
+        raise FailedPrecondition("you gave this request back: another helper will take it")
+    open_now = [rid for rid in (held or {}).get("open", []) if rid != request.id]
+    if len(open_now) >= max_claims:
+        raise FailedPrecondition(
+            f"you hold {len(open_now)} request(s), the most at once (MAX_CLAIMS_PER_HELPER = "
+            f"{max_claims}): finish or release one first"
+        )
+    path = helper_claims_path(actor.uid)
+    counted = (
+        writes.create(path, {"open": [request.id]})
+        if held is None
+        else writes.update(path, {"open": [*open_now, request.id]})
+    )
     changes: dict[str, Any] = {
         "helperId": actor.uid,
         "helperDisplayName": helper.display_name or "Your helper",
@@ -101,17 +139,22 @@ def plan_claim(request: RequestDoc, helper: UserDoc, actor: Actor, now: datetime
         to_status=to_status,
         actor=actor,
         changes=changes,
+        writes=(counted,),
     )
 
 
 def plan_release(
     request: RequestDoc, actor: Actor, now: datetime, *, max_releases: int, reason: str
 ) -> Transition:
-    """A claim goes back to pending, or expires the request on the `max_releases`-th release."""
+    """A claim goes back to pending, or expires the request on the `max_releases`-th release.
+    The helper cannot claim it again, so the releases are of distinct helpers."""
     transition(REQUEST, request.status, RequestAction.RELEASE)
     if actor.role != "system" and actor.uid != request.helper_id:
         raise Forbidden("only the helper holding this claim can release it")
     release_count = request.release_count + 1
+    released_by = list(request.released_by)
+    if request.helper_id and request.helper_id not in released_by:
+        released_by.append(request.helper_id)
     if release_count >= max_releases:
         return plan_expire(
             request,
@@ -120,10 +163,12 @@ def plan_release(
             reason=TOO_MANY_RELEASES,
             extra={
                 "releaseCount": release_count,
+                "releasedBy": released_by,
                 "helperId": None,
                 "helperDisplayName": None,
                 "claimedAt": None,
             },
+            also=claim_ended(request),
         )
     return Transition(
         event_type="request_released",
@@ -131,8 +176,10 @@ def plan_release(
         to_status=RequestStatus.PENDING,
         actor=actor,
         reason=reason,
+        writes=claim_ended(request),
         changes={
             "releaseCount": release_count,
+            "releasedBy": released_by,
             "pendingSince": now,
             "escalation": 0,
             "helperId": None,
@@ -149,6 +196,7 @@ def plan_expire(
     *,
     reason: str,
     extra: Mapping[str, Any] | None = None,
+    also: tuple[DocumentWrite, ...] = (),
 ) -> Transition:
     """The request expires; its card hold is owed a release."""
     to_status = transition(REQUEST, request.status, RequestAction.EXPIRE)
@@ -159,6 +207,7 @@ def plan_expire(
         actor=actor,
         reason=reason,
         changes={"expiredAt": now, **hold_settlement(request), **(extra or {})},
+        writes=also,
     )
 
 
@@ -197,6 +246,7 @@ def plan_cancel(request: RequestDoc, actor: Actor, now: datetime, reason: str | 
             "cancelReason": reason,
             **hold_settlement(request),
         },
+        writes=claim_ended(request) if request.status == RequestStatus.CLAIMED else (),
     )
 
 

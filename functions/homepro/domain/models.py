@@ -146,6 +146,7 @@ class RequestDoc(_Doc):
     expired_at: datetime | None = None
     updated_at: datetime | None = None
     release_count: int = 0
+    released_by: list[str] = []  # helpers whose claim of it ended by release or timeout
     refunded_amount: int | None = None
     dispatch_round: int = 0
     escalation: int = 0

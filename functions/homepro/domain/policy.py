@@ -10,6 +10,8 @@ class Policy:
     pending_timeout_minutes: int = 30
     claim_timeout_minutes: int = 15
     max_releases: int = 3
+    # Requests one helper may hold at once (`claimed` or `in_session`).
+    max_claims_per_helper: int = 1
     escalation_minutes: int = 5
     join_timeout_minutes: int = 15
     # From which dispatch round helpers with no device get an SMS (0: never).

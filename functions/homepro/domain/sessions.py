@@ -13,7 +13,7 @@ from typing import Any
 
 from homepro.domain import writes
 from homepro.domain.errors import FailedPrecondition, Forbidden
-from homepro.domain.lifecycle import Transition, hold_settlement
+from homepro.domain.lifecycle import Transition, claim_ended, hold_settlement
 from homepro.domain.models import (
     Actor,
     Category,
@@ -171,5 +171,6 @@ def plan_end(
         actor=actor,
         reason=outcome.value,
         changes={"completedAt": now, "outcome": outcome.value, **settle},
+        writes=claim_ended(request),
     )
     return SessionChange("session_ended", session.status, to_status, actor, changes, completed)

@@ -18,6 +18,7 @@ class WriteKind(StrEnum):
     CREATE = "create"  # fails the commit if the document exists (it runs again)
     SET = "set"  # the whole document
     UPDATE = "update"  # merge fields into an existing document
+    MERGE = "merge"  # merge fields into the document, creating it if missing (unconditioned)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Increment:
     """A field value that adds `by` to the stored number (missing counts as 0), atomically."""
 
     by: int = 1
+
+
+@dataclass(frozen=True)
+class ArrayRemove:
+    """A field value that removes `values` from the stored list (missing: an empty list)."""
+
+    values: tuple[Any, ...]
 
 
 class _Delete:
@@ -54,3 +62,7 @@ def set_document(path: str, data: Mapping[str, Any]) -> DocumentWrite:
 
 def update(path: str, data: Mapping[str, Any]) -> DocumentWrite:
     return DocumentWrite(WriteKind.UPDATE, path, data)
+
+
+def merge(path: str, data: Mapping[str, Any]) -> DocumentWrite:
+    return DocumentWrite(WriteKind.MERGE, path, data)

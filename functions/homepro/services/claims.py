@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homepro.domain.errors import Forbidden, NotFound
-from homepro.domain.lifecycle import RELEASED_BY_HELPER, Transition, plan_claim, plan_release
+from homepro.domain.lifecycle import (
+    RELEASED_BY_HELPER,
+    Transition,
+    helper_claims_path,
+    plan_claim,
+    plan_release,
+)
 from homepro.domain.models import Actor, RequestDoc, RequestRef, Role, SetAvailabilityInput
 from homepro.services.context import Context
 from homepro.services.payments import settle
 
 
 def claim_request(ctx: Context, actor: Actor, data: RequestRef) -> dict[str, str]:
-    """A helper takes a pending, paid request; every other claimant gets failed-precondition."""
+    """A helper on duty takes a pending, paid request, within MAX_CLAIMS_PER_HELPER (counted in
+    the claim's own commit, so parallel claims cannot slip past); every other claimant gets
+    failed-precondition."""
     if actor.role != Role.HELPER or actor.uid is None:
         raise Forbidden("only helpers can claim requests")
     helper = ctx.users.get_user(actor.uid)
     if helper is None:
         raise Forbidden("no helper profile for this account")
     now = ctx.clock.now()
-    request, _ = ctx.requests.apply(
-        data.request_id, lambda req: plan_claim(req, helper, actor, now), now
-    )
+    held_path = helper_claims_path(actor.uid)
+    limit = ctx.policy.max_claims_per_helper
+
+    def plan(req: RequestDoc, read: Mapping[str, Mapping[str, Any] | None]) -> Transition:
+        return plan_claim(req, helper, actor, now, read[held_path], limit)
+
+    request, _ = ctx.requests.apply_reading(data.request_id, [held_path], plan, now)
     return {"requestId": request.id, "status": request.status.value}
 
 

@@ -29,7 +29,7 @@ from tenacity import (
 
 from homepro.adapters.documents import Data, Tx
 from homepro.domain.errors import Conflict, NotFound
-from homepro.domain.writes import DELETE, Increment
+from homepro.domain.writes import DELETE, ArrayRemove, Increment
 from homepro.services.context import Tuning
 
 T = TypeVar("T")
@@ -49,6 +49,8 @@ def _value(value: Any) -> Any:
         return firestore.DELETE_FIELD
     if isinstance(value, Increment):
         return firestore.Increment(value.by)
+    if isinstance(value, ArrayRemove):
+        return firestore.ArrayRemove(list(value.values))
     return value
 
 
@@ -86,6 +88,9 @@ class _Attempt:
 
     def set(self, path: str, data: Mapping[str, Any]) -> None:
         self.batch.set(self._db.document(path), _values(data))
+
+    def merge(self, path: str, data: Mapping[str, Any]) -> None:
+        self.batch.set(self._db.document(path), _values(data), merge=True)
 
     def update(self, path: str, data: Mapping[str, Any]) -> None:
         snap = self._read.get(path)
