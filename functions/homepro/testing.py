@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from homepro.adapters.documents import (
     Data,
@@ -458,7 +458,12 @@ class FakePayments:
     """PaymentIntents with Stripe's rules: a canceled hold cannot be captured, a captured one
     cannot be canceled; a repeated idempotency key returns the first result."""
 
-    DECLINED = frozenset({"pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclined"})
+    # test payment methods Stripe declines, with the reason its answer gives
+    DECLINED: ClassVar[Mapping[str, str]] = {
+        "pm_card_chargeCustomerFail": "Your card was declined.",
+        "pm_card_visa_chargeDeclined": "Your card was declined.",
+        "pm_card_visa_chargeDeclinedInsufficientFunds": "Your card has insufficient funds.",
+    }
     NEEDS_ACTION = frozenset({"pm_card_threeDSecure2Required"})
 
     def __init__(self) -> None:
@@ -481,7 +486,8 @@ class FakePayments:
             return self.keys[key]  # type: ignore[no-any-return]
         self.calls.append(("authorize", request_id))
         if payment_method_id in self.DECLINED:
-            result = Authorization("declined", decline_reason="Your card was declined.")
+            reason = self.DECLINED[payment_method_id]
+            result = Authorization("declined", decline_reason=reason)
         else:
             intent = f"pi_{len(self.intents) + 1}"
             needs_action = payment_method_id in self.NEEDS_ACTION

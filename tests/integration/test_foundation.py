@@ -322,3 +322,21 @@ def test_an_off_duty_helper_cannot_claim(db, make_account, make_request):
         ec.call("claim_request", {"requestId": request_id}, helper.id_token)
     assert err.value.status == "FAILED_PRECONDITION" and "off duty" in str(err.value)
     assert request_doc(db, request_id)["status"] == "pending"
+
+
+def test_a_checklist_of_unknown_or_thousands_of_keys_is_refused(db, make_account, make_request):
+    helper = make_account("helper")
+    request_id = make_request()
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    for checklist in (
+        {"area_clear": True, "junk": True},
+        {f"k{n}": True for n in range(2000)},
+    ):
+        with pytest.raises(ec.CallError) as err:
+            ec.call(
+                "start_session",
+                {"requestId": request_id, "checklist": checklist},
+                helper.id_token,
+            )
+        assert err.value.status == "INVALID_ARGUMENT" and "checklist" in err.value.message
+    assert request_doc(db, request_id)["status"] == "claimed"  # nothing stored, no room made

@@ -83,7 +83,7 @@ def test_a_declined_card_is_a_clear_error_and_nothing_is_dispatched(db, make_acc
     with pytest.raises(ec.CallError) as err:
         create(customer, paymentMethodId="pm_card_chargeCustomerFail", clientRequestId="decl-1")
     assert err.value.status == "FAILED_PRECONDITION"
-    assert "declined" in err.value.message.lower()
+    assert err.value.message == "Your card was declined"  # generic, whatever Stripe said
 
     again = ec.call(
         "create_request",
@@ -97,6 +97,10 @@ def test_a_declined_card_is_a_clear_error_and_nothing_is_dispatched(db, make_acc
     )  # the same attempt again answers the failed request, it does not hold again
     doc = request_doc(db, again["requestId"])
     assert (doc["status"], doc["paymentStatus"]) == ("cancelled", "failed")
+    failed = [
+        e for e in event_types_and_reasons(db, again["requestId"]) if e[0] == "payment_failed"
+    ]
+    assert failed == [("payment_failed", "card_declined")]  # the customer reads this trail
     time.sleep(1)
     rounds = db.collection("requests").document(again["requestId"]).collection("dispatches")
     assert list(rounds.stream()) == []
@@ -484,3 +488,8 @@ def test_an_admin_refunds_a_captured_payment(db, make_account):
     doc = request_doc(db, request_id)
     assert (doc["paymentStatus"], doc["refundedAmount"]) == ("refunded", 2000)
     assert event_types(db, request_id)[-1] == "payment_refunded"
+
+
+def event_types_and_reasons(db: Client, request_id: str) -> list[tuple[str, str | None]]:
+    events = db.collection("requests").document(request_id).collection("events")
+    return [(e.to_dict()["type"], e.to_dict().get("reason")) for e in events.stream()]

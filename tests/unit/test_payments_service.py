@@ -2,7 +2,7 @@
 
 import pytest
 
-from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, Unavailable
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
 from homepro.services import payments, sweeps
 from homepro.testing import FakeDocuments, fake_docs, make_context
@@ -56,12 +56,22 @@ def test_a_repeated_client_request_id_is_one_hold(ctx):
     ]
 
 
-def test_a_declined_card_fails_the_request_and_says_why(ctx):
-    with pytest.raises(FailedPrecondition, match="declined"):
+def test_a_declined_card_fails_the_request_with_a_generic_answer(ctx):
+    # the fake declines with Stripe's own reason; neither the answer nor the audit trail repeats it
+    with pytest.raises(FailedPrecondition) as err:
         payments.create_request(
-            ctx, CUSTOMER, ask(paymentMethodId="pm_card_chargeCustomerFail", clientRequestId="k")
+            ctx,
+            CUSTOMER,
+            ask(
+                paymentMethodId="pm_card_visa_chargeDeclinedInsufficientFunds", clientRequestId="k"
+            ),
         )
-    [doc] = fake_docs(ctx).requests.values()
+    assert err.value.message == "Your card was declined"  # not "...insufficient funds"
+    [(request_id, doc)] = fake_docs(ctx).requests.items()
+    [event] = [
+        e for e in fake_docs(ctx).events(request_id).values() if e["type"] == "payment_failed"
+    ]
+    assert event["reason"] == "card_declined"
     assert (doc["status"], doc["paymentStatus"], doc["cancelReason"]) == (
         "cancelled",
         "failed",
@@ -82,7 +92,7 @@ def test_three_d_secure_waits_with_the_client_secret(ctx):
 
 def test_an_outage_while_holding_is_a_clear_retryable_error(ctx):
     ctx.payments.failures = 1
-    with pytest.raises(FailedPrecondition, match="try again"):
+    with pytest.raises(Unavailable, match="try again"):
         payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k2"))
     answer = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k2"))  # the retry
     assert answer["paymentStatus"] == "authorized"

@@ -2,8 +2,14 @@
 
 import pytest
 
-from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
-from homepro.domain.models import Actor, EndSessionInput, SessionRef, StartSessionInput
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidInput, InvalidTransition
+from homepro.domain.models import (
+    Actor,
+    EndSessionInput,
+    SessionRef,
+    StartSessionInput,
+    parse_input,
+)
 from homepro.services import sessions, sweeps
 from homepro.testing import FakeDocuments, fake_docs, make_context
 
@@ -96,3 +102,15 @@ def test_nobody_joined_the_sweep_ends_it_no_show_and_releases(ctx):
     assert fake_docs(ctx).sessions[started["sessionId"]]["outcome"] == "no_show"
     assert fake_docs(ctx).requests["r"]["outcome"] == "no_show"
     assert sweeps.sweep_stale_claims(ctx).counts == {}
+
+
+def test_a_checklist_holds_only_the_category_s_items(ctx):
+    with pytest.raises(InvalidInput, match="checklist: not items of the checklist: junk-1, junk-2"):
+        start(ctx, {**CHECKLIST, "junk-1": True, "junk-2": False})
+    assert fake_docs(ctx).requests["r"]["status"] == "claimed" and ctx.video.rooms == {}
+
+
+def test_a_checklist_of_thousands_of_keys_is_refused_as_input():
+    data = {"requestId": "r", "checklist": {f"k{n}": True for n in range(5000)}}
+    with pytest.raises(InvalidInput, match="checklist"):
+        parse_input(StartSessionInput, data)

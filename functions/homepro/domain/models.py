@@ -248,9 +248,16 @@ class CancelRequestInput(_Input):
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
 
 
+# A category's safety checklist has a handful of items; anything longer is not a checklist.
+MAX_CHECKLIST_ITEMS = 32
+
+
 class StartSessionInput(_Input):
     request_id: DocId
-    checklist: dict[Annotated[StrictStr, Field(max_length=64)], StrictBool]
+    checklist: Annotated[
+        dict[Annotated[StrictStr, Field(max_length=64)], StrictBool],
+        Field(max_length=MAX_CHECKLIST_ITEMS),
+    ]
 
 
 class SessionRef(_Input):

@@ -13,7 +13,13 @@ import logging
 import uuid
 from typing import Any
 
-from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, NotFound
+from homepro.domain.errors import (
+    FailedPrecondition,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unavailable,
+)
 from homepro.domain.lifecycle import (
     plan_authorized,
     plan_awaiting_action,
@@ -37,6 +43,10 @@ from homepro.services.context import Context
 from homepro.services.ports import PaymentError
 
 log = logging.getLogger(__name__)
+# What a declined card is answered, whatever Stripe's reason (its card-testing guidance), and the
+# reason its audit event records.
+DECLINED_MESSAGE = "Your card was declined"
+CARD_DECLINED = "card_declined"
 
 
 def request_id_for(customer_id: str, client_request_id: str | None) -> str:
@@ -97,8 +107,8 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
             "authorization failed, customer may retry",
             extra={"request_id": request.id, "error": str(err)},
         )
-        raise FailedPrecondition(
-            "the card could not be checked right now, please try again"
+        raise Unavailable(
+            "the card could not be checked right now: try again (the same request is kept)"
         ) from err
 
     if held.outcome == "authorized" and held.payment_intent_id:
@@ -112,9 +122,14 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
                 request.id, lambda r: plan_awaiting_action(r, intent), now
             )
         return _answer(request, held.client_secret)
-    reason = held.decline_reason or "the card was declined"
-    ctx.requests.apply(request.id, lambda r: plan_declined(r, now, reason), now)
-    raise FailedPrecondition(f"payment declined: {reason}")
+    # Stripe's reason stays on the server (a card tester learns nothing from the answer or the
+    # customer-readable audit trail); the log keeps it for support.
+    log.info(
+        "card declined",
+        extra={"request_id": request.id, "decline_reason": held.decline_reason},
+    )
+    ctx.requests.apply(request.id, lambda r: plan_declined(r, now, CARD_DECLINED), now)
+    raise FailedPrecondition(DECLINED_MESSAGE)
 
 
 def cancel_request(ctx: Context, actor: Actor, data: CancelRequestInput) -> dict[str, Any]:

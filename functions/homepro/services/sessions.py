@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from homepro.domain.errors import Forbidden, InvalidTransition, NotFound
+from homepro.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from homepro.domain.models import (
     Actor,
     EndSessionInput,
@@ -39,6 +39,9 @@ def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[s
         raise NotFound(f"request {data.request_id} does not exist")
     required = ctx.sessions.checklists(DEFAULT_CHECKLISTS).get(request.category.value, [])
     now = ctx.clock.now()
+    unknown = sorted(set(data.checklist) - set(required))
+    if unknown:  # only the category's items are stored with the session
+        raise InvalidInput("checklist", f"not items of the checklist: {', '.join(unknown)}")
     check_start(request, actor, data.checklist, required)  # before making a room for nothing
     session_id = session_id_for(request.id)
     room = ctx.video.create(session_id, request.id, f"HomePro {request.category.value} help")

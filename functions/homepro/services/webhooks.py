@@ -18,7 +18,7 @@ from homepro.domain.lifecycle import (
 from homepro.domain.models import Actor, PaymentOwed, RequestDoc
 from homepro.domain.states import PaymentStatus
 from homepro.services.context import Context
-from homepro.services.payments import settle
+from homepro.services.payments import CARD_DECLINED, settle
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
             event_type == "payment_intent.payment_failed"
             and status == PaymentStatus.REQUIRES_PAYMENT
         ):
-            error = obj.get("last_payment_error") or {}
-            return plan_declined(request, now, str(error.get("message") or "payment failed"))
+            return plan_declined(request, now, CARD_DECLINED)
         if event_type == "charge.refunded" and status == PaymentStatus.CAPTURED:
             amount = int(obj.get("amount_refunded") or 0)
             return plan_refunded(request, Actor.system(), amount, "reported_by_stripe")
