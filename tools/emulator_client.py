@@ -146,6 +146,18 @@ def _get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
+def read_as(path: str, id_token: str) -> tuple[int, dict[str, Any]]:
+    """GET a document through Firestore's REST API as the signed-in user (the rules apply):
+    the HTTP status and the document's field names and values as REST encodes them."""
+    url = f"{FIRESTORE}/v1/projects/{PROJECT}/databases/(default)/documents/{path}"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {id_token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return int(resp.status), dict(json.loads(resp.read()).get("fields") or {})
+    except urllib.error.HTTPError as err:
+        return int(err.code), {}
+
+
 def _delete(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
 

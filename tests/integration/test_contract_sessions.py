@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from contract import NOW, request_doc
 from homepro.domain.models import Actor, Outcome
-from homepro.domain.sessions import DEFAULT_CHECKLISTS, VideoRoom, plan_end, plan_join, plan_start
+from homepro.domain.sessions import (
+    DEFAULT_CHECKLISTS,
+    JoinLinks,
+    VideoRoom,
+    plan_end,
+    plan_join,
+    plan_start,
+)
 
 HELPER = Actor(uid="h1", role="helper")
 CUSTOMER = Actor(uid="cust-1", role="customer")
@@ -36,13 +43,18 @@ def test_a_started_session_is_created_in_the_request_s_commit(backend):
         "status": "waiting",
         "provider": "fake",
         "providerSessionId": "room-1",
-        "customerJoinUrl": "https://v/c",
-        "helperJoinUrl": "https://v/h",
         "checklist": CHECKLIST,
         "createdAt": NOW,
         "waitingAt": NOW,
         "version": 1,
     }
+    # the provider's links, server only, in the same commit
+    assert stored["sessionLinks/s-r1"] == {
+        "customerJoinUrl": "https://v/c",
+        "helperJoinUrl": "https://v/h",
+        "createdAt": NOW,
+    }
+    assert backend.stores.sessions.get_links("s-r1") == JoinLinks("https://v/c", "https://v/h")
     assert stored["requests/r1"]["status"] == "in_session"
     assert stored["requests/r1/events/v000003-session_started"]["actor"] == {
         "uid": "h1",

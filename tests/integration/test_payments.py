@@ -493,3 +493,42 @@ def test_an_admin_refunds_a_captured_payment(db, make_account):
 def event_types_and_reasons(db: Client, request_id: str) -> list[tuple[str, str | None]]:
     events = db.collection("requests").document(request_id).collection("events")
     return [(e.to_dict()["type"], e.to_dict().get("reason")) for e in events.stream()]
+
+
+# -- abuse: a free session (issue 15)
+
+
+def test_the_customer_gets_the_video_link_only_by_joining(db, make_account):
+    customer, helper, request_id = claimed_request(db, make_account)
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": CHECKLIST}, helper.id_token
+    )
+    session_id = started["sessionId"]
+
+    # what a customer can read holds no provider link: the session, the invitation, the text
+    status, fields = ec.read_as(f"sessions/{session_id}", customer.id_token)
+    assert status == 200 and fields["status"] == {"stringValue": "waiting"}
+    assert not [name for name in fields if "url" in name.lower()]
+    for account in (customer, helper):
+        assert ec.read_as(f"sessionLinks/{session_id}", account.id_token)[0] == 403
+    wait_for(lambda: pushes(request_id, "session_invite"))
+    [invite] = [
+        m["data"]
+        for m in ec.fcm_messages()
+        if m["data"]["requestId"] == request_id and m["data"]["type"] == "session_invite"
+    ]
+    assert "joinUrl" not in invite and invite["url"] == f"/customer/request/{request_id}/status"
+    texts = wait_for(lambda: [m for m in ec.sms_messages() if m["to"] == "+15125550177"])
+    assert texts[-1]["body"].endswith(f"/customer/request/{request_id}/status")
+    assert started["helperJoinUrl"] not in str(invite) + texts[-1]["body"]
+
+    # joining makes it active and answers the link; again (a reload) answers it again
+    joined = ec.call("join_session", {"sessionId": session_id}, customer.id_token)
+    assert joined["status"] == "active" and "as=customer" in joined["customerJoinUrl"]
+    assert ec.call("join_session", {"sessionId": session_id}, customer.id_token) == joined
+    # the helper's page, reloaded, gets the helper's link again
+    again = ec.call("start_session", {"requestId": request_id, "checklist": {}}, helper.id_token)
+    assert again == {**started, "status": "active"}
+    with pytest.raises(ec.CallError) as err:
+        ec.call("join_session", {"sessionId": session_id}, helper.id_token)
+    assert err.value.status == "PERMISSION_DENIED"

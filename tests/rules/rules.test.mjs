@@ -76,6 +76,7 @@ const SEED = {
   "analytics/server-1": { type: "request_created", source: "server", timestamp: LONG_AGO },
   "dispatchDirectory/00": { helpers: {} },
   "helperClaims/h1": { open: ["rClaimed"] },
+  "sessionLinks/s1": { customerJoinUrl: "https://v/c", helperJoinUrl: "https://v/h" },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -240,6 +241,8 @@ const CASES = [
   ["deny", "admin", "write the helper directory", set("dispatchDirectory/00", { helpers: {} })],
   ["deny", "helper", "read their open claims", get("helperClaims/h1")],
   ["deny", "helper", "reset their open claims", set("helperClaims/h1", { open: [] })],
+  ["deny", "customer", "read the session's video links", get("sessionLinks/s1")],
+  ["deny", "helper", "read the session's video links", get("sessionLinks/s1")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

@@ -6,12 +6,14 @@ from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidInput, I
 from homepro.domain.models import (
     Actor,
     EndSessionInput,
+    RequestDoc,
     SessionRef,
     StartSessionInput,
     parse_input,
 )
+from homepro.domain.notifications import session_invite
 from homepro.services import sessions, sweeps
-from homepro.testing import FakeDocuments, fake_docs, make_context
+from homepro.testing import FakeClock, FakeDocuments, fake_docs, make_context, paid_request
 
 HELPER = Actor(uid="h1", role="helper")
 CUSTOMER = Actor(uid="cust-1", role="customer")
@@ -114,3 +116,46 @@ def test_a_checklist_of_thousands_of_keys_is_refused_as_input():
     data = {"requestId": "r", "checklist": {f"k{n}": True for n in range(5000)}}
     with pytest.raises(InvalidInput, match="checklist"):
         parse_input(StartSessionInput, data)
+
+
+def test_no_document_a_client_reads_holds_a_video_link(ctx):
+    started = start(ctx)
+    session = fake_docs(ctx).sessions[started["sessionId"]]
+    assert not {k for k in session if "url" in k.lower()}
+    links = fake_docs(ctx).collection("sessionLinks")[started["sessionId"]]
+    assert (links["customerJoinUrl"], links["helperJoinUrl"]) == (
+        f"https://v/{started['sessionId']}/c",
+        started["helperJoinUrl"],
+    )
+
+
+def test_joining_again_answers_the_link_again_and_starting_again_the_helper_s(ctx):
+    started = start(ctx)
+    ref = SessionRef(session_id=started["sessionId"])
+    first = sessions.join_session(ctx, CUSTOMER, ref)
+    version = fake_docs(ctx).sessions[started["sessionId"]]["version"]
+    again = sessions.join_session(ctx, CUSTOMER, ref)  # a reload of the status page
+    assert again == first and again["status"] == "active"
+    assert fake_docs(ctx).sessions[started["sessionId"]]["version"] == version  # no transition
+    with pytest.raises(Forbidden):
+        sessions.join_session(ctx, Actor(uid="someone", role="customer"), ref)
+    restarted = start(ctx, {})  # the helper's page after a reload asks again
+    assert restarted == {
+        "sessionId": started["sessionId"],
+        "status": "active",
+        "helperJoinUrl": started["helperJoinUrl"],
+    }
+    with pytest.raises((Forbidden, InvalidTransition)):
+        sessions.start_session(
+            ctx, Actor(uid="h2", role="helper"), StartSessionInput(request_id="r", checklist={})
+        )
+
+
+def test_the_invitation_leads_to_the_app_not_to_the_provider():
+    fields = {"status": "in_session", "sessionId": "s-r", "version": 4}
+    data = {**paid_request("r", FakeClock().now(), **fields), "id": "r"}
+    note = session_invite(RequestDoc.model_validate(data))
+    assert note.data["url"] == "/customer/request/r/status" and "joinUrl" not in note.data
+    text = note.sms_text("https://app.example")
+    assert text.endswith("https://app.example/customer/request/r/status")
+    assert "https://v/" not in text + note.body

@@ -140,15 +140,13 @@ export interface AnalyticsEvent {
   source?: 'server' | 'client' | null;
 }
 
-/** `sessions/{sessionId}`. */
+/** `sessions/{sessionId}` (no video links: `join_session` / `start_session` answer them). */
 export interface Session {
   id: string;
   requestId: string;
   customerId: string;
   helperId: string;
   status: SessionStatus;
-  customerJoinUrl?: string | null;
-  helperJoinUrl?: string | null;
   outcome?: Outcome | null;
 }
 

@@ -30,6 +30,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
+from homepro.domain.sessions import JoinLinks, session_links_path
 from homepro.domain.writes import DELETE, WriteKind
 from homepro.services.concurrency import bounded_map
 from homepro.services.stores import (
@@ -256,6 +257,12 @@ class DocumentSessions(ABC):
 
     @abstractmethod
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]: ...
+
+    def get_links(self, session_id: str) -> JoinLinks | None:
+        data = self._docs.get(session_links_path(session_id))
+        if data is None:
+            return None
+        return JoinLinks(str(data["customerJoinUrl"]), str(data["helperJoinUrl"]))
 
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:
         found = self._docs.get(CHECKLISTS)

@@ -191,8 +191,6 @@ class SessionDoc(_Doc):
     status: SessionStatus
     provider: str | None = None
     provider_session_id: str | None = None
-    customer_join_url: str | None = None
-    helper_join_url: str | None = None
     checklist: dict[str, bool] = {}
     created_at: datetime | None = None
     waiting_at: datetime | None = None

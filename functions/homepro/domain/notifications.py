@@ -152,17 +152,21 @@ def request_expired(request: RequestDoc) -> Notification:
     )
 
 
-def session_invite(request: RequestDoc, join_url: str | None) -> Notification:
+def session_invite(request: RequestDoc) -> Notification:
+    """The customer is asked to join: the push, the inbox and the text lead to the app's status
+    page, whose Join calls `join_session` (never to the provider's link)."""
+    status_page = customer_status_url(request.id)
     return Notification(
         type=NotificationType.SESSION_INVITE,
         request_id=request.id,
         key=f"session_invite-{request.id}-v{request.version}",
         title="Your helper is ready",
-        body="Join the video session now" + (f": {join_url}" if join_url else "."),
-        url=customer_status_url(request.id),
-        extra={"sessionId": request.session_id or "", "joinUrl": join_url or ""},
+        body="Open the app and join the video session now.",
+        url=status_page,
+        extra={"sessionId": request.session_id or ""},
         urgent=True,
         sms=True,
+        sms_link=status_page,
     )
 
 

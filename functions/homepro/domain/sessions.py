@@ -47,6 +47,14 @@ DEFAULT_CHECKLISTS: dict[str, list[str]] = {
 
 
 @dataclass(frozen=True)
+class JoinLinks:
+    """A session's provider links, as `sessionLinks/{sessionId}` keeps them."""
+
+    customer_join_url: str
+    helper_join_url: str
+
+
+@dataclass(frozen=True)
 class VideoRoom:
     provider: str
     provider_session_id: str
@@ -64,6 +72,13 @@ class SessionChange:
     actor: Actor
     changes: Mapping[str, Any] = field(default_factory=dict)
     request: Transition | None = None
+
+
+def session_links_path(session_id: str) -> str:
+    """`sessionLinks/{sessionId}` (server only): the provider's join links. No document a client
+    reads holds them: the customer gets theirs from `join_session` (which makes the session
+    `active`), the helper theirs from `start_session`."""
+    return f"sessionLinks/{session_id}"
 
 
 def session_id_for(request_id: str) -> str:
@@ -106,8 +121,6 @@ def plan_start(
         "status": SessionStatus.WAITING.value,
         "provider": room.provider,
         "providerSessionId": room.provider_session_id,
-        "customerJoinUrl": room.customer_join_url,
-        "helperJoinUrl": room.helper_join_url,
         "checklist": dict(checklist),
         "createdAt": now,
         "waitingAt": now,
@@ -119,7 +132,17 @@ def plan_start(
         to_status=to_status,
         actor=actor,
         changes={"sessionId": session_id},
-        writes=(writes.create(f"sessions/{session_id}", session),),
+        writes=(
+            writes.create(f"sessions/{session_id}", session),
+            writes.create(
+                session_links_path(session_id),
+                {
+                    "customerJoinUrl": room.customer_join_url,
+                    "helperJoinUrl": room.helper_join_url,
+                    "createdAt": now,
+                },
+            ),
+        ),
     )
 
 

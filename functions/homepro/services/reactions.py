@@ -100,9 +100,7 @@ def notifications_for(
             if held_by and _by_system(ctx, after, "request_expired"):
                 out.append(([held_by], notifications.claim_released(after)))
         case RequestStatus.IN_SESSION:
-            session = ctx.sessions.get_session(after.session_id) if after.session_id else None
-            join_url = session.customer_join_url if session else None
-            out.append(([after.customer_id], notifications.session_invite(after, join_url)))
+            out.append(([after.customer_id], notifications.session_invite(after)))
         case RequestStatus.COMPLETED:
             out.append(([after.customer_id], notifications.session_complete(after)))
     return out

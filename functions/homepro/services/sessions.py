@@ -26,6 +26,7 @@ from homepro.domain.sessions import (
     plan_start,
     session_id_for,
 )
+from homepro.domain.states import RequestStatus, SessionStatus
 from homepro.services.context import Context
 from homepro.services.payments import settle
 
@@ -37,6 +38,9 @@ def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[s
     request = ctx.requests.get_request(data.request_id)
     if request is None:
         raise NotFound(f"request {data.request_id} does not exist")
+    again = _started_already(ctx, actor, request)
+    if again is not None:
+        return again
     required = ctx.sessions.checklists(DEFAULT_CHECKLISTS).get(request.category.value, [])
     now = ctx.clock.now()
     unknown = sorted(set(data.checklist) - set(required))
@@ -51,15 +55,46 @@ def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[s
     return {"sessionId": session_id, "status": "waiting", "helperJoinUrl": room.helper_join_url}
 
 
-def join_session(ctx: Context, actor: Actor, data: SessionRef) -> dict[str, Any]:
-    now = ctx.clock.now()
-    session, _ = ctx.sessions.apply_session(
-        data.session_id, lambda s, r: plan_join(s, r, actor, now), now
-    )
+def _started_already(ctx: Context, actor: Actor, request: RequestDoc) -> dict[str, Any] | None:
+    """The helper starting the session they started already (a reload): their link again."""
+    if request.status != RequestStatus.IN_SESSION or request.session_id is None:
+        return None
+    if actor.uid is None or actor.uid != request.helper_id:
+        return None
+    session = ctx.sessions.get_session(request.session_id)
+    links = ctx.sessions.get_links(request.session_id)
+    if session is None or links is None or session.status == SessionStatus.ENDED:
+        return None
     return {
         "sessionId": session.id,
         "status": session.status.value,
-        "customerJoinUrl": session.customer_join_url,
+        "helperJoinUrl": links.helper_join_url,
+    }
+
+
+def join_session(ctx: Context, actor: Actor, data: SessionRef) -> dict[str, Any]:
+    """The customer joins: the session becomes `active` and they get their link, the only way
+    a customer gets it; joining an active session again (a reload) answers the link again."""
+    now = ctx.clock.now()
+    session = ctx.sessions.get_session(data.session_id)
+    if session is None:
+        raise NotFound(f"session {data.session_id} does not exist")
+    rejoining = (
+        session.status == SessionStatus.ACTIVE
+        and actor.role == Role.CUSTOMER
+        and actor.uid == session.customer_id
+    )
+    if not rejoining:
+        session, _ = ctx.sessions.apply_session(
+            data.session_id, lambda s, r: plan_join(s, r, actor, now), now
+        )
+    links = ctx.sessions.get_links(session.id)
+    if links is None:
+        raise NotFound(f"session {session.id} has no video room")
+    return {
+        "sessionId": session.id,
+        "status": session.status.value,
+        "customerJoinUrl": links.customer_join_url,
     }
 
 

@@ -27,7 +27,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
-from homepro.domain.sessions import SessionChange
+from homepro.domain.sessions import JoinLinks, SessionChange
 
 Planner = Callable[[RequestDoc], Transition]
 # A planner given, beside the request, the other documents the transition read (path -> data,
@@ -111,6 +111,10 @@ class Sessions(Protocol):
 
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         """Sessions still `waiting` since before `before` (join timeout)."""
+        ...
+
+    def get_links(self, session_id: str) -> JoinLinks | None:
+        """The session's provider links (server only: never in a document a client reads)."""
         ...
 
     def checklists(self, defaults: Mapping[str, list[str]]) -> dict[str, list[str]]:

@@ -1,5 +1,5 @@
 /** `/helper/job/{id}`: the job, claim / release, the safety checklist, the session, its end. */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { claimRequest, endSession, releaseClaim, startSession } from '../callables';
 import { ErrorNote, Loading } from '../components/Feedback';
@@ -225,6 +225,20 @@ function SessionControls({ job, session }: { job: ServiceRequest; session: Sessi
     }),
   );
   const live = session.status === 'waiting' || session.status === 'active';
+  // No document holds the link: `start_session` answers it again for the session started.
+  const [helperJoinUrl, setHelperJoinUrl] = useState<string | null>(null);
+  useEffect(() => {
+    if (!live || helperJoinUrl) return;
+    let current = true;
+    startSession({ requestId: job.id, checklist: {} })
+      .then((result) => {
+        if (current) setHelperJoinUrl(result.helperJoinUrl);
+      })
+      .catch((err: unknown) => console.warn('the session link could not be fetched', err));
+    return () => {
+      current = false;
+    };
+  }, [live, helperJoinUrl, job.id]);
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -237,11 +251,11 @@ function SessionControls({ job, session }: { job: ServiceRequest; session: Sessi
       <p data-testid="session-status" data-status={session.status}>
         {SESSION_LABELS[session.status]}
       </p>
-      {live && session.helperJoinUrl && (
+      {live && helperJoinUrl && (
         <p>
           <a
             className="button"
-            href={session.helperJoinUrl}
+            href={helperJoinUrl}
             target="_blank"
             rel="noopener noreferrer"
             data-testid="helper-join-link"
@@ -249,7 +263,7 @@ function SessionControls({ job, session }: { job: ServiceRequest; session: Sessi
             Open the video session
           </a>
           <br />
-          <small className="muted break">{session.helperJoinUrl}</small>
+          <small className="muted break">{helperJoinUrl}</small>
         </p>
       )}
       {live && job.status === 'in_session' && (

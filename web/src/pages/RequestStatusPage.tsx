@@ -103,8 +103,9 @@ function RequestStatus({ request }: { request: ServiceRequest }) {
 
 function SessionPanel({ session }: { session: Session }) {
   const join = useAction(() => joinSession({ sessionId: session.id }));
-  const [joinUrl, setJoinUrl] = useState<string | null>(null);
-  const url = joinUrl ?? (session.status === 'active' ? session.customerJoinUrl : null) ?? null;
+  // The link comes only from `join_session` (a reload asks again: it answers the same link).
+  const [url, setJoinUrl] = useState<string | null>(null);
+  const open = session.status === 'waiting' || session.status === 'active';
 
   return (
     <div className="session-panel">
@@ -114,7 +115,7 @@ function SessionPanel({ session }: { session: Session }) {
           ? 'Your helper is waiting for you in the video session.'
           : SESSION_LABELS[session.status]}
       </p>
-      {session.status === 'waiting' && !url && (
+      {open && !url && (
         <button
           type="button"
           data-testid="join-session"
@@ -125,7 +126,7 @@ function SessionPanel({ session }: { session: Session }) {
             })
           }
         >
-          {join.busy ? 'Joining…' : 'Join session'}
+          {join.busy ? 'Joining…' : session.status === 'active' ? 'Rejoin session' : 'Join session'}
         </button>
       )}
       {url && session.status !== 'ended' && (
