@@ -14,16 +14,27 @@ export type ClientEventType =
   | 'notification_opened';
 
 type MetadataValue = string | number | boolean | null;
+type MetadataKey =
+  | 'path'
+  | 'notificationType'
+  | 'fromStatus'
+  | 'paymentStatus'
+  | 'category'
+  | 'outcome'
+  | 'surface'
+  | 'mode';
 
 export interface ClientEvent {
   requestId?: string | null;
   sessionId?: string | null;
-  /** At most 10 keys (the rules refuse more; extra keys are dropped here). */
-  metadata?: Record<string, MetadataValue | undefined>;
+  /** Only the keys the rules allow (`clientMetadataKeys` in firestore.rules). */
+  metadata?: Partial<Record<MetadataKey, MetadataValue | undefined>>;
 }
 
 const MAX_METADATA_KEYS = 10;
 const MAX_ID_LENGTH = 128;
+// The rules refuse longer metadata strings (and keys other than the ones the app records).
+const MAX_METADATA_STRING = 256;
 
 function cleanMetadata(
   metadata: ClientEvent['metadata'],
@@ -31,6 +42,10 @@ function cleanMetadata(
   if (!metadata) return undefined;
   const entries = Object.entries(metadata)
     .filter((entry): entry is [string, MetadataValue] => entry[1] !== undefined)
+    .map(([key, value]): [string, MetadataValue] => [
+      key,
+      typeof value === 'string' ? value.slice(0, MAX_METADATA_STRING) : value,
+    ])
     .slice(0, MAX_METADATA_KEYS);
   return entries.length ? Object.fromEntries(entries) : undefined;
 }
