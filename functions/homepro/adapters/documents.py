@@ -181,11 +181,13 @@ class DocumentRequests(ABC):
         path = f"requests/{request_id}"
 
         def work(tx: Tx) -> tuple[RequestDoc, Transition]:
-            current = tx.get(path)
+            # the request and the other documents in one read (a sweep's earlier read of the
+            # request is used as is when there are none)
+            current, *others = tx.get_all([path, *reads]) if reads else [tx.get(path)]
             if current is None:
                 raise NotFound(f"request {request_id} does not exist")
             request = _request(request_id, current)
-            also = dict(zip(reads, tx.get_all(reads), strict=True)) if reads else {}
+            also = dict(zip(reads, others, strict=True))
             planned = plan(request, also)
             updates = _write_transition(tx, request, planned, now)
             return _request(request_id, {**current, **updates}), planned
