@@ -11,6 +11,7 @@ from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap, entrypoints, logs
 from homepro.config import (
+    ENFORCE_APP_CHECK,
     NOTIFYING_SECRETS,
     PAYING_SECRETS,
     REGION,
@@ -30,7 +31,10 @@ from homepro.domain.models import (
 )
 from homepro.services import claims, payments, reports, sessions, sweeps
 
-options.set_global_options(region=REGION, max_instances=20)
+# App Check on every callable (off on the emulators: see config.ENFORCE_APP_CHECK).
+options.set_global_options(
+    region=REGION, max_instances=20, enforce_app_check=ENFORCE_APP_CHECK.value
+)
 logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
 
@@ -45,7 +49,9 @@ def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.Bef
 
 @https_fn.on_call(secrets=PAYING_SECRETS)
 def create_request(req: Callable) -> dict[str, Any]:
-    return entrypoints.call(req, CreateRequestInput, payments.create_request)
+    return entrypoints.call(
+        req, CreateRequestInput, entrypoints.from_source(req, payments.create_request)
+    )
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS)

@@ -7,7 +7,7 @@ from functools import cache
 
 from firebase_functions import params
 
-from homepro.domain.policy import Policy
+from homepro.domain.policy import AbuseLimits, Policy
 
 REGION = "us-central1"
 
@@ -30,6 +30,46 @@ ESCALATION_MINUTES = params.IntParam(
 )
 JOIN_TIMEOUT_MINUTES = params.IntParam(
     "JOIN_TIMEOUT_MINUTES", default=15, description="A waiting session ends no_show after this."
+)
+
+# Abuse limits (README → Abuse limits says why each default). Per-IP ones are set high on the
+# local stack (functions/.env.local), where every call comes from 127.0.0.1.
+MAX_OPEN_REQUESTS_PER_CUSTOMER = params.IntParam(
+    "MAX_OPEN_REQUESTS_PER_CUSTOMER",
+    default=2,
+    description="Requests one customer may have open at once (pending, claimed, in session).",
+)
+MAX_REQUESTS_PER_CUSTOMER_PER_HOUR = params.IntParam(
+    "MAX_REQUESTS_PER_CUSTOMER_PER_HOUR",
+    default=6,
+    description="Requests one customer may create in an hour.",
+)
+MAX_DECLINES_PER_CUSTOMER_PER_DAY = params.IntParam(
+    "MAX_DECLINES_PER_CUSTOMER_PER_DAY",
+    default=5,
+    description="Card attempts not authorized, per customer per day, before Stripe is skipped.",
+)
+MAX_DECLINES_PER_IP_PER_HOUR = params.IntParam(
+    "MAX_DECLINES_PER_IP_PER_HOUR",
+    default=10,
+    description="Card attempts not authorized, per source IP per hour, before Stripe is skipped.",
+)
+MAX_SIGNUPS_PER_IP_PER_HOUR = params.IntParam(
+    "MAX_SIGNUPS_PER_IP_PER_HOUR",
+    default=10,
+    description="New accounts per source IP per hour (the blocking function refuses more).",
+)
+TRUSTED_PROXY_HOPS = params.IntParam(
+    "TRUSTED_PROXY_HOPS",
+    default=0,
+    description="Proxies of ours after Google's front end (1 behind an external load balancer).",
+)
+# Read when main.py is imported (the Functions SDK takes it as a decorator option); the local
+# stack's functions/.env.local turns it off: the emulators cannot mint App Check tokens offline.
+ENFORCE_APP_CHECK = params.BoolParam(
+    "ENFORCE_APP_CHECK",
+    default=True,
+    description="Callables refuse calls without a valid App Check token.",
 )
 
 
@@ -86,6 +126,13 @@ def policy() -> Policy:
         join_timeout_minutes=JOIN_TIMEOUT_MINUTES.value,
         sms_from_round=SMS_FROM_ROUND.value,
         redispatch_on_release=REDISPATCH_ON_RELEASE.value,
+        abuse=AbuseLimits(
+            open_requests_per_customer=MAX_OPEN_REQUESTS_PER_CUSTOMER.value,
+            requests_per_customer_per_hour=MAX_REQUESTS_PER_CUSTOMER_PER_HOUR.value,
+            declines_per_customer_per_day=MAX_DECLINES_PER_CUSTOMER_PER_DAY.value,
+            declines_per_source_per_hour=MAX_DECLINES_PER_IP_PER_HOUR.value,
+            signups_per_source_per_hour=MAX_SIGNUPS_PER_IP_PER_HOUR.value,
+        ),
     )
 
 
@@ -132,3 +179,21 @@ def stripe_base_url() -> str | None:
 def video_base_url() -> str:
     """Where video rooms are made: Zoho Lens, or the local stand-in the stack names."""
     return os.environ.get("HOMEPRO_VIDEO_URL") or "https://lens.zoho.com"
+
+
+def source_address(forwarded_for: str, remote_addr: str | None) -> str | None:
+    """The caller's address as Google's front end saw it.
+
+    In production a request reaches the function through Google's front end, which appends the
+    address it was connected from to `X-Forwarded-For`: the last entry is the caller (the entries
+    before it are whatever the client sent, and are ignored), or the entry `TRUSTED_PROXY_HOPS`
+    from the end when proxies of ours come after it. On the emulators nothing appends to the
+    header, so it is the client's to write: the connection's own address is used instead.
+    """
+    if os.environ.get("FUNCTIONS_EMULATOR") == "true":
+        return remote_addr or None
+    entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
+    hops = max(0, TRUSTED_PROXY_HOPS.value)
+    if len(entries) > hops:
+        return entries[-1 - hops]
+    return remote_addr or None

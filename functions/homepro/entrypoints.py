@@ -13,7 +13,7 @@ from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
 from pydantic import BaseModel
 
-from homepro import bootstrap
+from homepro import bootstrap, config
 from homepro.domain import errors
 from homepro.domain.models import Actor, Role, parse_input
 from homepro.services import directory, reactions, roles, sweeps
@@ -32,6 +32,7 @@ ERROR_CODES: dict[type[errors.HomeProError], Code] = {
     errors.FailedPrecondition: Code.FAILED_PRECONDITION,
     errors.Conflict: Code.ABORTED,
     errors.Unavailable: Code.UNAVAILABLE,
+    errors.ResourceExhausted: Code.RESOURCE_EXHAUSTED,
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,8 +43,14 @@ def to_https_error(err: errors.HomeProError) -> https_fn.HttpsError:
     for kind in type(err).__mro__:
         code = ERROR_CODES.get(kind)
         if code is not None:
-            return https_fn.HttpsError(code, err.message)
+            return https_fn.HttpsError(code, err.message, _details(err))
     return https_fn.HttpsError(Code.INTERNAL, "internal error")
+
+
+def _details(err: errors.HomeProError) -> dict[str, Any] | None:
+    """What a client can act on beside the message: when to try again after a limit."""
+    retry_at = getattr(err, "retry_at", None)
+    return {"retryAt": retry_at.isoformat()} if retry_at is not None else None
 
 
 def actor_of(req: https_fn.CallableRequest[Any]) -> Actor:
@@ -113,7 +120,6 @@ def stripe_webhook(req: Request) -> Response:
     """Verify the Stripe signature, then apply the event (400 if it does not verify)."""
     import stripe
 
-    from homepro import config
     from homepro.services.webhooks import apply_stripe_event
 
     if req.method != "POST":
@@ -137,6 +143,22 @@ def stripe_webhook(req: Request) -> Response:
 
 
 def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.BeforeCreateResponse:
+    """The new account's role; refused past the sign-ups allowed from its address (the one
+    Identity Platform saw the sign-up come from, `ip_address`)."""
     user = event.data
-    role = roles.role_for_new_account(bootstrap.context(), user.uid, user.email, user.display_name)
+    try:
+        role = roles.role_for_new_account(
+            bootstrap.context(), user.uid, user.email, user.display_name, event.ip_address or None
+        )
+    except errors.ResourceExhausted as err:
+        raise to_https_error(err) from None
     return identity_fn.BeforeCreateResponse(custom_claims={"role": role.value})
+
+
+def from_source(
+    req: https_fn.CallableRequest[Any], use_case: Callable[..., dict[str, Any]]
+) -> UseCase[Any]:
+    """`use_case` given the caller's address as Google's front end saw it (`config`)."""
+    raw = req.raw_request
+    source = config.source_address(raw.headers.get("X-Forwarded-For", ""), raw.remote_addr)
+    return lambda ctx, actor, data: use_case(ctx, actor, data, source=source)

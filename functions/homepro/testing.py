@@ -21,6 +21,7 @@ from homepro.adapters.documents import (
     DocumentAnalytics,
     DocumentDispatch,
     DocumentInbox,
+    DocumentLimits,
     DocumentRequests,
     DocumentSessions,
     DocumentUsers,
@@ -409,6 +410,7 @@ def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
         users=DocumentUsers(docs, (tuning or Tuning()).io_concurrency),
         dispatch=FakeDispatch(docs),
         inbox=DocumentInbox(docs),
+        limits=DocumentLimits(docs),
         analytics=DocumentAnalytics(docs),
         views=FakeViews(docs),
     )

@@ -45,14 +45,14 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification, NotificationType
-from homepro.domain.policy import Policy
+from homepro.domain.policy import AbuseLimits, Policy
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import TERMINAL_REQUEST_STATES
 from homepro.logs import LOGGER
 from homepro.services import claims, payments, sessions, sweeps
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import PushMessage, PushResult
-from homepro.services.stores import Stores
+from homepro.services.stores import Admitter, Stores
 from homepro.testing import (
     FakeClock,
     FakeDispatch,
@@ -124,6 +124,13 @@ def parse_value(name: str, value: Any) -> Any:
     return number
 
 
+# The simulated customers are honest and stand for many households each (a pool of a few hundred
+# accounts makes a day of thousands of requests): the abuse limits, which bound one account or
+# one address, are not what the simulation measures.
+UNLIMITED = 10**9
+HONEST_MARKET = AbuseLimits(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED)
+
+
 def policy_spec(name: str, *layers: Mapping[str, Any]) -> PolicySpec:
     """A policy from the defaults and layers of parameters (later layers win)."""
     merged: dict[str, Any] = {}
@@ -134,7 +141,8 @@ def policy_spec(name: str, *layers: Mapping[str, Any]) -> PolicySpec:
                 raise ValueError(f"{key}: not a parameter (known: {known})")
             merged[key] = parse_value(key, value)
     fields = {PARAMETERS[k]: v for k, v in merged.items() if k in PARAMETERS}
-    return PolicySpec(name, Policy(**fields), int(merged.get(SWEEP_EVERY, 1)), merged)
+    policy = Policy(**fields, abuse=HONEST_MARKET)
+    return PolicySpec(name, policy, int(merged.get(SWEEP_EVERY, 1)), merged)
 
 
 def stable_rng(*key: object) -> random.Random:
@@ -179,10 +187,14 @@ class SimRequests(FakeRequests):
         self.unsettled: set[str] = set()
 
     def create_request(
-        self, request_id: str, data: Mapping[str, Any], now: datetime
+        self,
+        request_id: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        admit: Admitter | None = None,
     ) -> tuple[RequestDoc, bool]:
         self.unsettled.add(request_id)
-        return super().create_request(request_id, data, now)
+        return super().create_request(request_id, data, now, admit)
 
     def sweepable(self) -> Iterator[tuple[str, dict[str, Any]]]:
         # A request that ended with nothing owed never changes again in a simulated day (no

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from homepro.domain import events
+from homepro.domain import events, limits
 from homepro.domain.errors import NotFound
 from homepro.domain.events import RoundCounts
 from homepro.domain.lifecycle import Transition
@@ -31,9 +31,10 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.sessions import JoinLinks, session_links_path
-from homepro.domain.writes import DELETE, WriteKind
+from homepro.domain.writes import DELETE, DocumentWrite, WriteKind
 from homepro.services.concurrency import bounded_map
 from homepro.services.stores import (
+    Admitter,
     FirstClaim,
     Planner,
     QueriedRequest,
@@ -125,13 +126,17 @@ def _write_transition(
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
     for write in transition.writes:
-        {
-            WriteKind.CREATE: tx.create,
-            WriteKind.SET: tx.set,
-            WriteKind.UPDATE: tx.update,
-            WriteKind.MERGE: tx.merge,
-        }[write.kind](write.path, write.data)
+        _write(tx, write)
     return updates
+
+
+def _write(tx: Tx, write: DocumentWrite) -> None:
+    {
+        WriteKind.CREATE: tx.create,
+        WriteKind.SET: tx.set,
+        WriteKind.UPDATE: tx.update,
+        WriteKind.MERGE: tx.merge,
+    }[write.kind](write.path, write.data)
 
 
 class DocumentRequests(ABC):
@@ -145,7 +150,11 @@ class DocumentRequests(ABC):
         return None if data is None else _request(request_id, data)
 
     def create_request(
-        self, request_id: str, data: Mapping[str, Any], now: datetime
+        self,
+        request_id: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        admit: Admitter | None = None,
     ) -> tuple[RequestDoc, bool]:
         path = f"requests/{request_id}"
 
@@ -153,6 +162,8 @@ class DocumentRequests(ABC):
             found = tx.get(path)  # a twin that got there first is read on the next attempt
             if found is not None:
                 return _request(request_id, found), False
+            for write in admit(tx.get_all) if admit is not None else ():
+                _write(tx, write)
             doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
             tx.create(path, doc)
             event = events.created_event(doc["customerId"], doc["status"], now)
@@ -448,3 +459,37 @@ def first_claim(data: Mapping[str, Any]) -> FirstClaim:
         status=str(data.get("status")),
         dispatchable_at=data["dispatchableAt"],
     )
+
+
+class DocumentLimits:
+    """The `Limits` port (`customerLimits/{uid}`, `sourceLimits/{key}`; server only)."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def forget_attempt(self, customer_id: str, request_id: str) -> None:
+        customer_path = limits.customer_limits_path(customer_id)
+
+        def work(tx: Tx) -> None:
+            customer = tx.get(customer_path)
+            entry = ((customer or {}).get("attempts") or {}).get(request_id)
+            source = entry.get("source") if isinstance(entry, Mapping) else None
+            source_path = limits.source_limits_path(source) if source else None
+            found = tx.get(source_path) if source_path else None
+            forgotten = limits.forget_attempt(
+                request_id, customer_path, customer, source_path, found
+            )
+            for path, fields in forgotten.items():
+                tx.update(path, fields)
+
+        self._docs.transact(work, f"the counters of {customer_id}")
+
+    def count_signup(
+        self, source: str, plan: Callable[[Mapping[str, Any] | None], DocumentWrite]
+    ) -> None:
+        path = limits.source_limits_path(source)
+
+        def work(tx: Tx) -> None:
+            _write(tx, plan(tx.get(path)))
+
+        self._docs.transact(work, f"the sign-ups of {source}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class HomeProError(Exception):
     """Base of every error the backend raises on purpose."""
@@ -45,3 +47,12 @@ class Conflict(HomeProError):
 
 class Unavailable(HomeProError):
     """An outside service (the video provider) failed after retries; the caller may retry."""
+
+
+class ResourceExhausted(HomeProError):
+    """A limit was reached; the message says which and when to try again (`retry_at`, if a
+    moment is known)."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AbuseLimits:
+    """The limits on the calls that move money or make accounts (deploy-time
+    params; README → Abuse limits says why each default)."""
+
+    open_requests_per_customer: int = 2
+    requests_per_customer_per_hour: int = 6
+    declines_per_customer_per_day: int = 5
+    declines_per_source_per_hour: int = 10
+    signups_per_source_per_hour: int = 10
 
 
 @dataclass(frozen=True)
@@ -18,3 +30,5 @@ class Policy:
     sms_from_round: int = 2
     # Whether a claim released back to pending is dispatched again (a `released-{n}` round).
     redispatch_on_release: bool = True
+    # Abuse limits on the money calls and sign-ups.
+    abuse: AbuseLimits = field(default_factory=AbuseLimits)

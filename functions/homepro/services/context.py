@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protoc
         Analytics,
         Dispatch,
         Inbox,
+        Limits,
         ReportViews,
         Requests,
         Sessions,
@@ -89,3 +90,7 @@ class Context:
     @property
     def views(self) -> ReportViews:
         return self.stores.views
+
+    @property
+    def limits(self) -> Limits:
+        return self.stores.limits

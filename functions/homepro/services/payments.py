@@ -13,6 +13,7 @@ import logging
 import uuid
 from typing import Any
 
+from homepro.domain import limits
 from homepro.domain.errors import (
     FailedPrecondition,
     Forbidden,
@@ -69,12 +70,26 @@ def _answer(request: RequestDoc, client_secret: str | None = None) -> dict[str, 
     return answer
 
 
-def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict[str, Any]:
-    """A customer asks for help: the request is written, then the card is held."""
+def create_request(
+    ctx: Context, actor: Actor, data: CreateRequestInput, source: str | None = None
+) -> dict[str, Any]:
+    """A customer asks for help: the request is written, then the card is held.
+
+    The request is counted against its customer's and its source address's limits in the
+    commit that writes it (`domain.limits`): over a limit nothing is written and Stripe is not
+    called. `source` is the caller's address (None when unknown: only per-customer limits).
+    """
     if actor.role != Role.CUSTOMER or actor.uid is None:
         raise Forbidden("only customers can create requests")
     now = ctx.clock.now()
     request_id = request_id_for(actor.uid, data.client_request_id)
+    admission = limits.Admission(
+        ctx.policy.abuse,
+        actor.uid,
+        limits.source_key(source) if source else None,
+        request_id,
+        now,
+    )
     request, created = ctx.requests.create_request(
         request_id,
         {
@@ -91,6 +106,7 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
             "escalation": 0,
         },
         now,
+        admission,
     )
     if not created and request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
         return _answer(request)  # the same clientRequestId again: the first request
@@ -107,6 +123,7 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
             "authorization failed, customer may retry",
             extra={"request_id": request.id, "error": str(err)},
         )
+        ctx.limits.forget_attempt(actor.uid, request.id)  # Stripe never answered: no attempt
         raise Unavailable(
             "the card could not be checked right now: try again (the same request is kept)"
         ) from err
@@ -114,6 +131,7 @@ def create_request(ctx: Context, actor: Actor, data: CreateRequestInput) -> dict
     if held.outcome == "authorized" and held.payment_intent_id:
         intent = held.payment_intent_id
         request, _ = ctx.requests.apply(request.id, lambda r: plan_authorized(r, intent, now), now)
+        ctx.limits.forget_attempt(actor.uid, request.id)
         return _answer(request)
     if held.outcome == "requires_action" and held.payment_intent_id:
         intent = held.payment_intent_id

@@ -28,12 +28,18 @@ from homepro.domain.models import (
 )
 from homepro.domain.notifications import Notification
 from homepro.domain.sessions import JoinLinks, SessionChange
+from homepro.domain.writes import DocumentWrite
 
 Planner = Callable[[RequestDoc], Transition]
 # A planner given, beside the request, the other documents the transition read (path -> data,
 # None if missing): a helper's claim count, a customer's counters.
 ReadingPlanner = Callable[[RequestDoc, Mapping[str, Mapping[str, Any] | None]], Transition]
 SessionPlanner = Callable[[SessionDoc, RequestDoc], SessionChange]
+# Plans the documents a request's creation writes beside it (its customer's counters), given a
+# reader of documents inside the same commit; raises to refuse the creation.
+Admitter = Callable[
+    [Callable[[Sequence[str]], Sequence[Mapping[str, Any] | None]]], tuple[DocumentWrite, ...]
+]
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,16 @@ class Requests(Protocol):
     def get_request(self, request_id: str) -> RequestDoc | None: ...
 
     def create_request(
-        self, request_id: str, data: Mapping[str, Any], now: datetime
+        self,
+        request_id: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        admit: Admitter | None = None,
     ) -> tuple[RequestDoc, bool]:
         """Create `requests/{request_id}` (version 1) with its `request_created` audit event in
-        one commit; if it exists, return it unchanged. True if this call created it."""
+        one commit; if it exists, return it unchanged. True if this call created it. `admit`
+        plans what else the creation writes (the counters it reads), or refuses it; it runs
+        only when the request is new."""
         ...
 
     def apply(
@@ -271,6 +283,22 @@ class ReportViews(Protocol):
         ...
 
 
+class Limits(Protocol):
+    """The abuse counters (server-only documents): card attempts and sign-ups."""
+
+    def forget_attempt(self, customer_id: str, request_id: str) -> None:
+        """The request's card was authorized: it no longer counts as a failed attempt of its
+        customer and its source (idempotent)."""
+        ...
+
+    def count_signup(
+        self, source: str, plan: Callable[[Mapping[str, Any] | None], DocumentWrite]
+    ) -> None:
+        """Count a sign-up from a source (`sourceLimits/{source}`) in one commit: `plan` gets
+        the counters as read and returns their write, or raises to refuse."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """The ports of one database, sharing its unit of work."""
@@ -282,3 +310,4 @@ class Stores:
     inbox: Inbox
     analytics: Analytics
     views: ReportViews
+    limits: Limits

@@ -68,6 +68,8 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
             extra={"request_id": request_id, "event_type": event_type},
         )
         return "unchanged"
+    if event_type == "payment_intent.amount_capturable_updated":
+        ctx.limits.forget_attempt(request.customer_id, request.id)  # not a failed attempt
     if request.payment_owed is not None:  # e.g. authorized after the customer cancelled
         settle(ctx, request)
     return transition.event_type

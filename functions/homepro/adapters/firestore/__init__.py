@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from google.cloud import firestore
 
-from homepro.adapters.documents import DocumentAnalytics, DocumentInbox, DocumentUsers
+from homepro.adapters.documents import (
+    DocumentAnalytics,
+    DocumentInbox,
+    DocumentLimits,
+    DocumentUsers,
+)
 from homepro.adapters.firestore.dispatch import FirestoreDispatch
 from homepro.adapters.firestore.documents import FirestoreDocuments
 from homepro.adapters.firestore.requests import FirestoreRequests, FirestoreSessions
@@ -22,6 +27,7 @@ def firestore_stores(db: firestore.Client, tuning: Tuning) -> Stores:
         users=DocumentUsers(docs, tuning.io_concurrency),
         dispatch=FirestoreDispatch(docs),
         inbox=DocumentInbox(docs),
+        limits=DocumentLimits(docs),
         analytics=DocumentAnalytics(docs),
         views=FirestoreViews(db, tuning),
     )
