@@ -152,3 +152,17 @@ def test_signups_per_source_refuse_past_the_limit():
 def test_the_source_key_is_a_digest_of_the_address():
     key = limits.source_key("203.0.113.9")
     assert key == limits.source_key(" 203.0.113.9 ") and "203" not in key and len(key) == 32
+
+
+def test_the_source_is_the_address_googles_front_end_appended(monkeypatch):
+    from homepro import config
+
+    monkeypatch.delenv("FUNCTIONS_EMULATOR", raising=False)
+    # whatever the client wrote comes first; the front end appends the address it saw
+    assert config.source_address("6.6.6.6, 203.0.113.1", "10.0.0.1") == "203.0.113.1"
+    assert config.source_address("203.0.113.1", "10.0.0.1") == "203.0.113.1"
+    assert config.source_address("", "10.0.0.1") == "10.0.0.1"
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")  # behind a load balancer of ours
+    assert config.source_address("6.6.6.6, 203.0.113.1, 130.211.0.1", None) == "203.0.113.1"
+    monkeypatch.setenv("FUNCTIONS_EMULATOR", "true")  # nothing appends locally: the socket's
+    assert config.source_address("6.6.6.6", "127.0.0.1") == "127.0.0.1"
