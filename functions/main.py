@@ -31,14 +31,15 @@ from homepro.domain.models import (
 )
 from homepro.services import claims, payments, reports, sessions, sweeps
 
-# App Check on every callable (off on the emulators: see config.ENFORCE_APP_CHECK).
-options.set_global_options(
-    region=REGION, max_instances=20, enforce_app_check=ENFORCE_APP_CHECK.value
-)
+options.set_global_options(region=REGION, max_instances=20)
 logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
 bootstrap.app()  # callables verify ID tokens with the default app; its credential loads lazily
 
 Callable = https_fn.CallableRequest[Any]
+# App Check on every callable (off on the emulators: config.ENFORCE_APP_CHECK). Given to each
+# `on_call`: firebase-functions 0.6.0's on_call reads the global options it imported, so
+# `set_global_options(enforce_app_check=...)` never reaches it.
+APP_CHECK = ENFORCE_APP_CHECK.value
 SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
 
 
@@ -47,19 +48,19 @@ def before_user_created(event: identity_fn.AuthBlockingEvent) -> identity_fn.Bef
     return entrypoints.before_user_created(event)
 
 
-@https_fn.on_call(secrets=PAYING_SECRETS)
+@https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
 def create_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(
         req, CreateRequestInput, entrypoints.from_source(req, payments.create_request)
     )
 
 
-@https_fn.on_call(secrets=PAYING_SECRETS)
+@https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
 def cancel_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, CancelRequestInput, payments.cancel_request)
 
 
-@https_fn.on_call(secrets=PAYING_SECRETS)
+@https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
 def refund_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, RefundRequestInput, payments.refund_request)
 
@@ -69,37 +70,37 @@ def stripe_webhook(req: Request) -> Response:
     return entrypoints.stripe_webhook(req)
 
 
-@https_fn.on_call()
+@https_fn.on_call(enforce_app_check=APP_CHECK)
 def claim_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, RequestRef, claims.claim_request)
 
 
-@https_fn.on_call()
+@https_fn.on_call(enforce_app_check=APP_CHECK)
 def release_claim(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, RequestRef, claims.release_claim)
 
 
-@https_fn.on_call(secrets=VIDEO_SECRETS)
+@https_fn.on_call(secrets=VIDEO_SECRETS, enforce_app_check=APP_CHECK)
 def start_session(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, StartSessionInput, sessions.start_session)
 
 
-@https_fn.on_call()
+@https_fn.on_call(enforce_app_check=APP_CHECK)
 def join_session(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, SessionRef, sessions.join_session)
 
 
-@https_fn.on_call(secrets=PAYING_SECRETS)
+@https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
 def end_session(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, EndSessionInput, sessions.end_session)
 
 
-@https_fn.on_call()
+@https_fn.on_call(enforce_app_check=APP_CHECK)
 def set_availability(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, SetAvailabilityInput, claims.set_availability)
 
 
-@https_fn.on_call(timeout_sec=300)
+@https_fn.on_call(timeout_sec=300, enforce_app_check=APP_CHECK)
 def dispatch_report(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, DispatchReportInput, reports.dispatch_report)
 

@@ -38,6 +38,12 @@ LOCAL_FUNCTION_ENV = {
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000local",
     "TWILIO_FROM_NUMBER": "+15005550006",
     "APP_URL": f"http://127.0.0.1:{PORTS['hosting']}",
+    # The emulators cannot mint App Check tokens offline: callables do not ask for one here.
+    "ENFORCE_APP_CHECK": "false",
+    # Every local call and sign-up comes from 127.0.0.1 (CONTRACT.md, "Limits on the local
+    # stack"): the per-address limits are high; the per-customer ones keep their defaults.
+    "MAX_DECLINES_PER_IP_PER_HOUR": "100000",
+    "MAX_SIGNUPS_PER_IP_PER_HOUR": "100000",
 }
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
