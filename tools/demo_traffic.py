@@ -165,7 +165,9 @@ def main() -> int:
     )
     parser.add_argument("--minutes", type=float, default=5, help="how long requests arrive")
     parser.add_argument("--rate", type=float, default=2, help="requests per minute")
-    parser.add_argument("--customers", type=int, default=6)
+    parser.add_argument(
+        "--customers", type=int, default=30, help="accounts (each may hold 2 open requests)"
+    )
     parser.add_argument("--claim-mean", type=float, default=3, help="minutes, mean claim delay")
     parser.add_argument("--ignore", type=float, default=0.08, help="share nobody claims")
     parser.add_argument("--cancel", type=float, default=0.1, help="share cancelled waiting")
