@@ -99,11 +99,11 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             // The app and Auth: every first load. Firestore and Functions load with the first
-            // page that needs them; messaging (and installations, which only it uses) is a lazy
-            // chunk of its own.
+            // page that needs them; messaging (and installations, which only it uses) and App
+            // Check (production only) are lazy chunks of their own.
             {
               name: 'firebase',
-              test: /node_modules[\\/]@?firebase[\\/](?!messaging|installations|firestore|webchannel-wrapper|functions)/,
+              test: /node_modules[\\/]@?firebase[\\/](?!messaging|installations|firestore|webchannel-wrapper|functions|app-check)/,
             },
             {
               name: 'firestore',

@@ -77,6 +77,8 @@ const SEED = {
   "dispatchDirectory/00": { helpers: {} },
   "helperClaims/h1": { open: ["rClaimed"] },
   "sessionLinks/s1": { customerJoinUrl: "https://v/c", helperJoinUrl: "https://v/h" },
+  "customerLimits/c1": { open: ["rPending"], created: [LONG_AGO], attempts: {} },
+  "sourceLimits/k1": { attempts: {}, signups: [LONG_AGO] },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -247,6 +249,11 @@ const CASES = [
   ["deny", "helper", "reset their open claims", set("helperClaims/h1", { open: [] })],
   ["deny", "customer", "read the session's video links", get("sessionLinks/s1")],
   ["deny", "helper", "read the session's video links", get("sessionLinks/s1")],
+  // the abuse counters (server only)
+  ["deny", "customer", "read their own request counters", get("customerLimits/c1")],
+  ["deny", "customer", "reset their own request counters", set("customerLimits/c1", { open: [] })],
+  ["deny", "customer", "read an address's counters", get("sourceLimits/k1")],
+  ["deny", "anonymous", "reset an address's sign-ups", set("sourceLimits/k1", { signups: [] })],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

@@ -1,6 +1,6 @@
 /** The backend's callable functions (CONTRACT.md, Callable functions), typed. */
 import { connectFunctionsEmulator, getFunctions, httpsCallable } from 'firebase/functions';
-import { EMULATORS, REGION, isLocalMode } from './config';
+import { EMULATORS, REGION, appCheckSiteKey, isLocalMode } from './config';
 import { app } from './firebase';
 import type { Category, EndOutcome, PaymentStatus, RequestStatus, SessionStatus } from './model';
 
@@ -11,9 +11,27 @@ if (isLocalMode) {
   connectFunctionsEmulator(functions, EMULATORS.functions.host, EMULATORS.functions.port);
 }
 
+/**
+ * App Check (reCAPTCHA Enterprise): every callable refuses a call without its token in
+ * production. Started before the first call, loaded only where a site key is configured; the
+ * emulators cannot check tokens offline, so local mode has none (README, App Check).
+ */
+const appCheckReady: Promise<unknown> =
+  appCheckSiteKey && !isLocalMode
+    ? import('firebase/app-check').then(({ initializeAppCheck, ReCaptchaEnterpriseProvider }) =>
+        initializeAppCheck(app, {
+          provider: new ReCaptchaEnterpriseProvider(appCheckSiteKey as string),
+          isTokenAutoRefreshEnabled: true,
+        }),
+      )
+    : Promise.resolve();
+
 function callable<Input, Output>(name: string): (data: Input) => Promise<Output> {
   const fn = httpsCallable<Input, Output>(functions, name);
-  return async (data: Input) => (await fn(data)).data;
+  return async (data: Input) => {
+    await appCheckReady;
+    return (await fn(data)).data;
+  };
 }
 
 export interface CreateRequestInput {

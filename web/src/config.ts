@@ -35,6 +35,10 @@ export const firebaseConfig: FirebaseOptions = parseFirebaseConfig(env.VITE_FIRE
 
 export const vapidKey: string | undefined = env.VITE_VAPID_KEY || undefined;
 
+/** reCAPTCHA Enterprise site key for App Check (production; unset: no App Check token). */
+export const appCheckSiteKey: string | undefined =
+  env.VITE_RECAPTCHA_ENTERPRISE_SITE_KEY || undefined;
+
 export const stripePublishableKey: string | undefined =
   env.VITE_STRIPE_PUBLISHABLE_KEY || undefined;
 
