@@ -159,6 +159,8 @@ def settle_owed(
         except Exception as err:
             log.error("settling failed", extra={"request_id": request.id, "error": repr(err)})
             return "errors"
+        if settled.payment_attention is not None:
+            return "payment_attention"  # failed PAYMENT_MAX_ATTEMPTS times: a person decides
         if settled.payment_owed is not None:
             return "payment_still_owed"
         return f"payment_{settled.payment_status.value}"
