@@ -163,7 +163,7 @@ def test_a_request_changed_since_the_query_is_planned_again_on_what_it_is_now(ba
 
 
 def test_a_failed_settlement_is_counted_and_the_last_one_takes_it_off_the_retries(backend):
-    backend.seed("requests/r1", request_doc(status="cancelled", paymentOwed="release"))
+    backend.seed("requests/r1", {**request_doc(status="cancelled"), "paymentOwed": "release"})
     requests = backend.stores.requests
     for _ in range(2):
         requests.apply("r1", lambda r: plan_settle_failed(r, PaymentOwed.RELEASE, NOW, 2), NOW)
