@@ -19,6 +19,7 @@ from homepro.config import (
     VIDEO_SECRETS,
 )
 from homepro.domain.models import (
+    AdminSettleInput,
     CancelRequestInput,
     CreateRequestInput,
     DispatchReportInput,
@@ -29,7 +30,7 @@ from homepro.domain.models import (
     SetAvailabilityInput,
     StartSessionInput,
 )
-from homepro.services import claims, payments, reports, sessions, sweeps
+from homepro.services import attention, claims, payments, reports, sessions, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
 logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
@@ -63,6 +64,11 @@ def cancel_request(req: Callable) -> dict[str, Any]:
 @https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
 def refund_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, RefundRequestInput, payments.refund_request)
+
+
+@https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)
+def admin_settle(req: Callable) -> dict[str, Any]:
+    return entrypoints.call(req, AdminSettleInput, attention.admin_settle)
 
 
 @https_fn.on_request(secrets=[*PAYING_SECRETS, STRIPE_WEBHOOK_SECRET])

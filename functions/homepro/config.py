@@ -31,6 +31,29 @@ ESCALATION_MINUTES = params.IntParam(
 JOIN_TIMEOUT_MINUTES = params.IntParam(
     "JOIN_TIMEOUT_MINUTES", default=15, description="A waiting session ends no_show after this."
 )
+# A session runs two hours at most: far longer than a remote home-repair consult (the report
+# shows sessions of minutes), short enough that a helper who vanished does not hold the card
+# for days. Both parties are warned 10 minutes before.
+SESSION_MAX_MINUTES = params.IntParam(
+    "SESSION_MAX_MINUTES",
+    default=120,
+    description="An active session ends timed_out after this (its hold waits for an admin).",
+)
+# Stripe drops an uncaptured authorization after 7 days: 48 hours leaves an admin two working
+# days to decide, and five days of margin before the hold could no longer be captured.
+ADMIN_DECISION_HOURS = params.IntParam(
+    "ADMIN_DECISION_HOURS",
+    default=48,
+    description="A timed-out session's hold nobody decided within this is released.",
+)
+# The sweep retries an owed settlement every minute, and each try is itself retried by the
+# Stripe library: 20 failures is about 20 minutes of failing, longer than Stripe's usual
+# incidents; a payment failing still needs a person, with days left of the 7-day hold.
+PAYMENT_MAX_ATTEMPTS = params.IntParam(
+    "PAYMENT_MAX_ATTEMPTS",
+    default=20,
+    description="Failed settlements after which nothing retries a payment (an admin decides).",
+)
 
 # Abuse limits (README → Abuse limits says why each default). Per-IP ones are set high on the
 # local stack (functions/.env.local), where every call comes from 127.0.0.1.
@@ -133,6 +156,9 @@ def policy() -> Policy:
             declines_per_source_per_hour=MAX_DECLINES_PER_IP_PER_HOUR.value,
             signups_per_source_per_hour=MAX_SIGNUPS_PER_IP_PER_HOUR.value,
         ),
+        session_max_minutes=SESSION_MAX_MINUTES.value,
+        admin_decision_hours=ADMIN_DECISION_HOURS.value,
+        payment_max_attempts=PAYMENT_MAX_ATTEMPTS.value,
     )
 
 

@@ -306,6 +306,18 @@ class FakeRequests(DocumentRequests):
             data = self.docs.requests[request_id]
             yield QueriedRequest(RequestDoc.model_validate({**data, "id": request_id}))
 
+    def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]:
+        with self.docs.lock:
+            rows = sorted(
+                (release_by, rid)
+                for rid, data in self.sweepable()
+                if (release_by := (data.get("paymentAttention") or {}).get("releaseBy")) is not None
+                and release_by <= before
+            )
+        for _, request_id in rows:
+            data = self.docs.requests[request_id]
+            yield QueriedRequest(RequestDoc.model_validate({**data, "id": request_id}))
+
 
 class FakeSessions(DocumentSessions):
     def __init__(self, docs: FakeDocuments) -> None:
@@ -318,6 +330,17 @@ class FakeSessions(DocumentSessions):
                 (data["waitingAt"], sid)
                 for sid, data in self.docs.sessions.items()
                 if data["status"] == "waiting" and data["waitingAt"] <= before
+            )
+        yield from (sid for _, sid in found[:page_size])
+
+    def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        with self.docs.lock:
+            found = sorted(
+                (data["activeAt"], sid)
+                for sid, data in self.docs.sessions.items()
+                if data["status"] == "active"
+                and data.get("activeAt") is not None
+                and data["activeAt"] <= before
             )
         yield from (sid for _, sid in found[:page_size])
 

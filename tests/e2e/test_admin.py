@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from google.cloud.firestore_v1 import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -82,6 +83,49 @@ def test_the_admin_sees_the_kpis_and_a_requests_audit_trail(
     )
     expect(told).to_have_count(1)
     shot(page, "admin-audit-trail")
+
+
+def test_the_admin_settles_a_timed_out_session_from_the_attention_list(
+    db: Client, new_context: Callable[..., BrowserContext], helper_account
+) -> None:
+    helper = helper_account("Tim Helper", categories=["plumbing"])
+    customer = ec.sign_up(f"{unique('customer')}@homepro.test", display_name="Lena Customer")
+    email = f"{unique('admin')}@homepro.test"
+    ec.sign_up(email, display_name="Ada Admin")
+    assign_role(bootstrap.context(), bootstrap.identity(), email, "admin")
+    admin = ec.sign_in(email)
+    body = {
+        "category": "plumbing",
+        "description": "The shower mixer leaks behind the wall.",
+        "paymentMethodId": "pm_card_visa",
+    }
+    request_id = ec.call("create_request", body, customer.id_token)["requestId"]
+    ec.call("claim_request", {"requestId": request_id}, helper.id_token)
+    checklist = {"water_shutoff_located": True, "area_clear": True, "customer_ready": True}
+    started = ec.call(
+        "start_session", {"requestId": request_id, "checklist": checklist}, helper.id_token
+    )
+    ec.call("join_session", {"sessionId": started["sessionId"]}, customer.id_token)
+    db.collection("sessions").document(started["sessionId"]).update(
+        {"activeAt": datetime.now(UTC) - timedelta(minutes=121)}
+    )
+    assert ec.run_scheduled("sweep_stale_claims") == 200  # SESSION_MAX_MINUTES: timed out
+
+    page = new_context(viewport=DESKTOP).new_page()
+    sign_in(page, admin)
+    page.wait_for_url("**/admin")
+    item = page.locator(f'[data-testid="attention-request"][data-request-id="{request_id}"]')
+    expect(item).to_have_attribute("data-reason", "session_timed_out")
+    item.get_by_test_id("attention-capture").click()  # no reason yet: refused here
+    expect(item.get_by_test_id("attention-settle-error")).to_be_visible()
+    item.get_by_test_id("attention-reason-input").fill("The customer confirmed the fix")
+    shot(page, "admin-payment-attention")
+    item.get_by_test_id("attention-capture").click()
+
+    expect(item).to_have_count(0)  # decided (the decision's commit): off the list
+    ref = db.collection("requests").document(request_id)
+    _wait(lambda: (ref.get().to_dict() or {}).get("paymentStatus") == "captured")
+    assert (ref.get().to_dict() or {})["paymentDecision"]["by"] == admin.uid
 
 
 def _wait(predicate: Callable[[], object], timeout: float = 20.0) -> None:

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from contract import NOW, request_doc
+from homepro.domain.attention import plan_settle_failed
 from homepro.domain.errors import InvalidTransition, NotFound
 from homepro.domain.lifecycle import plan_cancel, plan_claim, plan_release
-from homepro.domain.models import Actor, UserDoc
+from homepro.domain.models import Actor, PaymentOwed, UserDoc
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 HELPER = Actor(uid="h1", role="helper")
@@ -159,3 +160,36 @@ def test_a_request_changed_since_the_query_is_planned_again_on_what_it_is_now(ba
     assert stored["requests/r1"]["releasedBy"] == ["h1"]
     # the release took it off the helper's open claims (merged: made if it was missing)
     assert stored["helperClaims/h1"] == {"open": []}
+
+
+def test_a_failed_settlement_is_counted_and_the_last_one_takes_it_off_the_retries(backend):
+    backend.seed("requests/r1", {**request_doc(status="cancelled"), "paymentOwed": "release"})
+    requests = backend.stores.requests
+    for _ in range(2):
+        requests.apply("r1", lambda r: plan_settle_failed(r, PaymentOwed.RELEASE, NOW, 2), NOW)
+    stored = backend.dump()
+    assert (stored["requests/r1"]["paymentAttempts"], stored["requests/r1"]["paymentOwed"]) == (
+        2,
+        None,
+    )
+    assert stored["requests/r1"]["paymentAttention"] == {
+        "reason": "payment_attempts_exhausted",
+        "since": NOW,
+        "owed": "release",
+        "attempts": 2,
+    }
+    assert stored["requests/r1/events/v000003-payment_attention"]["from"] == "authorized"
+    assert list(requests.owed_requests(page_size=10)) == []  # nothing retries it
+
+
+def test_undecided_holds_are_found_by_their_release_time_across_pages(backend):
+    for n in range(3):
+        attention = {"reason": "session_timed_out", "since": NOW, "releaseBy": NOW + timedelta(n)}
+        backend.seed(f"requests/u{n}", request_doc(status="completed", paymentAttention=attention))
+    backend.seed("requests/none", request_doc(status="completed", paymentAttention=None))
+    later = {"reason": "session_timed_out", "since": NOW, "releaseBy": NOW + timedelta(days=9)}
+    backend.seed("requests/later", request_doc(status="completed", paymentAttention=later))
+
+    found = backend.stores.requests.undecided_requests(NOW + timedelta(days=2), 2)
+
+    assert [q.request.id for q in found] == ["u0", "u1", "u2"]

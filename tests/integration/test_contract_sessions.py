@@ -125,3 +125,14 @@ def test_checklists_are_written_once_with_the_defaults_and_read_as_stored(backen
     backend.seed("config/checklists", {"plumbing": ["gloves_on"]})
     sessions.ensure_checklists(DEFAULT_CHECKLISTS)  # known to exist: nothing written
     assert sessions.checklists(DEFAULT_CHECKLISTS) == {"plumbing": ["gloves_on"]}
+
+
+def test_only_sessions_active_since_before_the_cutoff_are_found(backend):
+    for n, status in enumerate(["active", "active", "waiting", "active", "ended"]):
+        backend.seed(
+            f"sessions/s{n}",
+            {"status": status, "activeAt": NOW + timedelta(minutes=n), "requestId": f"r{n}"},
+        )
+    cutoff = NOW + timedelta(minutes=3)
+    assert list(backend.stores.sessions.active_session_ids(cutoff, 10)) == ["s0", "s1", "s3"]
+    assert list(backend.stores.sessions.active_session_ids(cutoff, 1)) == ["s0"]

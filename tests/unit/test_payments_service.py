@@ -122,13 +122,18 @@ def test_a_failed_release_stays_owed_until_a_sweep_ends_it_once(ctx):
     answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
     assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "authorized")
     assert fake_docs(ctx).requests[request_id]["paymentOwed"] == "release"
+    assert fake_docs(ctx).requests[request_id]["paymentAttempts"] == 1  # the callable's failure
 
     assert sweeps.sweep_stale_requests(ctx).counts == {"payment_released": 1}
     assert sweeps.sweep_stale_requests(ctx).counts == {}
     doc = fake_docs(ctx).requests[request_id]
     assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     assert ctx.payments.calls.count(("release", request_id)) == 1
-    assert fake_docs(ctx).event_types(request_id)[-2:] == ["request_cancelled", "payment_released"]
+    assert fake_docs(ctx).event_types(request_id)[-3:] == [
+        "request_cancelled",
+        "payment_attempt_failed",
+        "payment_released",
+    ]
 
 
 def test_an_abandoned_3ds_request_expires_and_its_intent_is_released(ctx):

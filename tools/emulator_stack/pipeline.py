@@ -23,6 +23,7 @@ DEPLOYED_FUNCTIONS = {
     "create_request",
     "cancel_request",
     "refund_request",
+    "admin_settle",
     "claim_request",
     "release_claim",
     "start_session",

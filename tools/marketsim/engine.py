@@ -197,12 +197,13 @@ class SimRequests(FakeRequests):
         return super().create_request(request_id, data, now, admit)
 
     def sweepable(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        # A request that ended with nothing owed never changes again in a simulated day (no
-        # refunds, no webhooks, nobody edits it): no sweep can match it, so it is dropped from
-        # the look-through the first time it is seen so.
+        # A request that ended with nothing owed (nor a hold waiting for an admin) never
+        # changes again in a simulated day (no refunds, no webhooks, nobody edits it): no sweep
+        # can match it, so it is dropped from the look-through the first time it is seen so.
         for request_id in list(self.unsettled):  # the queries sort what they find
             data = self.docs.requests[request_id]
-            if data["status"] in TERMINAL_REQUEST_STATES and not data.get("paymentOwed"):
+            settled = not data.get("paymentOwed") and not data.get("paymentAttention")
+            if data["status"] in TERMINAL_REQUEST_STATES and settled:
                 self.unsettled.discard(request_id)
             else:
                 yield request_id, data

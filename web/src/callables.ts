@@ -2,7 +2,14 @@
 import { connectFunctionsEmulator, getFunctions, httpsCallable } from 'firebase/functions';
 import { EMULATORS, REGION, appCheckSiteKey, isLocalMode } from './config';
 import { app } from './firebase';
-import type { Category, EndOutcome, PaymentStatus, RequestStatus, SessionStatus } from './model';
+import type {
+  Category,
+  EndOutcome,
+  PaymentStatus,
+  RequestStatus,
+  SessionStatus,
+  SettleAction,
+} from './model';
 
 export { errorCode, errorMessage } from './errors';
 
@@ -88,6 +95,24 @@ export const endSession = callable<
 export const setAvailability = callable<{ isAvailable: boolean }, { isAvailable: boolean }>(
   'set_availability',
 );
+
+/** An admin captures or releases a hold that waits for a person (`paymentAttention`). */
+export interface AdminSettleInput {
+  requestId: string;
+  action: SettleAction;
+  /** Why (required, at most ADMIN_SETTLE_REASON_MAX characters): kept in the audit trail. */
+  reason: string;
+}
+export const ADMIN_SETTLE_REASON_MAX = 500;
+export const adminSettle = callable<
+  AdminSettleInput,
+  {
+    requestId: string;
+    action: SettleAction;
+    paymentStatus: PaymentStatus;
+    paymentOwed: SettleAction | null;
+  }
+>('admin_settle');
 
 /** `dispatch_report`'s window: ISO-8601 instants with an offset; the server defaults both. */
 export interface DispatchReportInput {

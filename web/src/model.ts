@@ -36,8 +36,9 @@ export type PaymentStatus =
   'requires_payment' | 'authorized' | 'captured' | 'released' | 'refunded' | 'failed';
 
 export type SessionStatus = 'created' | 'waiting' | 'active' | 'ended';
-export type Outcome = 'resolved' | 'unresolved' | 'no_show' | 'cancelled';
-export type EndOutcome = Exclude<Outcome, 'cancelled'>;
+export type Outcome = 'resolved' | 'unresolved' | 'no_show' | 'cancelled' | 'timed_out';
+/** What a helper ends a session with (`timed_out` is the server's, at SESSION_MAX_MINUTES). */
+export type EndOutcome = Exclude<Outcome, 'cancelled' | 'timed_out'>;
 
 export interface QuietHours {
   start: string;
@@ -80,11 +81,37 @@ export interface ServiceRequest {
   firstClaimedAt?: Timestamp | null;
   updatedAt?: Timestamp | null;
   paymentOwed?: 'release' | 'capture' | null;
+  /** Failed settlements since the last decision (PAYMENT_MAX_ATTEMPTS stops the retries). */
+  paymentAttempts?: number | null;
+  /** A hold that waits for an admin (`admin_settle`); listed on `/admin`. */
+  paymentAttention?: PaymentAttention | null;
+  paymentDecision?: PaymentDecision | null;
   cancelledBy?: string | null;
   cancelReason?: string | null;
   releaseCount?: number | null;
   dispatchRound?: number | null;
   version?: number | null;
+}
+
+export type SettleAction = 'capture' | 'release';
+
+/** `requests/{id}.paymentAttention`: why a hold waits for a person, since when. */
+export interface PaymentAttention {
+  reason: 'session_timed_out' | 'payment_attempts_exhausted' | string;
+  since: Timestamp;
+  /** The settlement that kept failing (payment_attempts_exhausted). */
+  owed?: SettleAction | null;
+  attempts?: number | null;
+  /** When the sweep releases it if nobody decided (session_timed_out). */
+  releaseBy?: Timestamp | null;
+}
+
+/** `requests/{id}.paymentDecision`: what resolved the attention, by whom (`system`), why. */
+export interface PaymentDecision {
+  action: SettleAction;
+  by: string;
+  reason: string;
+  at?: Timestamp | null;
 }
 
 /** Who made a transition: a signed-in user, or the server itself (`{role: "system"}`). */
@@ -249,6 +276,7 @@ export const OUTCOME_LABELS: Record<Outcome, string> = {
   unresolved: 'not resolved',
   no_show: 'no show',
   cancelled: 'cancelled',
+  timed_out: 'timed out',
 };
 
 /** What the customer reads for each request state. */

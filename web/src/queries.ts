@@ -48,6 +48,8 @@ export interface QueryShape {
 export const INBOX_LIMIT = 30;
 /** The admin's list of the newest requests (its QUERY_SHAPES entry repeats the number). */
 export const RECENT_REQUESTS_LIMIT = 20;
+/** The admin's list of holds waiting for a decision (its QUERY_SHAPES entry repeats it). */
+export const ATTENTION_LIMIT = 50;
 
 export const QUERY_SHAPES: readonly QueryShape[] = [
   {
@@ -86,6 +88,14 @@ export const QUERY_SHAPES: readonly QueryShape[] = [
     equals: [],
     orderBy: [['createdAt', 'desc']],
     limit: 20,
+  },
+  {
+    name: 'watchPaymentAttention',
+    collection: 'requests',
+    collectionGroup: 'requests',
+    equals: [],
+    orderBy: [['paymentAttention.since', 'asc']],
+    limit: 50,
   },
   {
     name: 'watchRequestEvents',
@@ -184,6 +194,23 @@ export function watchRecentRequests(
     collection(db, 'requests'),
     orderBy('createdAt', 'desc'),
     limit(RECENT_REQUESTS_LIMIT),
+  );
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf)), onError);
+}
+
+/**
+ * Requests whose hold waits for an admin (`paymentAttention` set: a timed-out session, or a
+ * payment that failed PAYMENT_MAX_ATTEMPTS times), oldest first. Ordering by the map's field
+ * leaves out every request without it (a single-field index).
+ */
+export function watchPaymentAttention(
+  onNext: (requests: ServiceRequest[]) => void,
+  onError: OnError,
+): Unsubscribe {
+  const q = query(
+    collection(db, 'requests'),
+    orderBy('paymentAttention.since', 'asc'),
+    limit(ATTENTION_LIMIT),
   );
   return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf)), onError);
 }

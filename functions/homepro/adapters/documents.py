@@ -218,6 +218,9 @@ class DocumentRequests(ABC):
         self, state: str, time_field: str, before: datetime, page_size: int
     ) -> Iterator[QueriedRequest]: ...
 
+    @abstractmethod
+    def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]: ...
+
 
 CHECKLISTS = "config/checklists"
 
@@ -270,6 +273,9 @@ class DocumentSessions(ABC):
 
     @abstractmethod
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]: ...
+
+    @abstractmethod
+    def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]: ...
 
     def get_links(self, session_id: str) -> JoinLinks | None:
         data = self._docs.get(session_links_path(session_id))

@@ -7,7 +7,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 from homepro.domain.errors import InvalidInput
@@ -34,6 +43,7 @@ class Outcome(StrEnum):
     UNRESOLVED = "unresolved"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"  # an active session reached SESSION_MAX_MINUTES (never a caller's)
 
 
 class Platform(StrEnum):
@@ -118,6 +128,29 @@ class NotificationDoc(_Doc):
     read_at: datetime | None = None
 
 
+class PaymentAttention(_Doc):
+    """`requests/{id}.paymentAttention`: a hold that waits for a person (`admin_settle`).
+    `reason`: `session_timed_out` (the session ran out; was help given?) or
+    `payment_attempts_exhausted` (the settlement `owed` failed `attempts` times; nothing
+    retries it). `releaseBy`: when a sweep releases it if no admin decided (timed out only)."""
+
+    reason: str
+    since: datetime
+    owed: PaymentOwed | None = None
+    attempts: int | None = None
+    release_by: datetime | None = None
+
+
+class PaymentDecision(_Doc):
+    """`requests/{id}.paymentDecision`: what resolved a `paymentAttention`, by whom and why
+    (`by` is the admin's uid, or `system` for the sweep's release)."""
+
+    action: PaymentOwed
+    by: str
+    reason: str
+    at: datetime | None = None
+
+
 class RequestDoc(_Doc):
     id: str = ""
     customer_id: str
@@ -129,6 +162,9 @@ class RequestDoc(_Doc):
     payment_status: PaymentStatus
     payment_intent_id: str | None = None
     payment_owed: PaymentOwed | None = None
+    payment_attempts: int = 0  # failed settlements (by any path) since the last decision
+    payment_attention: PaymentAttention | None = None
+    payment_decision: PaymentDecision | None = None
     helper_id: str | None = None
     helper_display_name: str | None = None
     created_at: datetime | None = None
@@ -196,6 +232,7 @@ class SessionDoc(_Doc):
     waiting_at: datetime | None = None
     active_at: datetime | None = None
     ended_at: datetime | None = None
+    warned_at: datetime | None = None  # both parties told it ends in SESSION_WARNING_MINUTES
     outcome: Outcome | None = None
     duration_seconds: int | None = None
     version: int = 0
@@ -278,6 +315,16 @@ class RefundRequestInput(_Input):
     request_id: DocId
     amount: Annotated[StrictInt, Field(gt=0)] | None = None
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+class AdminSettleInput(_Input):
+    """Data of `admin_settle`: capture or release a hold that needs a person, and why."""
+
+    request_id: DocId
+    action: Literal["capture", "release"]
+    reason: Annotated[
+        str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=500)
+    ]
 
 
 IsoTime = Annotated[StrictStr, Field(min_length=10, max_length=40)]

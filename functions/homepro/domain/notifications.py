@@ -17,6 +17,7 @@ class NotificationType(StrEnum):
     REQUEST_EXPIRED = "request_expired"
     SESSION_INVITE = "session_invite"
     SESSION_COMPLETE = "session_complete"
+    SESSION_ENDING = "session_ending"
 
 
 HELPER_DASHBOARD = "/helper/dashboard"
@@ -179,3 +180,38 @@ def session_complete(request: RequestDoc) -> Notification:
         body="Your session has ended. Thank you for using HomePro Assist!",
         url=customer_status_url(request.id),
     )
+
+
+def session_ending(request: RequestDoc, minutes_left: int) -> list[tuple[str, Notification]]:
+    """Both parties of a long session, once each (the inbox key names the session): it ends
+    on its own in `minutes_left` minutes. The customer's leads to the status page, the
+    helper's to the job page (where they end it with its outcome)."""
+    key = f"session_ending-{request.id}-{request.session_id or ''}"
+    extra = {"sessionId": request.session_id or "", "minutesLeft": str(minutes_left)}
+    customer = Notification(
+        type=NotificationType.SESSION_ENDING,
+        request_id=request.id,
+        key=key,
+        title=f"Your session ends in {minutes_left} minutes",
+        body="The video session reaches its time limit soon and will end on its own.",
+        url=customer_status_url(request.id),
+        extra=extra,
+        urgent=True,
+    )
+    helper = Notification(
+        type=NotificationType.SESSION_ENDING,
+        request_id=request.id,
+        key=key,
+        title=f"Session ends in {minutes_left} minutes",
+        body=(
+            "End the session with its outcome before the time limit: a session that times "
+            "out waits for an admin to decide its payment."
+        ),
+        url=helper_job_url(request.id),
+        extra=extra,
+        urgent=True,
+    )
+    found = [(request.customer_id, customer)]
+    if request.helper_id:
+        found.append((request.helper_id, helper))
+    return found

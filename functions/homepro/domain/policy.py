@@ -32,3 +32,12 @@ class Policy:
     redispatch_on_release: bool = True
     # Abuse limits on the money calls and sign-ups.
     abuse: AbuseLimits = field(default_factory=AbuseLimits)
+    # An `active` session ends `timed_out` this long after the customer joined (both parties
+    # are warned SESSION_WARNING_MINUTES before); its hold then waits for an admin's decision.
+    session_max_minutes: int = 120
+    # A hold waiting for an admin's decision (`paymentAttention` of a timed-out session) is
+    # released when nobody decided within this.
+    admin_decision_hours: int = 48
+    # Failed settlements (a capture or release Stripe refused or could not answer) after which
+    # nothing retries the payment and it waits for an admin (`paymentAttention`).
+    payment_max_attempts: int = 20

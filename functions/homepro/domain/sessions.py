@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homepro.domain import writes
-from homepro.domain.errors import FailedPrecondition, Forbidden
+from homepro.domain.attention import session_timed_out
+from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition
 from homepro.domain.lifecycle import Transition, claim_ended, hold_settlement
 from homepro.domain.models import (
     Actor,
@@ -44,6 +45,10 @@ DEFAULT_CHECKLISTS: dict[str, list[str]] = {
     Category.CARPENTRY.value: ["eye_protection", "area_clear", "customer_ready"],
     Category.GENERAL.value: ["area_clear", "customer_ready"],
 }
+
+
+# Both parties of an active session are told this long before SESSION_MAX_MINUTES ends it.
+SESSION_WARNING_MINUTES = 10
 
 
 @dataclass(frozen=True)
@@ -197,3 +202,67 @@ def plan_end(
         writes=claim_ended(request),
     )
     return SessionChange("session_ended", session.status, to_status, actor, changes, completed)
+
+
+def _active_since_before(session: SessionDoc, cutoff: datetime) -> None:
+    if session.status != SessionStatus.ACTIVE:
+        raise InvalidTransition(f"the session is {session.status.value}, not active")
+    if session.active_at is None or session.active_at > cutoff:
+        raise InvalidTransition("the session has not run that long")
+
+
+def plan_warn(
+    session: SessionDoc, request: RequestDoc, now: datetime, cutoff: datetime
+) -> SessionChange:
+    """An active session since before `cutoff` (SESSION_MAX_MINUTES less the warning) is marked
+    warned, once: the sweep then tells both parties (their inbox items make it once each)."""
+    _active_since_before(session, cutoff)
+    if session.warned_at is not None:
+        raise InvalidTransition("both parties were warned already")
+    return SessionChange(
+        "session_ending_warned",
+        session.status,
+        session.status,
+        Actor.system(),
+        {"warnedAt": now},
+    )
+
+
+def plan_time_out(
+    session: SessionDoc,
+    request: RequestDoc,
+    now: datetime,
+    cutoff: datetime,
+    decision_hours: int,
+) -> SessionChange:
+    """An active session since before `cutoff` (SESSION_MAX_MINUTES ago) ends `timed_out`; the
+    request completes with that outcome. Nobody said whether help was given: the hold stays
+    held and the request carries `paymentAttention` until an admin decides, or the sweep
+    releases it `decision_hours` from now."""
+    _active_since_before(session, cutoff)
+    to_status = transition(SESSION, session.status, SessionAction.TIME_OUT)
+    started = session.active_at or now
+    outcome = Outcome.TIMED_OUT
+    changes: dict[str, Any] = {
+        "endedAt": now,
+        "outcome": outcome.value,
+        "durationSeconds": max(0, int((now - started).total_seconds())),
+    }
+    settle: dict[str, Any]
+    if request.payment_status == PaymentStatus.AUTHORIZED and request.payment_intent_id:
+        release_by = now + timedelta(hours=decision_hours)
+        settle = {"paymentAttention": session_timed_out(now, release_by)}
+    else:
+        settle = hold_settlement(request)
+    completed = Transition(
+        event_type="request_completed",
+        from_status=request.status,
+        to_status=transition(REQUEST, request.status, RequestAction.COMPLETE),
+        actor=Actor.system(),
+        reason=outcome.value,
+        changes={"completedAt": now, "outcome": outcome.value, **settle},
+        writes=claim_ended(request),
+    )
+    return SessionChange(
+        "session_timed_out", session.status, to_status, Actor.system(), changes, completed
+    )

@@ -58,6 +58,7 @@ class SessionAction(StrEnum):
     JOIN = "join"
     END = "end"
     NO_SHOW = "no_show"
+    TIME_OUT = "time_out"
 
 
 S = TypeVar("S", bound=StrEnum)
@@ -126,6 +127,7 @@ SESSION = StateMachine[SessionStatus, SessionAction](
         (SS.WAITING, SA.JOIN): SS.ACTIVE,
         (SS.ACTIVE, SA.END): SS.ENDED,
         (SS.WAITING, SA.NO_SHOW): SS.ENDED,
+        (SS.ACTIVE, SA.TIME_OUT): SS.ENDED,
     },
 )
 

@@ -14,9 +14,11 @@ import uuid
 from typing import Any
 
 from homepro.domain import limits
+from homepro.domain.attention import plan_settle_failed
 from homepro.domain.errors import (
     FailedPrecondition,
     Forbidden,
+    HomeProError,
     InvalidTransition,
     NotFound,
     Unavailable,
@@ -33,6 +35,7 @@ from homepro.domain.models import (
     Actor,
     CancelRequestInput,
     CreateRequestInput,
+    PaymentOwed,
     RefundRequestInput,
     RequestDoc,
     Role,
@@ -178,7 +181,7 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
             "stripe call failed, left owed for the sweep",
             extra={"request_id": request.id, "owed": request.payment_owed.value, "error": str(err)},
         )
-        return request
+        return count_failed_settlement(ctx, request, request.payment_owed)
     now = ctx.clock.now()
     try:
         settled, _ = ctx.requests.apply(request.id, plan_settled, now)
@@ -188,6 +191,37 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
             raise NotFound(f"request {request.id} does not exist") from None
         return current
     return settled
+
+
+def count_failed_settlement(ctx: Context, request: RequestDoc, owed: PaymentOwed) -> RequestDoc:
+    """One more failed settlement on `paymentAttempts` (in a transaction, whichever path
+    failed); at PAYMENT_MAX_ATTEMPTS nothing retries it and an ALERT asks for a person."""
+    now = ctx.clock.now()
+    most = ctx.policy.payment_max_attempts
+    try:
+        counted, _ = ctx.requests.apply(
+            request.id, lambda r: plan_settle_failed(r, owed, now, most), now
+        )
+    except InvalidTransition:  # settled, or decided, since: nothing to count
+        return ctx.requests.get_request(request.id) or request
+    except HomeProError as err:  # the count is lost, the payment still owed: retried anyway
+        log.warning(
+            "a failed settlement was not counted",
+            extra={"request_id": request.id, "error": str(err)},
+        )
+        return request
+    if counted.payment_attention is not None:
+        log.error(
+            "ALERT: a payment failed PAYMENT_MAX_ATTEMPTS times; nothing retries it until an "
+            "admin settles it (admin_settle)",
+            extra={
+                "request_id": request.id,
+                "owed": owed.value,
+                "attempts": counted.payment_attempts,
+                "payment_intent_id": request.payment_intent_id,
+            },
+        )
+    return counted
 
 
 def refund_request(ctx: Context, actor: Actor, data: RefundRequestInput) -> dict[str, Any]:

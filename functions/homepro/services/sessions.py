@@ -1,11 +1,14 @@
 """Sessions: the helper starts one (after the safety checklist), the customer joins, the
-helper ends it; a session nobody joined ends `no_show` after JOIN_TIMEOUT_MINUTES."""
+helper ends it; a session nobody joined ends `no_show` after JOIN_TIMEOUT_MINUTES; an active
+one is warned SESSION_WARNING_MINUTES before SESSION_MAX_MINUTES and ends `timed_out` then."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
+from homepro.domain import notifications
 from homepro.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from homepro.domain.models import (
     Actor,
@@ -19,16 +22,22 @@ from homepro.domain.models import (
 )
 from homepro.domain.sessions import (
     DEFAULT_CHECKLISTS,
+    SESSION_WARNING_MINUTES,
     SessionChange,
     check_start,
     plan_end,
     plan_join,
     plan_start,
+    plan_time_out,
+    plan_warn,
     session_id_for,
 )
 from homepro.domain.states import RequestStatus, SessionStatus
 from homepro.services.context import Context
+from homepro.services.notify import notify
 from homepro.services.payments import settle
+
+log = logging.getLogger(__name__)
 
 
 def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[str, Any]:
@@ -134,3 +143,61 @@ def end_unjoined_sessions(ctx: Context) -> list[RequestDoc]:
         if request.payment_owed is not None:
             owed.append(request)
     return owed
+
+
+def end_timed_out_sessions(ctx: Context) -> list[RequestDoc]:
+    """Sessions active for SESSION_MAX_MINUTES end `timed_out`: the request completes, its hold
+    stays held with `paymentAttention` (an admin decides) and an ALERT says so. Returns those
+    requests (any that owe a settlement instead, with no hold to keep, settle with the rest)."""
+    now = ctx.clock.now()
+    policy = ctx.policy
+    cutoff = now - timedelta(minutes=policy.session_max_minutes)
+    ended = []
+    for session_id in ctx.sessions.active_session_ids(cutoff, ctx.tuning.waiting_page_size):
+
+        def plan(session: SessionDoc, request: RequestDoc) -> SessionChange:
+            return plan_time_out(session, request, now, cutoff, policy.admin_decision_hours)
+
+        try:
+            _, request = ctx.sessions.apply_session(session_id, plan, now)
+        except InvalidTransition:  # ended since the query ran
+            continue
+        if request.payment_attention is not None:
+            log.error(
+                "ALERT: a session timed out with the card held; an admin captures or releases "
+                "it (admin_settle), else it is released at paymentAttention.releaseBy",
+                extra={
+                    "request_id": request.id,
+                    "session_id": session_id,
+                    "release_by": request.payment_attention.release_by,
+                },
+            )
+        ended.append(request)
+    return ended
+
+
+def warn_ending_sessions(ctx: Context) -> int:
+    """Both parties of a session active for SESSION_MAX_MINUTES less SESSION_WARNING_MINUTES
+    are told it ends soon, once: the commit that sets `warnedAt` decides it, and each party's
+    inbox item (keyed by the session) makes a repeat, or a retry after a crash, send nothing
+    twice. Returns the sessions warned now."""
+    now = ctx.clock.now()
+    policy = ctx.policy
+    minutes_left = min(SESSION_WARNING_MINUTES, policy.session_max_minutes)
+    cutoff = now - timedelta(minutes=policy.session_max_minutes - minutes_left)
+    warned = 0
+    for session_id in ctx.sessions.active_session_ids(cutoff, ctx.tuning.waiting_page_size):
+        try:
+            _, request = ctx.sessions.apply_session(
+                session_id, lambda s, r: plan_warn(s, r, now, cutoff), now
+            )
+            warned += 1
+        except InvalidTransition:  # warned already (maybe not told: telling again is a no-op)
+            session = ctx.sessions.get_session(session_id)
+            found = ctx.requests.get_request(session.request_id) if session else None
+            if session is None or found is None or session.status != SessionStatus.ACTIVE:
+                continue
+            request = found
+        for uid, note in notifications.session_ending(request, minutes_left):
+            notify(ctx, [uid], note)
+    return warned

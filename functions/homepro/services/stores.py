@@ -108,6 +108,11 @@ class Requests(Protocol):
         `time_field` is before `before`, paged."""
         ...
 
+    def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]:
+        """Requests whose `paymentAttention.releaseBy` is before `before` (no admin decided in
+        time), oldest first, paged."""
+        ...
+
 
 class Sessions(Protocol):
     """Video sessions and the safety checklists they start with."""
@@ -123,6 +128,10 @@ class Sessions(Protocol):
 
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         """Sessions still `waiting` since before `before` (join timeout)."""
+        ...
+
+    def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        """Sessions `active` since before `before` (`activeAt`: the time limit), oldest first."""
         ...
 
     def get_links(self, session_id: str) -> JoinLinks | None:

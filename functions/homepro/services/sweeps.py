@@ -27,10 +27,15 @@ from homepro.domain.lifecycle import (
 )
 from homepro.domain.models import Actor, RequestDoc
 from homepro.domain.states import RequestStatus
+from homepro.services.attention import release_undecided
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
 from homepro.services.payments import settle
-from homepro.services.sessions import end_unjoined_sessions
+from homepro.services.sessions import (
+    end_timed_out_sessions,
+    end_unjoined_sessions,
+    warn_ending_sessions,
+)
 
 if TYPE_CHECKING:
     from homepro.services.stores import QueriedRequest
@@ -154,6 +159,8 @@ def settle_owed(
         except Exception as err:
             log.error("settling failed", extra={"request_id": request.id, "error": repr(err)})
             return "errors"
+        if settled.payment_attention is not None:
+            return "payment_attention"  # failed PAYMENT_MAX_ATTEMPTS times: a person decides
         if settled.payment_owed is not None:
             return "payment_still_owed"
         return f"payment_{settled.payment_status.value}"
@@ -178,6 +185,9 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
     for key, count in unpaid.counts.items():
         result.counts[key] = result.counts.get(key, 0) + count
     result.owed.extend(unpaid.owed)
+    for request in release_undecided(ctx, ctx.clock.now()):
+        result.add("undecided_released")
+        result.owed.append(request)
     settle_owed(ctx, result, result.owed, deadline)
     retry_owed_payments(ctx, result, deadline)
     return result
@@ -185,13 +195,21 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
 
 def sweep_stale_claims(ctx: Context) -> SweepResult:
     """The `sweep_stale_claims` job: claim release (the MAX_RELEASES-th expires and releases
-    the hold), and sessions nobody joined end `no_show` (their holds released)."""
+    the hold), sessions nobody joined end `no_show` (their holds released), active sessions
+    are warned before SESSION_MAX_MINUTES and end `timed_out` at it (their holds kept for an
+    admin's decision)."""
     deadline = time.monotonic() + ctx.tuning.sweep_budget_seconds
     result = release_stale_claims(ctx)
     no_shows = end_unjoined_sessions(ctx)
     for _ in no_shows:
         result.add("session_no_show")
-    settle_owed(ctx, result, [*result.owed, *no_shows], deadline)
+    timed_out = end_timed_out_sessions(ctx)
+    for _ in timed_out:
+        result.add("session_timed_out")
+    for _ in range(warn_ending_sessions(ctx)):
+        result.add("session_ending_warned")
+    owed = [r for r in timed_out if r.payment_owed is not None]
+    settle_owed(ctx, result, [*result.owed, *no_shows, *owed], deadline)
     return result
 
 

@@ -45,6 +45,9 @@ AVAILABLE_HELPERS = QueryShape("users", ("role", "isAvailable"))
 PAYMENT_OWED = QueryShape("requests", ("paymentOwed",))
 UNPAID = QueryShape("requests", ("paymentStatus",), "createdAt")
 WAITING_SESSIONS = QueryShape("sessions", ("status",), "waitingAt")
+ACTIVE_SESSIONS = QueryShape("sessions", ("status",), "activeAt")
+# a hold waiting for an admin past its deadline (a single-field index on the map's field)
+UNDECIDED = QueryShape("requests", (), "paymentAttention.releaseBy")
 ALL_DEVICES = QueryShape("devices", (), group=True)
 # dispatch_report: the window's requests by category and status; its claimed ones; its pushes
 DISPATCHABLE_IN_WINDOW = QueryShape("requests", ("category", "status"), "dispatchableAt")
@@ -63,6 +66,8 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     PAYMENT_OWED,
     UNPAID,
     WAITING_SESSIONS,
+    ACTIVE_SESSIONS,
+    UNDECIDED,
     ALL_DEVICES,
     DISPATCHABLE_IN_WINDOW,
     CLAIMED_IN_WINDOW,

@@ -36,6 +36,12 @@ class FirestoreRequests(DocumentRequests):
             request = RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
             yield QueriedRequest(request, snap)
 
+    def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]:
+        query = queries.older_than(self._db, queries.UNDECIDED, (), before, page_size)
+        for snap in pages(query, page_size):
+            request = RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
+            yield QueriedRequest(request, snap)
+
 
 class FirestoreSessions(DocumentSessions):
     def __init__(self, docs: FirestoreDocuments) -> None:
@@ -45,5 +51,11 @@ class FirestoreSessions(DocumentSessions):
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         query = queries.older_than(
             self._db, queries.WAITING_SESSIONS, ("waiting",), before, page_size
+        )
+        yield from (snap.id for snap in query.stream())
+
+    def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
+        query = queries.older_than(
+            self._db, queries.ACTIVE_SESSIONS, ("active",), before, page_size
         )
         yield from (snap.id for snap in query.stream())

@@ -97,6 +97,22 @@ function fieldsOf(request: ServiceRequest): Field[] {
     text('cancelReason', 'Cancel reason'),
     time('expiredAt', 'Expired'),
     text('paymentOwed', 'Payment owed'),
+    count('paymentAttempts', 'Failed settlements'),
+    {
+      name: 'paymentAttention',
+      label: 'Needs a decision',
+      value: request.paymentAttention?.reason ?? '—',
+      raw: request.paymentAttention?.reason ?? '',
+    },
+    {
+      name: 'paymentDecision',
+      label: 'Decided',
+      value: request.paymentDecision
+        ? `${request.paymentDecision.action} by ${request.paymentDecision.by}: ` +
+          request.paymentDecision.reason
+        : '—',
+      raw: request.paymentDecision?.action ?? '',
+    },
     time('updatedAt', 'Updated'),
   ].filter((field) => field.raw !== '');
   return [...always, ...extras];
