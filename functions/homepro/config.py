@@ -8,6 +8,7 @@ from functools import cache
 from firebase_functions import params
 
 from homepro.domain.policy import AbuseLimits, Policy
+from homepro.domain.texts import parse_prefixes
 
 REGION = "us-central1"
 
@@ -104,6 +105,16 @@ SMS_FROM_ROUND = params.IntParam(
     default=2,
     description="Helpers with no device get SMS from this round (0: never).",
 )
+MAX_TEXTS_PER_PHONE_PER_HOUR = params.IntParam(
+    "MAX_TEXTS_PER_PHONE_PER_HOUR",
+    default=6,
+    description="Text messages one phone number gets an hour at most (toll fraud).",
+)
+SMS_ALLOWED_PREFIXES = params.StringParam(
+    "SMS_ALLOWED_PREFIXES",
+    default="+1",
+    description="Comma-separated E.164 prefixes texts may go to (empty: any number).",
+)
 REDISPATCH_ON_RELEASE = params.BoolParam(
     "REDISPATCH_ON_RELEASE", default=True, description="A released claim is dispatched again."
 )
@@ -133,6 +144,8 @@ def policy() -> Policy:
             declines_per_source_per_hour=MAX_DECLINES_PER_IP_PER_HOUR.value,
             signups_per_source_per_hour=MAX_SIGNUPS_PER_IP_PER_HOUR.value,
         ),
+        max_texts_per_phone_per_hour=MAX_TEXTS_PER_PHONE_PER_HOUR.value,
+        sms_allowed_prefixes=parse_prefixes(SMS_ALLOWED_PREFIXES.value),
     )
 
 

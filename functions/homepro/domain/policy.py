@@ -32,3 +32,7 @@ class Policy:
     redispatch_on_release: bool = True
     # Abuse limits on the money calls and sign-ups.
     abuse: AbuseLimits = field(default_factory=AbuseLimits)
+    # Text messages one phone number gets an hour at most (toll fraud), and the E.164 prefixes
+    # texts may go to at all (empty: any number).
+    max_texts_per_phone_per_hour: int = 6
+    sms_allowed_prefixes: tuple[str, ...] = ("+1",)
