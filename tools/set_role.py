@@ -1,4 +1,5 @@
-"""Admin tool: `make set-role EMAIL=… ROLE=…` sets the role claim and mirrors users/{uid}.role.
+"""Admin tool: `make set-role EMAIL=… ROLE=…` sets the role claim, mirrors users/{uid}.role and
+revokes the account's refresh tokens (it signs in again to get the new claim).
 
 Runs against the local emulators (the stack's environment); with real credentials and no
 emulator variables it acts on the project in GOOGLE_CLOUD_PROJECT.
@@ -24,7 +25,11 @@ def main() -> int:
     except HomeProError as err:
         print(f"set-role: {err}", file=sys.stderr)
         return 2
-    print(f"{args.email} ({uid}) is now {args.role}; they get it at their next sign-in")
+    print(
+        f"{args.email} ({uid}) is now {args.role}: callables act on it now; signed out "
+        "everywhere, they get the new claim (and the security rules follow) at their next "
+        "sign-in, or when their current ID token expires, within the hour"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from firebase_functions import params
 
 from homepro.domain.policy import AbuseLimits, Policy
+from homepro.domain.texts import parse_prefixes
 
 REGION = "us-central1"
 
@@ -127,6 +128,16 @@ SMS_FROM_ROUND = params.IntParam(
     default=2,
     description="Helpers with no device get SMS from this round (0: never).",
 )
+MAX_TEXTS_PER_PHONE_PER_HOUR = params.IntParam(
+    "MAX_TEXTS_PER_PHONE_PER_HOUR",
+    default=6,
+    description="Text messages one phone number gets an hour at most (toll fraud).",
+)
+SMS_ALLOWED_PREFIXES = params.StringParam(
+    "SMS_ALLOWED_PREFIXES",
+    default="+1",
+    description="Comma-separated E.164 prefixes texts may go to (empty: any number).",
+)
 REDISPATCH_ON_RELEASE = params.BoolParam(
     "REDISPATCH_ON_RELEASE", default=True, description="A released claim is dispatched again."
 )
@@ -159,6 +170,8 @@ def policy() -> Policy:
         session_max_minutes=SESSION_MAX_MINUTES.value,
         admin_decision_hours=ADMIN_DECISION_HOURS.value,
         payment_max_attempts=PAYMENT_MAX_ATTEMPTS.value,
+        max_texts_per_phone_per_hour=MAX_TEXTS_PER_PHONE_PER_HOUR.value,
+        sms_allowed_prefixes=parse_prefixes(SMS_ALLOWED_PREFIXES.value),
     )
 
 

@@ -53,14 +53,15 @@ def _details(err: errors.HomeProError) -> dict[str, Any] | None:
     return {"retryAt": retry_at.isoformat()} if retry_at is not None else None
 
 
-def actor_of(req: https_fn.CallableRequest[Any]) -> Actor:
-    """The caller: uid and the server-set `role` claim (no claim: no role, nothing allowed)."""
+def actor_of(ctx: Context, req: https_fn.CallableRequest[Any]) -> Actor:
+    """The caller: uid and the server-set `role` claim (no claim: no role, nothing allowed),
+    a helper or admin claim only while the profile's role, re-read, still agrees."""
     if req.auth is None or not req.auth.uid:
         raise errors.Unauthenticated("sign in first")
     role = req.auth.token.get("role")
     if role not in {r.value for r in Role}:
         raise errors.Forbidden("this account has no role")
-    return Actor(uid=req.auth.uid, role=role)
+    return roles.acting_actor(ctx, req.auth.uid, Role(role))
 
 
 def call(
@@ -68,9 +69,10 @@ def call(
 ) -> dict[str, Any]:
     """Run a callable: authenticate, validate `data` as `model`, run the use case, map errors."""
     try:
-        actor = actor_of(req)
+        ctx = bootstrap.context()
+        actor = actor_of(ctx, req)
         data = parse_input(model, req.data)
-        return use_case(bootstrap.context(), actor, data)
+        return use_case(ctx, actor, data)
     except errors.HomeProError as err:
         raise to_https_error(err) from None
     except https_fn.HttpsError:

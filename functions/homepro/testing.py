@@ -579,6 +579,7 @@ class FakeIdentity:
     def __init__(self) -> None:
         self.accounts: dict[str, str] = {}  # email -> uid
         self.claims: dict[str, dict[str, Any]] = {}
+        self.revoked: list[str] = []  # uids whose refresh tokens were revoked, in order
 
     def uid_for_email(self, email: str) -> str:
         if email not in self.accounts:
@@ -587,6 +588,9 @@ class FakeIdentity:
 
     def set_role_claim(self, uid: str, role: Role) -> None:
         self.claims.setdefault(uid, {})["role"] = role.value
+
+    def revoke_sessions(self, uid: str) -> None:
+        self.revoked.append(uid)
 
 
 def fake_docs(ctx: Context) -> FakeDocuments:

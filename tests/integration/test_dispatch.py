@@ -15,6 +15,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 import emulator_client as ec
 from conftest import unique, wait_for
 from homepro.domain import directory
+from homepro.domain.texts import TEXT_COUNTS
 
 
 def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
@@ -325,3 +326,35 @@ def test_the_directory_follows_devices_and_availability(clean):
     wait_for(lambda: (directory_entry(db, uid) or {}).get("categories") == ["hvac"])
     db.collection("users").document(uid).update({"isAvailable": False})
     wait_for(lambda: directory_entry(db, uid) is None)
+
+
+# ---------------------------------------------------------------- texts per number (toll fraud)
+
+PREMIUM = "+15125550166"  # the number a script put on every profile it controls
+
+
+def clear_of_the_hour() -> None:
+    """The counts are by the clock's hour: let the round's texts all fall in one."""
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second >= 30:
+        time.sleep(61 - now.second)
+
+
+def test_one_number_gets_at_most_six_texts_an_hour(clean, make_request):
+    db = clean
+    for _ in range(7):
+        add_helper(db, [], phone=PREMIUM)  # no device: from round 2 they are texted
+    add_helper(db, [], phone="+15125550167")  # someone else, unaffected
+    started = datetime.now(UTC) - timedelta(minutes=6)
+    request_id = make_request(pendingSince=started, createdAt=started)
+    round_done(db, request_id, "initial")
+    assert ec.sms_messages() == []
+    clear_of_the_hour()
+
+    assert ec.run_scheduled("sweep_stale_requests") == 200
+
+    done = round_done(db, request_id, "escalation-1")  # finished once every text was sent
+    assert (done["helpersTargeted"], done["smsSent"]) == (8, 7)
+    assert Counter(m["to"] for m in ec.sms_messages()) == {PREMIUM: 6, "+15125550167": 1}
+    counts = sorted(d.to_dict()["count"] for d in db.collection(TEXT_COUNTS).stream())
+    assert counts == [1, 6]

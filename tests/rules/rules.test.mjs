@@ -79,6 +79,7 @@ const SEED = {
   "sessionLinks/s1": { customerJoinUrl: "https://v/c", helperJoinUrl: "https://v/h" },
   "customerLimits/c1": { open: ["rPending"], created: [LONG_AGO], attempts: {} },
   "sourceLimits/k1": { attempts: {}, signups: [LONG_AGO] },
+  "textCounts/0a1b2c-2026010100": { count: 6, hour: LONG_AGO, updatedAt: LONG_AGO },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -254,6 +255,11 @@ const CASES = [
   ["deny", "customer", "reset their own request counters", set("customerLimits/c1", { open: [] })],
   ["deny", "customer", "read an address's counters", get("sourceLimits/k1")],
   ["deny", "anonymous", "reset an address's sign-ups", set("sourceLimits/k1", { signups: [] })],
+  // texts per phone number (server only)
+  ["deny", "customer", "read a number's text count", get("textCounts/0a1b2c-2026010100")],
+  ["deny", "admin", "list the text counts", list("textCounts")],
+  ["deny", "helper", "reset a number's text count", set("textCounts/0a1b2c-2026010100", { count: 0 })],
+  ["deny", "customer", "delete a number's text count", remove("textCounts/0a1b2c-2026010100")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

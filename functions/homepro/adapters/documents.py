@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from homepro.domain import events, limits
+from homepro.domain import events, limits, texts
 from homepro.domain.errors import NotFound
 from homepro.domain.events import RoundCounts
 from homepro.domain.lifecycle import Transition
@@ -435,6 +435,22 @@ class DocumentInbox:
     def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
         item = events.inbox_item(note, now)
         self._docs.set_all({f"users/{uid}/notifications/{note.key}": item for uid in uids})
+
+    def count_text(self, phone: str, now: datetime, limit: int) -> bool:
+        path = texts.text_count_path(phone, now)
+
+        def work(tx: Tx) -> bool:
+            found = tx.get(path)
+            count = int((found or {}).get("count") or 0)
+            if count >= limit:
+                return False
+            if found is None:
+                tx.create(path, texts.first_text_count(now))  # a twin's create wins: again
+            else:
+                tx.update(path, {"count": count + 1, "updatedAt": now})  # on the read count
+            return True
+
+        return self._docs.transact(work, "the texts to one number")
 
 
 def analytics_data(event: AnalyticsDoc) -> dict[str, Any]:

@@ -24,3 +24,6 @@ class FirebaseIdentity:
         claims = dict(user.custom_claims or {})
         claims["role"] = role.value
         auth.set_custom_user_claims(uid, claims, app=self._app)
+
+    def revoke_sessions(self, uid: str) -> None:
+        auth.revoke_refresh_tokens(uid, app=self._app)

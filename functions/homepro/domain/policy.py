@@ -41,3 +41,7 @@ class Policy:
     # Failed settlements (a capture or release Stripe refused or could not answer) after which
     # nothing retries the payment and it waits for an admin (`paymentAttention`).
     payment_max_attempts: int = 20
+    # Text messages one phone number gets an hour at most (toll fraud), and the E.164 prefixes
+    # texts may go to at all (empty: any number).
+    max_texts_per_phone_per_hour: int = 6
+    sms_allowed_prefixes: tuple[str, ...] = ("+1",)

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from homepro.domain import texts
+from homepro.domain.errors import Conflict
 from homepro.domain.events import Reached, notification_sent
 from homepro.domain.models import Device, UserDoc
 from homepro.domain.notifications import Notification
@@ -90,12 +92,32 @@ def record_sent(
     ctx.analytics.record_all(notification_sent(note, reached, ctx.clock.now()))
 
 
+def may_text(ctx: Context, phone: str, note: Notification) -> bool:
+    """Whether a text of `note` may go to `phone`: a number of an allowed country, under
+    MAX_TEXTS_PER_PHONE_PER_HOUR (counted here, before the send). A skipped text is logged,
+    never an error: the round or the invitation goes on without it."""
+    policy = ctx.policy
+    fields = {"request_id": note.request_id, "type": note.type.value, "to": phone[-4:]}
+    if not texts.allowed_destination(phone, policy.sms_allowed_prefixes):
+        log.warning("text skipped: number outside SMS_ALLOWED_PREFIXES", extra=fields)
+        return False
+    try:
+        counted = ctx.inbox.count_text(phone, ctx.clock.now(), policy.max_texts_per_phone_per_hour)
+    except Conflict:  # texts to one number contended past every attempt: a flood, skip it
+        counted = False
+    if not counted:
+        log.warning("text skipped: MAX_TEXTS_PER_PHONE_PER_HOUR reached", extra=fields)
+    return counted
+
+
 def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
-    """Text each user with a phone; the users the provider accepted a message for."""
+    """Text each user with a phone that may be texted; the users the provider accepted a
+    message for."""
+    body = note.sms_text(ctx.app_url)
     return frozenset(
         user.uid
         for user in users
-        if user.phone and ctx.sms.send(user.phone, note.sms_text(ctx.app_url))
+        if user.phone and may_text(ctx, user.phone, note) and ctx.sms.send(user.phone, body)
     )
 
 

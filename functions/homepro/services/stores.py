@@ -223,7 +223,8 @@ class Dispatch(Protocol):
 
 
 class Inbox(Protocol):
-    """`users/{uid}/notifications/{key}`: each notification a user was sent, once."""
+    """`users/{uid}/notifications/{key}`: each notification a user was sent, once; and the
+    texts each phone number was sent, counted by the hour."""
 
     def create_inbox_once(self, uid: str, note: Notification, now: datetime) -> bool:
         """Create the user's inbox document of `note`; False if it exists (sent already)."""
@@ -231,6 +232,11 @@ class Inbox(Protocol):
 
     def write_inbox(self, uids: Sequence[str], note: Notification, now: datetime) -> None:
         """Write the inbox document of `note` for many users (idempotent)."""
+        ...
+
+    def count_text(self, phone: str, now: datetime, limit: int) -> bool:
+        """In one commit: count one more text to `phone` in `now`'s hour, unless `limit` are
+        counted there already. True if counted: send it (parallel senders cannot slip past)."""
         ...
 
 
