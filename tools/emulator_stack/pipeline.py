@@ -37,6 +37,7 @@ DEPLOYED_FUNCTIONS = {
     "on_device_written",
     "sweep_stale_requests",
     "sweep_stale_claims",
+    "reconcile_payments",
 }
 
 
