@@ -316,19 +316,13 @@ def stray_hold(request: RequestDoc | None, payment_intent_id: str) -> str | None
         return REQUEST_HOLDS_ANOTHER
     if request.payment_owed is not None:
         return None
+    unpaid = request.payment_status == PaymentStatus.REQUIRES_PAYMENT
     if request.payment_intent_id is None:
         # Not recorded yet: create_request records it, unless the request ended first.
-        live = request.status == RequestStatus.PENDING
-        return (
-            None
-            if live and request.payment_status == PaymentStatus.REQUIRES_PAYMENT
-            else (REQUEST_OVER)
-        )
+        return None if unpaid and request.status == RequestStatus.PENDING else REQUEST_OVER
     if request.payment_status in (PaymentStatus.FAILED, PaymentStatus.RELEASED):
         return REQUEST_OVER  # our records say the hold is gone
-    if request.payment_status == PaymentStatus.REQUIRES_PAYMENT and (
-        request.status in TERMINAL_REQUEST_STATES
-    ):
+    if unpaid and request.status in TERMINAL_REQUEST_STATES:
         return REQUEST_OVER
     return None
 
