@@ -482,6 +482,14 @@ class FakePayments:
         self.keys: dict[str, Any] = {}
         self.calls: list[tuple[str, str]] = []
         self.failures = 0  # the next N calls fail like a Stripe outage
+        # What happens just before the next call of an action reaches Stripe (once), given the
+        # request id: a race staged by a test (a cancel from a second tab, an outage).
+        self.before: dict[str, Callable[[str], None]] = {}
+
+    def _just_before(self, action: str, request_id: str) -> None:
+        staged = self.before.pop(action, None)
+        if staged is not None:
+            staged(request_id)
 
     def _fail_if_down(self, action: str) -> None:
         if self.failures:
@@ -491,6 +499,7 @@ class FakePayments:
     def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
     ) -> str:
+        self._just_before("create", request_id)
         self._fail_if_down("create")
         key = f"{request_id}:create"
         if key in self.keys:
@@ -510,6 +519,7 @@ class FakePayments:
         return intent
 
     def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
+        self._just_before("confirm", request_id)
         self._fail_if_down("confirm")
         key = f"{request_id}:confirm"
         if key in self.keys:

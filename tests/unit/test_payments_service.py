@@ -5,7 +5,6 @@ import pytest
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, Unavailable
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
 from homepro.services import payments, sweeps
-from homepro.services.ports import PaymentError
 from homepro.testing import FakeDocuments, fake_docs, make_context
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
@@ -189,17 +188,15 @@ def test_refund_only_a_captured_payment_once(ctx):
 # -- no orphan holds (issue 15 item 5)
 
 
-def cancel_first(ctx, call: str, monkeypatch) -> list[str]:
-    """The customer's cancel (a second tab) lands just before `call` reaches Stripe."""
-    real = getattr(ctx.payments, call)
+def cancel_first(ctx, action: str) -> list[str]:
+    """The customer's cancel (a second tab) lands just before `action` reaches Stripe."""
     cancelled: list[str] = []
 
-    def cancelling(request_id: str, *args):
-        cancel = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
-        cancelled.append(cancel["paymentStatus"])
-        return real(request_id, *args)
+    def cancel(request_id: str) -> None:
+        answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+        cancelled.append(answer["paymentStatus"])
 
-    monkeypatch.setattr(ctx.payments, call, cancelling)
+    ctx.payments.before[action] = cancel
     return cancelled
 
 
@@ -209,15 +206,11 @@ def intents_of(ctx, request_id: str) -> dict[str, str]:
     }
 
 
-def test_the_intent_is_recorded_before_its_card_is_confirmed(ctx, monkeypatch):
+def test_the_intent_is_recorded_before_its_card_is_confirmed(ctx):
     seen = []
-    real = ctx.payments.confirm_hold
-
-    def confirm(request_id: str, intent: str):
-        seen.append(fake_docs(ctx).requests[request_id].get("paymentIntentId"))
-        return real(request_id, intent)
-
-    monkeypatch.setattr(ctx.payments, "confirm_hold", confirm)
+    ctx.payments.before["confirm"] = lambda request_id: seen.append(
+        fake_docs(ctx).requests[request_id].get("paymentIntentId")
+    )
     answer = payments.create_request(ctx, CUSTOMER, ask())
     assert seen == [fake_docs(ctx).requests[answer["requestId"]]["paymentIntentId"]]
     assert fake_docs(ctx).event_types(answer["requestId"])[:3] == [
@@ -227,8 +220,8 @@ def test_the_intent_is_recorded_before_its_card_is_confirmed(ctx, monkeypatch):
     ]
 
 
-def test_a_cancel_before_the_intent_is_recorded_releases_it_unconfirmed(ctx, monkeypatch):
-    cancelled = cancel_first(ctx, "create_hold", monkeypatch)
+def test_a_cancel_before_the_intent_is_recorded_releases_it_unconfirmed(ctx):
+    cancelled = cancel_first(ctx, "create")
     answer = payments.create_request(ctx, CUSTOMER, ask())
     assert cancelled == ["failed"]  # nothing recorded to release yet
     assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "failed")
@@ -236,8 +229,8 @@ def test_a_cancel_before_the_intent_is_recorded_releases_it_unconfirmed(ctx, mon
     assert not [c for c in ctx.payments.calls if c[0] == "confirm"]  # never confirmed
 
 
-def test_a_cancel_before_the_confirmation_releases_the_recorded_intent(ctx, monkeypatch):
-    cancelled = cancel_first(ctx, "confirm_hold", monkeypatch)
+def test_a_cancel_before_the_confirmation_releases_the_recorded_intent(ctx):
+    cancelled = cancel_first(ctx, "confirm")
     answer = payments.create_request(ctx, CUSTOMER, ask())
     assert cancelled == ["failed"]  # the cancel's release: the hold was never authorized
     doc = fake_docs(ctx).requests[answer["requestId"]]
@@ -250,7 +243,7 @@ def test_a_cancel_before_the_confirmation_releases_the_recorded_intent(ctx, monk
     assert answer["status"] == "cancelled"
 
 
-def test_an_authorization_for_a_request_that_ended_is_released(ctx, monkeypatch):
+def test_an_authorization_for_a_request_that_ended_is_released(ctx):
     request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
     payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
     doc = fake_docs(ctx).requests[request_id]
@@ -294,16 +287,9 @@ def test_a_failure_webhook_of_another_intent_does_not_fail_the_request(ctx):
     assert fake_docs(ctx).requests[answer["requestId"]]["paymentStatus"] == "requires_payment"
 
 
-def test_an_outage_while_confirming_keeps_the_intent_and_the_retry_confirms_it(ctx, monkeypatch):
-    real = ctx.payments.confirm_hold
-    down = [True]
-
-    def confirm(request_id: str, intent: str):
-        if down.pop() if down else False:
-            raise PaymentError("stripe unavailable")
-        return real(request_id, intent)
-
-    monkeypatch.setattr(ctx.payments, "confirm_hold", confirm)
+def test_an_outage_while_confirming_keeps_the_intent_and_the_retry_confirms_it(ctx):
+    # Stripe goes down between the PaymentIntent's creation and its confirmation
+    ctx.payments.before["confirm"] = lambda _: setattr(ctx.payments, "failures", 1)
     with pytest.raises(Unavailable):
         payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k3"))
     answer = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k3"))
