@@ -4,6 +4,14 @@ The transition that ends a request writes `paymentOwed` in its own transaction; 
 call runs after the commit with an idempotency key (`{requestId}:release` / `:capture`), and
 its success clears `paymentOwed` in a second transaction. A Stripe call that fails leaves
 `paymentOwed` for the next sweep to retry, so a hold is never forgotten and never settled twice.
+
+No hold is left behind: the PaymentIntent is created unconfirmed (`{requestId}:create`) and
+recorded on the request (`payment_intent_created`) before its card is confirmed
+(`{requestId}:confirm`), so whatever ends the request from then on owes its release; a request
+that ended before the recording is not confirmed and its intent is released here. An
+authorization that reaches a request that is over, failed, gone or holds another intent is
+released (`release_stray`, keyed by the intent), and the `reconcile_payments` job releases any
+such hold that slipped past both.
 """
 
 from __future__ import annotations
