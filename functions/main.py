@@ -30,7 +30,7 @@ from homepro.domain.models import (
     SetAvailabilityInput,
     StartSessionInput,
 )
-from homepro.services import attention, claims, payments, reports, sessions, sweeps
+from homepro.services import attention, claims, payments, reconcile, reports, sessions, sweeps
 
 options.set_global_options(region=REGION, max_instances=20)
 logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
@@ -42,6 +42,8 @@ Callable = https_fn.CallableRequest[Any]
 # `set_global_options(enforce_app_check=...)` never reaches it.
 APP_CHECK = ENFORCE_APP_CHECK.value
 SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
+# A hold no request keeps is released within the hour (Stripe would keep it 7 days).
+RECONCILE_SCHEDULE = "every 60 minutes"
 
 
 @identity_fn.before_user_created()
@@ -158,3 +160,10 @@ def sweep_stale_requests(event: scheduler_fn.ScheduledEvent) -> None:
 )
 def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
     entrypoints.run_sweep("sweep_stale_claims", sweeps.sweep_stale_claims)
+
+
+@scheduler_fn.on_schedule(
+    schedule=RECONCILE_SCHEDULE, timeout_sec=SWEEP_TIMEOUT_SEC, secrets=PAYING_SECRETS
+)
+def reconcile_payments(event: scheduler_fn.ScheduledEvent) -> None:
+    entrypoints.run_sweep("reconcile_payments", reconcile.reconcile_payments)

@@ -45,7 +45,8 @@ def seed(db: Db, stripe: StripePayments, count: int, tag: str) -> list[str]:
 
     def one(n: int) -> tuple[str, str]:
         request_id = f"{tag}-{n:05d}-{uuid.uuid4().hex[:6]}"
-        held = stripe.authorize(request_id, 4900, "usd", "pm_card_visa", f"{tag}-cust-{n}")
+        intent = stripe.create_hold(request_id, 4900, "usd", "pm_card_visa", f"{tag}-cust-{n}")
+        held = stripe.confirm_hold(request_id, intent)
         assert held.payment_intent_id
         return request_id, held.payment_intent_id
 

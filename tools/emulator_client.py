@@ -210,3 +210,51 @@ def stripe_authenticate(payment_intent_id: str, client_secret: str) -> None:
         f"{STRIPE}/v1/payment_intents/{payment_intent_id}/_authenticate", data=data, method="POST"
     )
     urllib.request.urlopen(req, timeout=30).read()
+
+
+def _stripe(path: str, data: dict[str, str] | None = None) -> dict[str, Any]:
+    req = urllib.request.Request(
+        f"{STRIPE}{path}",
+        data=urllib.parse.urlencode(data).encode() if data is not None else None,
+        method="POST" if data is not None else "GET",
+        headers={"Authorization": f"Bearer {STRIPE_KEY}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+    return result
+
+
+def payment_intents_for(request_id: str) -> list[dict[str, Any]]:
+    """Every PaymentIntent localstripe holds for a request (by its `metadata.requestId`)."""
+    found, after = [], None
+    while True:
+        page = _stripe(
+            "/v1/payment_intents?limit=100" + (f"&starting_after={after}" if after else "")
+        )
+        found += [i for i in page["data"] if i["metadata"].get("requestId") == request_id]
+        if not page["has_more"] or not page["data"]:
+            return found
+        after = page["data"][-1]["id"]
+
+
+def stripe_hold(request_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
+    """A hold made for `request_id` straight at localstripe (an earlier attempt, another
+    deploy): authorized, whatever the request records."""
+    return _stripe(
+        "/v1/payment_intents",
+        {
+            "amount": "4900",
+            "currency": "usd",
+            "payment_method": payment_method,
+            "capture_method": "manual",
+            "confirm": "true",
+            "metadata[requestId]": request_id,
+        },
+    )
+
+
+def stripe_delay(suffix: str, seconds: float, calls: int = 1) -> None:
+    """The next `calls` Stripe POSTs whose path ends with `suffix` wait `seconds` first."""
+    query = urllib.parse.urlencode({"suffix": suffix, "seconds": seconds, "calls": calls})
+    req = urllib.request.Request(f"{STRIPE}/_config/homepro-delay?{query}", method="POST")
+    urllib.request.urlopen(req, timeout=30).read()

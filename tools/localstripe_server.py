@@ -8,17 +8,26 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
   rejected);
 - reports `amount_capturable` on PaymentIntents (stock: missing);
 - knows the test payment method `pm_card_threeDSecure2Required` (3-D Secure required);
+- honours `Idempotency-Key` as Stripe does: a POST with a key seen before answers the first
+  answer again (`Idempotent-Replayed: true`) without doing anything, and a key reused on
+  another endpoint is a 400 `idempotency_error` (stock: every retry did it again);
+- filters lists by `created[gt|gte|lt|lte]` (stock: 400), as the reconcile job lists;
 - `POST /_config/homepro-outage?calls=N` answers the next N API calls 503, like a Stripe outage
-  (`calls=0` ends it), so tests can watch a failed release wait for the next sweep.
+  (`calls=0` ends it), so tests can watch a failed release wait for the next sweep;
+- `POST /_config/homepro-delay?suffix=S&seconds=T&calls=N` holds the next N POSTs whose path
+  ends with S for T seconds before doing them (other calls go on meanwhile), so a test can
+  land a cancel between a request's write and its card's confirmation.
 
-What it still gets wrong (it ignores idempotency keys, allows refunds it should not) is covered
-by unit tests of the adapter, not by changing the adapter. What the store's index saved, with its
+It sends no webhooks: tests sign their own with the local secret. What it still gets wrong
+(it allows refunds it should not, it checks an idempotency key's endpoint but not its
+parameters) is covered by unit tests of the adapter. What the store's index saved, with its
 date: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -51,13 +60,47 @@ def _store_clear(self: Any) -> None:
     _by_type(self).clear()
 
 
+_COMPARE = {
+    "eq": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _created_bounds(created: Any) -> dict[str, int]:
+    """`created=T` or `created[gte]=T` (and gt, lt, lte) as Stripe's lists take them."""
+    if created is None:
+        return {}
+    pairs = created.items() if isinstance(created, dict) else [("eq", created)]
+    try:
+        bounds = {op: int(value) for op, value in pairs}
+    except (TypeError, ValueError):
+        raise resources.UserError(400, "Bad created filter") from None
+    if not set(bounds) <= set(_COMPARE):
+        raise resources.UserError(400, "Bad created filter")
+    return bounds
+
+
 def _list_all(
-    cls: Any, /, url: str, limit: Any = None, starting_after: Any = None, **kwargs: Any
+    cls: Any,
+    /,
+    url: str,
+    limit: Any = None,
+    starting_after: Any = None,
+    created: Any = None,
+    **kwargs: Any,
 ) -> Any:
     if kwargs:
         raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    bounds = _created_bounds(created)
     found = resources.List(url, limit=limit, starting_after=starting_after)
-    found._list = list(_by_type(resources.store).get(cls.object, {}).values())
+    found._list = [
+        obj
+        for obj in _by_type(resources.store).get(cls.object, {}).values()
+        if all(_COMPARE[op](obj.created, bound) for op, bound in bounds.items())
+    ]
     return found
 
 
@@ -136,12 +179,80 @@ async def set_outage(request: web.Request) -> web.Response:
     return web.json_response(_outage)
 
 
+_delays: list[dict[str, Any]] = []
+
+
+@web.middleware
+async def delay(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.method == "POST" and request.path.startswith("/v1/"):
+        for rule in _delays:
+            if rule["calls"] > 0 and request.path.endswith(rule["suffix"]):
+                rule["calls"] -= 1
+                await asyncio.sleep(rule["seconds"])
+                break
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def set_delay(request: web.Request) -> web.Response:
+    rule: dict[str, Any] = {
+        "suffix": request.query["suffix"],
+        "seconds": float(request.query.get("seconds", "0")),
+        "calls": int(request.query.get("calls", "1")),
+    }
+    _delays[:] = [r for r in _delays if r["calls"] > 0 and r["suffix"] != rule["suffix"]]
+    if rule["calls"] > 0:
+        _delays.append(rule)
+    return web.json_response({"delays": _delays})
+
+
+# Idempotency-Key -> (method, path, status, body, content type) of its first answer.
+_answered: dict[str, tuple[str, str, int, bytes, str]] = {}
+_in_flight: dict[str, asyncio.Lock] = {}
+
+
+@web.middleware
+async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key or not request.path.startswith("/v1/"):
+        response: web.StreamResponse = await handler(request)
+        return response
+    async with _in_flight.setdefault(key, asyncio.Lock()):  # Stripe: 409 while in flight
+        first = _answered.get(key)
+        if first is not None:
+            method, path, status, body, content_type = first
+            if (method, path) != (request.method, request.path):
+                message = "Keys for idempotent requests can only be used for the same endpoint."
+                error = {"error": {"type": "idempotency_error", "message": message}}
+                return web.json_response(error, status=400)
+            return web.Response(
+                body=body,
+                status=status,
+                content_type=content_type,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        response = await handler(request)
+        if response.status < 500 and isinstance(response, web.Response):
+            body = response.body if isinstance(response.body, bytes) else b""
+            _answered[key] = (
+                request.method,
+                request.path,
+                response.status,
+                body,
+                response.content_type,
+            )
+        return response
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()
-    server.app.middlewares.insert(0, outage)
+    # outermost first: an injected outage is not an answer a key remembers; a delayed call is
+    # still done once when it wakes (its key answered meanwhile by a retry, it replays)
+    server.app.middlewares[0:0] = [outage, delay, idempotency]
     server.app.router.add_post("/_config/homepro-outage", set_outage)
+    server.app.router.add_post("/_config/homepro-delay", set_delay)
     web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -13,6 +15,7 @@ from homepro.domain.sessions import VideoRoom
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import (
     Authorization,
+    Hold,
     Identity,
     Payments,
     Push,
@@ -54,6 +57,12 @@ def context() -> Context:
     )
 
 
+@cache
+def background_context() -> Context:
+    """The scheduled jobs' context: the same stores, the patient Stripe client."""
+    return dataclasses.replace(context(), payments=LazyPayments(background=True))
+
+
 class LazyVideo:
     """Builds the video client on the first session (its token is a runtime secret)."""
 
@@ -65,25 +74,58 @@ class LazyVideo:
 
 
 class LazyPayments:
-    """Builds the Stripe client on the first payment call (the key is a runtime secret)."""
+    """Builds the Stripe client on the first payment call (the key is a runtime secret): the
+    callables' (short timeout, few retries) or the jobs' (`background`)."""
 
-    def authorize(
+    def __init__(self, background: bool = False) -> None:
+        self._background = background
+
+    def _stripe(self) -> Payments:
+        return background_payments() if self._background else payments()
+
+    def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
-    ) -> Authorization:
-        return payments().authorize(request_id, amount, currency, payment_method_id, customer_id)
+    ) -> str:
+        return self._stripe().create_hold(
+            request_id, amount, currency, payment_method_id, customer_id
+        )
+
+    def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
+        return self._stripe().confirm_hold(request_id, payment_intent_id)
 
     def release(self, request_id: str, payment_intent_id: str) -> None:
-        payments().release(request_id, payment_intent_id)
+        self._stripe().release(request_id, payment_intent_id)
+
+    def release_stray(self, payment_intent_id: str) -> None:
+        self._stripe().release_stray(payment_intent_id)
 
     def capture(self, request_id: str, payment_intent_id: str) -> None:
-        payments().capture(request_id, payment_intent_id)
+        self._stripe().capture(request_id, payment_intent_id)
 
     def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
-        payments().refund(request_id, payment_intent_id, amount)
+        self._stripe().refund(request_id, payment_intent_id, amount)
+
+    def recent_holds(self, since: datetime) -> Iterator[Hold]:
+        return self._stripe().recent_holds(since)
 
 
 @cache
 def payments() -> Payments:
+    """The callables' Stripe client: each call answers well inside the callable's timeout."""
+    from homepro.adapters.stripe_payments import StripePayments
+
+    return StripePayments(
+        config.STRIPE_SECRET_KEY.value,
+        base_url=config.stripe_base_url(),
+        max_rps=config.STRIPE_MAX_RPS.value,
+        timeout=config.STRIPE_CALL_TIMEOUT_SEC.value,
+        max_network_retries=config.STRIPE_CALL_RETRIES.value,
+    )
+
+
+@cache
+def background_payments() -> Payments:
+    """The scheduled jobs' Stripe client: the library's 80 s timeout and three retries."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(

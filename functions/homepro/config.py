@@ -112,6 +112,20 @@ STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
     "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, across each instance."
 )
+# A callable answers within its 60 s timeout (the JS SDK gives up at 70 s): create_request makes
+# at most two Stripe calls in a row (create, confirm), each of at most 1 + retries tries of
+# `timeout` seconds plus the library's backoff (<= 2 s): 2 x (2 x 8 + 2) = 36 s, leaving room
+# for the Firestore commits. Stripe answers a confirmation in a few seconds at its slowest.
+STRIPE_CALL_TIMEOUT_SEC = params.IntParam(
+    "STRIPE_CALL_TIMEOUT_SEC",
+    default=8,
+    description="A callable's Stripe call gives up a try after this (the jobs wait 80 s).",
+)
+STRIPE_CALL_RETRIES = params.IntParam(
+    "STRIPE_CALL_RETRIES",
+    default=1,
+    description="Retries of a callable's Stripe call (the jobs retry 3 times).",
+)
 STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 # The functions that move money need the Stripe secret.
 PAYING_SECRETS = [STRIPE_SECRET_KEY]

@@ -114,7 +114,7 @@ def device_written(
 
 
 def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None:
-    result = sweep(bootstrap.context())
+    result = sweep(bootstrap.background_context())
     log.info("sweep finished", extra={"sweep": name, "counts": result.counts})
 
 

@@ -36,7 +36,14 @@ from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
 from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
 from homepro.services.context import Context, Tuning
-from homepro.services.ports import Authorization, PaymentError, PushMessage, PushResult
+from homepro.services.ports import (
+    Authorization,
+    Hold,
+    HoldRefused,
+    PaymentError,
+    PushMessage,
+    PushResult,
+)
 from homepro.services.stores import FirstClaim, QueriedRequest, Stores
 
 T = TypeVar("T")
@@ -480,8 +487,9 @@ class FakePush:
 
 
 class FakePayments:
-    """PaymentIntents with Stripe's rules: a canceled hold cannot be captured, a captured one
-    cannot be canceled; a repeated idempotency key returns the first result."""
+    """PaymentIntents with Stripe's rules: a hold is created, then confirmed; a canceled hold
+    cannot be captured or confirmed, a captured one cannot be canceled; a repeated idempotency
+    key returns the first result."""
 
     # test payment methods Stripe declines, with the reason its answer gives
     DECLINED: ClassVar[Mapping[str, str]] = {
@@ -490,40 +498,103 @@ class FakePayments:
         "pm_card_visa_chargeDeclinedInsufficientFunds": "Your card has insufficient funds.",
     }
     NEEDS_ACTION = frozenset({"pm_card_threeDSecure2Required"})
+    UNKNOWN = frozenset({"pm_does_not_exist"})
 
     def __init__(self) -> None:
         self.intents: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, Any] = {}
         self.calls: list[tuple[str, str]] = []
         self.failures = 0  # the next N calls fail like a Stripe outage
+        # What happens just before the next call of an action reaches Stripe (once), given the
+        # request id: a race staged by a test (a cancel from a second tab, an outage).
+        self.before: dict[str, Callable[[str], None]] = {}
+
+    def _just_before(self, action: str, request_id: str) -> None:
+        staged = self.before.pop(action, None)
+        if staged is not None:
+            staged(request_id)
 
     def _fail_if_down(self, action: str) -> None:
         if self.failures:
             self.failures -= 1
             raise PaymentError(f"stripe unavailable during {action}")
 
-    def authorize(
+    def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
-    ) -> Authorization:
-        self._fail_if_down("authorize")
-        key = f"{request_id}:authorize"
+    ) -> str:
+        self._just_before("create", request_id)
+        self._fail_if_down("create")
+        key = f"{request_id}:create"
+        if key in self.keys:
+            return str(self.keys[key])
+        self.calls.append(("create", request_id))
+        if payment_method_id in self.UNKNOWN:
+            raise HoldRefused(f"No such PaymentMethod: '{payment_method_id}'")
+        intent = f"pi_{len(self.intents) + 1}"
+        self.intents[intent] = {
+            "amount": amount,
+            "status": "requires_confirmation",
+            "payment_method": payment_method_id,
+            "requestId": request_id,
+            "created": len(self.intents),
+        }
+        self.keys[key] = intent
+        return intent
+
+    def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
+        self._just_before("confirm", request_id)
+        self._fail_if_down("confirm")
+        key = f"{request_id}:confirm"
         if key in self.keys:
             return self.keys[key]  # type: ignore[no-any-return]
-        self.calls.append(("authorize", request_id))
-        if payment_method_id in self.DECLINED:
-            reason = self.DECLINED[payment_method_id]
-            result = Authorization("declined", decline_reason=reason)
+        self.calls.append(("confirm", request_id))
+        intent = self.intents[payment_intent_id]
+        method = intent["payment_method"]
+        if intent["status"] == "canceled":
+            return Authorization("canceled", payment_intent_id)
+        if intent["status"] != "requires_confirmation":
+            raise AssertionError(f"confirming an intent that is {intent['status']}")
+        if method in self.DECLINED:
+            intent["status"] = "requires_payment_method"
+            result = Authorization(
+                "declined", payment_intent_id, decline_reason=self.DECLINED[method]
+            )
+        elif method in self.NEEDS_ACTION:
+            intent["status"] = "requires_action"
+            result = Authorization(
+                "requires_action", payment_intent_id, client_secret=f"{payment_intent_id}_secret"
+            )
         else:
-            intent = f"pi_{len(self.intents) + 1}"
-            needs_action = payment_method_id in self.NEEDS_ACTION
-            self.intents[intent] = {
-                "amount": amount,
-                "status": "requires_action" if needs_action else "requires_capture",
-            }
-            outcome = "requires_action" if needs_action else "authorized"
-            result = Authorization(outcome, intent, client_secret=f"{intent}_secret")
+            intent["status"] = "requires_capture"
+            result = Authorization("authorized", payment_intent_id)
         self.keys[key] = result
         return result
+
+    def hold_directly(self, request_id: str, customer_id: str = "c") -> str:
+        """A hold made for `request_id` outside `create_request` (an earlier attempt, another
+        deploy): authorized at Stripe, whatever the request records."""
+        intent = f"pi_{len(self.intents) + 1}"
+        self.intents[intent] = {
+            "amount": 100,
+            "status": "requires_capture",
+            "payment_method": "pm_card_visa",
+            "requestId": request_id,
+            "created": len(self.intents),
+        }
+        return intent
+
+    def release_stray(self, payment_intent_id: str) -> None:
+        self._fail_if_down("release")
+        self.calls.append(("release_stray", payment_intent_id))
+        intent = self.intents[payment_intent_id]
+        if intent["status"] == "succeeded":
+            raise AssertionError("a captured payment cannot be released")
+        intent["status"] = "canceled"
+
+    def recent_holds(self, since: datetime) -> Iterator[Hold]:
+        self._fail_if_down("list")
+        for intent_id, intent in reversed(self.intents.items()):  # newest first, as Stripe
+            yield Hold(intent_id, intent["status"], intent.get("requestId"))
 
     def release(self, request_id: str, payment_intent_id: str) -> None:
         self._fail_if_down("release")

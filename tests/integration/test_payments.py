@@ -74,7 +74,11 @@ def test_create_holds_the_card_and_dispatches(db, make_account):
         "manual",
     )
     assert intent["metadata"]["requestId"] == result["requestId"]
-    assert event_types(db, result["requestId"])[:2] == ["request_created", "payment_authorized"]
+    assert event_types(db, result["requestId"])[:3] == [
+        "request_created",
+        "payment_intent_created",  # recorded before the card is confirmed
+        "payment_authorized",
+    ]
     wait_for(lambda: "pay-helper-web" in pushes(result["requestId"], "new_request"))
 
 
@@ -308,9 +312,9 @@ def test_cancel_and_claim_at_the_same_instant(db, make_account):
         assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
         assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
         if outcome[1] == "claimed":
-            assert types[2:] == ["request_claimed", "request_cancelled", "payment_released"]
+            assert types[3:] == ["request_claimed", "request_cancelled", "payment_released"]
         else:
-            assert types[2:] == ["request_cancelled", "payment_released"]
+            assert types[3:] == ["request_cancelled", "payment_released"]
         assert doc["version"] == len(types)
 
 

@@ -29,7 +29,8 @@ def context(**abuse):
 
 
 def authorizations(ctx) -> int:
-    return sum(1 for action, _ in ctx.payments.calls if action == "authorize")
+    """Holds begun at Stripe (each begins with its PaymentIntent's creation)."""
+    return sum(1 for action, _ in ctx.payments.calls if action == "create")
 
 
 def cancel(ctx, actor, request_id):

@@ -51,8 +51,9 @@ def test_a_repeated_client_request_id_is_one_hold(ctx):
     first = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k1"))
     second = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k1"))
     assert first == second
-    assert [c for c in ctx.payments.calls if c[0] == "authorize"] == [
-        ("authorize", first["requestId"])
+    assert [c for c in ctx.payments.calls if c[0] in ("create", "confirm")] == [
+        ("create", first["requestId"]),
+        ("confirm", first["requestId"]),
     ]
 
 
@@ -187,3 +188,173 @@ def test_refund_only_a_captured_payment_once(ctx):
     assert answer["paymentStatus"] == "refunded"
     with pytest.raises(InvalidTransition):
         payments.refund_request(ctx, admin, RefundRequestInput(request_id=request_id))
+
+
+# -- no orphan holds (issue 15 item 5)
+
+
+def cancel_first(ctx, action: str) -> list[str]:
+    """The customer's cancel (a second tab) lands just before `action` reaches Stripe."""
+    cancelled: list[str] = []
+
+    def cancel(request_id: str) -> None:
+        answer = payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+        cancelled.append(answer["paymentStatus"])
+
+    ctx.payments.before[action] = cancel
+    return cancelled
+
+
+def intents_of(ctx, request_id: str) -> dict[str, str]:
+    return {
+        pi: i["status"] for pi, i in ctx.payments.intents.items() if i["requestId"] == request_id
+    }
+
+
+def test_the_intent_is_recorded_before_its_card_is_confirmed(ctx):
+    seen = []
+    ctx.payments.before["confirm"] = lambda request_id: seen.append(
+        fake_docs(ctx).requests[request_id].get("paymentIntentId")
+    )
+    answer = payments.create_request(ctx, CUSTOMER, ask())
+    assert seen == [fake_docs(ctx).requests[answer["requestId"]]["paymentIntentId"]]
+    assert fake_docs(ctx).event_types(answer["requestId"])[:3] == [
+        "request_created",
+        "payment_intent_created",
+        "payment_authorized",
+    ]
+
+
+def test_a_cancel_before_the_intent_is_recorded_releases_it_unconfirmed(ctx):
+    cancelled = cancel_first(ctx, "create")
+    answer = payments.create_request(ctx, CUSTOMER, ask())
+    assert cancelled == ["failed"]  # nothing recorded to release yet
+    assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "failed")
+    assert list(intents_of(ctx, answer["requestId"]).values()) == ["canceled"]
+    assert not [c for c in ctx.payments.calls if c[0] == "confirm"]  # never confirmed
+
+
+def test_a_cancel_before_the_confirmation_releases_the_recorded_intent(ctx):
+    cancelled = cancel_first(ctx, "confirm")
+    answer = payments.create_request(ctx, CUSTOMER, ask())
+    assert cancelled == ["failed"]  # the cancel's release: the hold was never authorized
+    doc = fake_docs(ctx).requests[answer["requestId"]]
+    assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == (
+        "cancelled",
+        "failed",
+        None,
+    )
+    assert intents_of(ctx, answer["requestId"]) == {doc["paymentIntentId"]: "canceled"}
+    assert answer["status"] == "cancelled"
+
+
+def test_an_authorization_for_a_request_that_ended_is_released(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+    doc = fake_docs(ctx).requests[request_id]
+    # the confirm's late answer (or a repeated webhook) of its own released hold: released
+    # again (idempotent), and a webhook of another one
+    request, did = payments.hold_authorized(ctx, request_id, doc["paymentIntentId"])
+    assert (did, request.payment_status.value) == ("stray_released", "released")
+    other = ctx.payments.hold_directly(request_id)
+    request, did = payments.hold_authorized(ctx, request_id, other)
+    assert did == "stray_released" and ctx.payments.intents[other]["status"] == "canceled"
+    assert request.payment_intent_id == doc["paymentIntentId"]  # untouched
+
+
+def test_a_late_webhook_for_a_cancelled_or_missing_request_releases_the_hold(ctx):
+    from homepro.services.webhooks import apply_stripe_event
+
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=request_id))
+    stray = ctx.payments.hold_directly(request_id)
+    event = {"id": stray, "metadata": {"requestId": request_id}}
+    kind = "payment_intent.amount_capturable_updated"
+    assert apply_stripe_event(ctx, kind, event) == "stray_released"
+    assert ctx.payments.intents[stray]["status"] == "canceled"
+    assert apply_stripe_event(ctx, kind, event) == "stray_released"  # again: done, no error
+    assert fake_docs(ctx).requests[request_id]["paymentStatus"] == "released"
+
+    gone = ctx.payments.hold_directly("no-such-request")
+    event = {"id": gone, "metadata": {"requestId": "no-such-request"}}
+    assert apply_stripe_event(ctx, kind, event) == "stray_released"
+    assert ctx.payments.intents[gone]["status"] == "canceled"
+
+
+def test_a_failure_webhook_of_another_intent_does_not_fail_the_request(ctx):
+    from homepro.services.webhooks import apply_stripe_event
+
+    answer = payments.create_request(
+        ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
+    )
+    event = {"id": "pi_other", "metadata": {"requestId": answer["requestId"]}}
+    assert apply_stripe_event(ctx, "payment_intent.payment_failed", event) == "unchanged"
+    assert fake_docs(ctx).requests[answer["requestId"]]["paymentStatus"] == "requires_payment"
+
+
+def test_an_outage_while_confirming_keeps_the_intent_and_the_retry_confirms_it(ctx):
+    # Stripe goes down between the PaymentIntent's creation and its confirmation
+    ctx.payments.before["confirm"] = lambda _: setattr(ctx.payments, "failures", 1)
+    with pytest.raises(Unavailable):
+        payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k3"))
+    answer = payments.create_request(ctx, CUSTOMER, ask(clientRequestId="k3"))
+    assert answer["paymentStatus"] == "authorized"
+    assert list(intents_of(ctx, answer["requestId"]).values()) == ["requires_capture"]
+    assert ctx.payments.calls.count(("create", answer["requestId"])) == 1
+
+
+def test_an_unknown_payment_method_is_declined_generically(ctx):
+    with pytest.raises(FailedPrecondition, match=r"^Your card was declined$"):
+        payments.create_request(ctx, CUSTOMER, ask(paymentMethodId="pm_does_not_exist"))
+    [doc] = fake_docs(ctx).requests.values()
+    assert (doc["status"], doc["paymentStatus"]) == ("cancelled", "failed")
+
+
+def test_a_refund_during_an_outage_is_try_again(ctx):
+    from homepro.domain.models import RefundRequestInput
+
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    fake_docs(ctx).requests[request_id].update(paymentStatus="captured")
+    ctx.payments.failures = 1
+    with pytest.raises(Unavailable, match="try again"):
+        payments.refund_request(
+            ctx, Actor(uid="a", role="admin"), RefundRequestInput(request_id=request_id)
+        )
+    assert fake_docs(ctx).requests[request_id]["paymentStatus"] == "captured"
+
+
+def test_reconcile_releases_every_hold_no_request_keeps(ctx):
+    from homepro.services.reconcile import reconcile_payments
+
+    live = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    over = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=over))
+    owed = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    ctx.payments.failures = 1
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(request_id=owed))  # left owed
+    # holds Stripe has and the records do not: a request over (its hold lost), another intent
+    # of a live request, a request that does not exist, and a hold that is not ours
+    lost = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    lost_intent = fake_docs(ctx).requests[lost]["paymentIntentId"]
+    fake_docs(ctx).requests[lost].update(status="cancelled", paymentStatus="failed")
+    second = ctx.payments.hold_directly(live)
+    missing = ctx.payments.hold_directly("gone")
+    theirs = ctx.payments.hold_directly("x")
+    ctx.payments.intents[theirs].pop("requestId")
+
+    counts = reconcile_payments(ctx).counts
+
+    status = {pi: i["status"] for pi, i in ctx.payments.intents.items()}
+    assert status[lost_intent] == status[second] == status[missing] == "canceled"
+    assert status[fake_docs(ctx).requests[live]["paymentIntentId"]] == "requires_capture"
+    assert status[fake_docs(ctx).requests[owed]["paymentIntentId"]] == "requires_capture"
+    assert status[theirs] == "requires_capture"
+    assert counts == {
+        "released_request_over": 1,
+        "released_request_holds_another": 1,
+        "released_request_missing": 1,
+        "kept": 2,
+        "not_ours": 1,
+        "not_held": 1,
+    }
+    assert reconcile_payments(ctx).counts["not_held"] == 4  # again: nothing left to do

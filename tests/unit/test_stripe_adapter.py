@@ -1,6 +1,7 @@
 """The Stripe adapter against scripted Stripe answers: what localstripe does not check."""
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 import pytest
@@ -8,7 +9,7 @@ import stripe
 from requests.structures import CaseInsensitiveDict
 
 from homepro.adapters.stripe_payments import StripePayments
-from homepro.services.ports import PaymentError
+from homepro.services.ports import HoldRefused, PaymentError
 
 
 def intent(status: str, **extra) -> dict:
@@ -59,27 +60,37 @@ def adapter(client: ScriptedStripe) -> StripePayments:
     return StripePayments("sk_test_x", http_client=client, max_rps=0)
 
 
-def test_authorize_is_a_manual_capture_hold_with_an_idempotency_key():
-    client = ScriptedStripe((200, intent("requires_capture")))
-    held = adapter(client).authorize("req-1", 4900, "usd", "pm_card_visa", "cust-1")
+def test_a_hold_is_created_unconfirmed_with_its_key_then_confirmed_with_another():
+    client = ScriptedStripe(
+        (200, intent("requires_confirmation")), (200, intent("requires_capture"))
+    )
+    stripe_ = adapter(client)
+    assert stripe_.create_hold("req-1", 4900, "usd", "pm_card_visa", "cust-1") == "pi_1"
+    held = stripe_.confirm_hold("req-1", "pi_1")
     assert (held.outcome, held.payment_intent_id) == ("authorized", "pi_1")
-    [sent] = client.sent
-    assert sent["path"] == "v1/payment_intents"
-    assert sent["headers"]["Idempotency-Key"] == "req-1:authorize"
-    params = {k: v[0] for k, v in sent["params"].items()}
-    assert params["capture_method"] == "manual" and params["confirm"] == "true"
+    created, confirmed = client.sent
+    assert created["path"] == "v1/payment_intents"
+    assert created["headers"]["Idempotency-Key"] == "req-1:create"
+    params = {k: v[0] for k, v in created["params"].items()}
+    assert params["capture_method"] == "manual" and "confirm" not in params
     assert (params["amount"], params["currency"], params["payment_method"]) == (
         "4900",
         "usd",
         "pm_card_visa",
     )
-    assert params["metadata[requestId]"] == "req-1"
+    assert (params["metadata[requestId]"], params["metadata[customerId]"]) == ("req-1", "cust-1")
+    assert confirmed["path"] == "v1/payment_intents/pi_1/confirm"
+    assert confirmed["headers"]["Idempotency-Key"] == "req-1:confirm"
+
+
+def test_a_payment_method_stripe_does_not_know_is_refused_not_retried():
+    missing = {"error": {"type": "invalid_request_error", "message": "No such PaymentMethod"}}
+    with pytest.raises(HoldRefused, match="No such PaymentMethod"):
+        adapter(ScriptedStripe((400, missing))).create_hold("r", 1, "usd", "pm_x", "c")
 
 
 def test_three_d_secure_returns_the_client_secret():
-    held = adapter(ScriptedStripe((200, intent("requires_action")))).authorize(
-        "r", 1, "usd", "pm", "c"
-    )
+    held = adapter(ScriptedStripe((200, intent("requires_action")))).confirm_hold("r", "pi_1")
     assert (held.outcome, held.client_secret) == ("requires_action", "pi_1_s")
 
 
@@ -91,8 +102,58 @@ def test_a_declined_card_is_declined_with_its_reason():
             "message": "Your card was declined.",
         }
     }
-    held = adapter(ScriptedStripe((402, declined))).authorize("r", 1, "usd", "pm", "c")
+    held = adapter(ScriptedStripe((402, declined))).confirm_hold("r", "pi_1")
     assert (held.outcome, held.decline_reason) == ("declined", "Your card was declined.")
+
+
+def test_confirming_a_hold_cancelled_first_says_canceled():
+    unexpected = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "payment_intent_unexpected_state",
+            "message": "This PaymentIntent's status is canceled",
+        }
+    }
+    client = ScriptedStripe((400, unexpected), (200, intent("canceled")))
+    held = adapter(client).confirm_hold("r", "pi_1")
+    assert (held.outcome, held.payment_intent_id) == ("canceled", "pi_1")
+    assert [s["method"] for s in client.sent] == ["post", "get"]
+
+
+def test_a_stray_hold_is_released_with_a_key_of_its_own():
+    client = ScriptedStripe((200, intent("canceled")))
+    adapter(client).release_stray("pi_1")
+    [sent] = client.sent
+    assert sent["path"] == "v1/payment_intents/pi_1/cancel"
+    assert sent["headers"]["Idempotency-Key"] == "pi_1:release"
+
+
+def test_recent_holds_pages_by_created_and_reads_the_request_of_each():
+    def page(*ids: str, more: bool) -> dict:
+        data = [intent("requires_capture", id=i, metadata={"requestId": f"r-{i}"}) for i in ids]
+        data.append(intent("canceled", id=f"{ids[-1]}x", metadata={}))
+        return {"object": "list", "data": data, "has_more": more, "url": "/v1/payment_intents"}
+
+    client = ScriptedStripe((200, page("pi_a", more=True)), (200, page("pi_b", more=False)))
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+    holds = list(adapter(client).recent_holds(since))
+    assert [(h.payment_intent_id, h.status, h.request_id) for h in holds] == [
+        ("pi_a", "requires_capture", "r-pi_a"),
+        ("pi_ax", "canceled", None),
+        ("pi_b", "requires_capture", "r-pi_b"),
+        ("pi_bx", "canceled", None),
+    ]
+    first, second = client.sent
+    query = parse_qs(first["path"].split("?", 1)[1])
+    assert query["created[gte]"] == [str(int(since.timestamp()))] and query["limit"] == ["100"]
+    assert parse_qs(second["path"].split("?", 1)[1])["starting_after"] == ["pi_ax"]
+
+
+def test_the_callables_client_gives_up_a_try_after_its_timeout():
+    stripe_ = StripePayments("sk_test_x", timeout=8, max_network_retries=1)
+    http = stripe_._client._requestor._client
+    assert http._timeout == 8
+    assert stripe_._client._requestor._options.max_network_retries == 1
 
 
 def test_release_cancels_with_a_reason_and_its_own_key():

@@ -38,6 +38,7 @@ DEPLOYED_FUNCTIONS = {
     "on_device_written",
     "sweep_stale_requests",
     "sweep_stale_claims",
+    "reconcile_payments",
 }
 
 

@@ -1,9 +1,11 @@
 """The Payments port on Stripe (a `StripeClient`, API version pinned by the library).
 
-Holds are PaymentIntents with `capture_method=manual`, confirmed at creation with the
-customer's payment method. Every call carries an idempotency key derived from the request and
-the action, goes through one process-wide pacer (`STRIPE_MAX_RPS`), and is retried by the
-library on 429/5xx/network errors (`max_network_retries`, honouring `Stripe-Should-Retry`).
+Holds are PaymentIntents with `capture_method=manual`, created unconfirmed with the customer's
+payment method (so the request records the id first), then confirmed. Every call carries an
+idempotency key derived from the request (or the intent) and the action, goes through one
+process-wide pacer (`STRIPE_MAX_RPS`), and is retried by the library on 429/5xx/network errors
+(`max_network_retries`, honouring `Stripe-Should-Retry`) within `timeout` seconds a try: the
+callables' client is short (it must answer inside the callable's 60 s), the jobs' is long.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import stripe
 
-from homepro.services.ports import Authorization, PaymentError
+from homepro.services.ports import Authorization, Hold, HoldRefused, PaymentError
 
 log = logging.getLogger(__name__)
 
 # PaymentIntent statuses after which a cancel or capture has nothing left to do.
 ALREADY_RELEASED = {"canceled"}
 ALREADY_CAPTURED = {"succeeded"}
+# A page of the reconcile job's listing (Stripe's most).
+LIST_PAGE = 100
 
 
 class Pacer:
@@ -51,9 +57,12 @@ class StripePayments:
         base_url: str | None = None,
         max_rps: float = 20,
         max_network_retries: int = 3,
+        timeout: float | None = None,
         http_client: Any = None,
     ) -> None:
         options: dict[str, Any] = {"max_network_retries": max_network_retries}
+        if http_client is None and timeout is not None:
+            http_client = stripe.new_default_http_client(timeout=timeout)
         if http_client is not None:
             options["http_client"] = http_client
         if base_url:
@@ -68,9 +77,9 @@ class StripePayments:
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as err:
             raise PaymentError(str(err)) from err
 
-    def authorize(
+    def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
-    ) -> Authorization:
+    ) -> str:
         try:
             intent = self._call(
                 self._client.v1.payment_intents.create,
@@ -80,35 +89,49 @@ class StripePayments:
                     "payment_method": payment_method_id,
                     "payment_method_types": ["card"],
                     "capture_method": "manual",
-                    "confirm": True,
                     "metadata": {"requestId": request_id, "customerId": customer_id},
                 },
-                options={"idempotency_key": f"{request_id}:authorize"},
+                options={"idempotency_key": f"{request_id}:create"},
+            )
+        except stripe.InvalidRequestError as err:  # e.g. a payment method that does not exist
+            raise HoldRefused(err.user_message or str(err)) from err
+        return str(intent.id)
+
+    def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
+        try:
+            intent = self._call(
+                self._client.v1.payment_intents.confirm,
+                payment_intent_id,
+                options={"idempotency_key": f"{request_id}:confirm"},
             )
         except stripe.CardError as err:
-            return Authorization("declined", decline_reason=err.user_message or str(err))
-        except stripe.InvalidRequestError as err:
-            return Authorization("declined", decline_reason=err.user_message or str(err))
-        if intent.status == "requires_capture":
-            return Authorization("authorized", payment_intent_id=intent.id)
-        if intent.status == "requires_action":
             return Authorization(
-                "requires_action", payment_intent_id=intent.id, client_secret=intent.client_secret
+                "declined", payment_intent_id, decline_reason=err.user_message or str(err)
             )
-        reason = (
-            (intent.last_payment_error or {}).get("message") if intent.last_payment_error else None
-        )
-        return Authorization(
-            "declined", payment_intent_id=intent.id, decline_reason=reason or intent.status
-        )
+        except stripe.InvalidRequestError as err:
+            # Not confirmable: cancelled first (the request ended), or confirmed already (a
+            # retry past the key's life). What it is now says which.
+            now = self._retrieve(payment_intent_id)
+            if now.status in ("canceled", "requires_capture", "requires_action"):
+                return _authorization(payment_intent_id, str(now.status), now)
+            return Authorization(
+                "declined", payment_intent_id, decline_reason=err.user_message or str(err)
+            )
+        return _authorization(intent.id, str(intent.status), intent)
 
     def release(self, request_id: str, payment_intent_id: str) -> None:
+        self._cancel(request_id, payment_intent_id, f"{request_id}:release")
+
+    def release_stray(self, payment_intent_id: str) -> None:
+        self._cancel(None, payment_intent_id, f"{payment_intent_id}:release")
+
+    def _cancel(self, request_id: str | None, payment_intent_id: str, key: str) -> None:
         try:
             self._call(
                 self._client.v1.payment_intents.cancel,
                 payment_intent_id,
                 params={"cancellation_reason": "abandoned"},
-                options={"idempotency_key": f"{request_id}:release"},
+                options={"idempotency_key": key},
             )
         except stripe.InvalidRequestError as err:
             if _missing(err):
@@ -154,12 +177,39 @@ class StripePayments:
         except stripe.InvalidRequestError as err:
             raise PaymentError(str(err)) from err
 
+    def recent_holds(self, since: datetime) -> Iterator[Hold]:
+        # Stripe's list filters by `created`, not by metadata: each intent's request is read.
+        params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "limit": LIST_PAGE}
+        while True:
+            page = self._call(self._client.v1.payment_intents.list, params=params)
+            for intent in page.data:
+                metadata = intent.metadata.to_dict() if intent.metadata else {}
+                yield Hold(str(intent.id), str(intent.status), metadata.get("requestId"))
+            if not page.has_more or not page.data:
+                return
+            params = {**params, "starting_after": page.data[-1].id}
+
     def _status(self, payment_intent_id: str) -> str:
+        return str(self._retrieve(payment_intent_id).status)
+
+    def _retrieve(self, payment_intent_id: str) -> Any:
         try:
-            intent = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+            return self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
         except stripe.InvalidRequestError as err:  # e.g. a capture of an unknown intent: owed
             raise PaymentError(str(err)) from err
-        return str(intent.status)
+
+
+def _authorization(payment_intent_id: str, status: str, intent: Any) -> Authorization:
+    if status == "requires_capture":
+        return Authorization("authorized", payment_intent_id=payment_intent_id)
+    if status == "canceled":
+        return Authorization("canceled", payment_intent_id=payment_intent_id)
+    if status == "requires_action":
+        secret = intent.client_secret if intent is not None else None
+        return Authorization("requires_action", payment_intent_id, client_secret=secret)
+    error = intent.last_payment_error if intent is not None else None
+    reason = (error or {}).get("message") if error else None
+    return Authorization("declined", payment_intent_id, decline_reason=reason or status)
 
 
 def _missing(err: stripe.InvalidRequestError) -> bool:

@@ -19,6 +19,7 @@ from homepro.domain.models import Actor, PaymentOwed, RequestDoc, Role, UserDoc
 from homepro.domain.states import (
     PAYMENT,
     REQUEST,
+    TERMINAL_REQUEST_STATES,
     PaymentAction,
     PaymentStatus,
     RequestAction,
@@ -270,19 +271,60 @@ def plan_authorized(request: RequestDoc, payment_intent_id: str, now: datetime) 
     )
 
 
-def plan_awaiting_action(request: RequestDoc, payment_intent_id: str) -> Transition:
-    """The card needs the customer (3-D Secure): the PaymentIntent is recorded; the webhook
-    authorizes the request when Stripe reports the hold."""
+def plan_hold_created(request: RequestDoc, payment_intent_id: str) -> Transition:
+    """The PaymentIntent made for a pending request is recorded before its card is confirmed, so
+    whatever ends the request from now on owes its release (`hold_settlement`)."""
+    if request.payment_intent_id == payment_intent_id:
+        raise InvalidTransition("the hold is recorded already")
+    if request.payment_intent_id is not None:
+        raise InvalidTransition("the request holds another PaymentIntent")
+    if request.status != RequestStatus.PENDING:
+        raise InvalidTransition(f"request is {request.status.value}")
     if request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
         raise InvalidTransition(f"payment is already {request.payment_status.value}")
     return Transition(
-        event_type="payment_requires_action",
+        event_type="payment_intent_created",
         from_status=request.payment_status,
         to_status=request.payment_status,
         actor=Actor.system(),
         changes={"paymentIntentId": payment_intent_id},
         state_field="paymentStatus",
     )
+
+
+def confirmable(request: RequestDoc, payment_intent_id: str) -> bool:
+    """The card of this hold may be confirmed: the request is pending, unpaid and holds it."""
+    return (
+        request.status == RequestStatus.PENDING
+        and request.payment_status == PaymentStatus.REQUIRES_PAYMENT
+        and request.payment_intent_id == payment_intent_id
+    )
+
+
+# Why a hold at Stripe is nobody's to keep (the reason logged when it is released).
+REQUEST_MISSING = "request_missing"
+REQUEST_HOLDS_ANOTHER = "request_holds_another"
+REQUEST_OVER = "request_over"
+
+
+def stray_hold(request: RequestDoc | None, payment_intent_id: str) -> str | None:
+    """Why a PaymentIntent made for `request` must be released now, or None if the request
+    still has a use for it (live, or a release or capture it owes is the settle step's)."""
+    if request is None:
+        return REQUEST_MISSING
+    if request.payment_intent_id not in (None, payment_intent_id):
+        return REQUEST_HOLDS_ANOTHER
+    if request.payment_owed is not None:
+        return None
+    unpaid = request.payment_status == PaymentStatus.REQUIRES_PAYMENT
+    if request.payment_intent_id is None:
+        # Not recorded yet: create_request records it, unless the request ended first.
+        return None if unpaid and request.status == RequestStatus.PENDING else REQUEST_OVER
+    if request.payment_status in (PaymentStatus.FAILED, PaymentStatus.RELEASED):
+        return REQUEST_OVER  # our records say the hold is gone
+    if unpaid and request.status in TERMINAL_REQUEST_STATES:
+        return REQUEST_OVER
+    return None
 
 
 def plan_declined(request: RequestDoc, now: datetime, reason: str) -> Transition:

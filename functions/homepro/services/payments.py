@@ -4,14 +4,24 @@ The transition that ends a request writes `paymentOwed` in its own transaction; 
 call runs after the commit with an idempotency key (`{requestId}:release` / `:capture`), and
 its success clears `paymentOwed` in a second transaction. A Stripe call that fails leaves
 `paymentOwed` for the next sweep to retry, so a hold is never forgotten and never settled twice.
+
+No hold is left behind: the PaymentIntent is created unconfirmed (`{requestId}:create`) and
+recorded on the request (`payment_intent_created`) before its card is confirmed
+(`{requestId}:confirm`), so whatever ends the request from then on owes its release; a request
+that ended before the recording is not confirmed and its intent is released here. An
+authorization that reaches a request that is over, failed, gone or holds another intent is
+released (`release_stray`, keyed by the intent), and the `reconcile_payments` job releases any
+such hold that slipped past both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, NoReturn
 
 from homepro.domain import limits
 from homepro.domain.attention import plan_settle_failed
@@ -24,12 +34,15 @@ from homepro.domain.errors import (
     Unavailable,
 )
 from homepro.domain.lifecycle import (
+    Transition,
+    confirmable,
     plan_authorized,
-    plan_awaiting_action,
     plan_cancel,
     plan_declined,
+    plan_hold_created,
     plan_refunded,
     plan_settled,
+    stray_hold,
 )
 from homepro.domain.models import (
     Actor,
@@ -42,9 +55,9 @@ from homepro.domain.models import (
 )
 from homepro.domain.pricing import CURRENCY, price_of
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
-from homepro.domain.states import PaymentStatus, RequestStatus
+from homepro.domain.states import TERMINAL_REQUEST_STATES, PaymentStatus, RequestStatus
 from homepro.services.context import Context
-from homepro.services.ports import PaymentError
+from homepro.services.ports import HoldRefused, PaymentError
 
 log = logging.getLogger(__name__)
 # What a declined card is answered, whatever Stripe's reason (its card-testing guidance), and the
@@ -76,7 +89,8 @@ def _answer(request: RequestDoc, client_secret: str | None = None) -> dict[str, 
 def create_request(
     ctx: Context, actor: Actor, data: CreateRequestInput, source: str | None = None
 ) -> dict[str, Any]:
-    """A customer asks for help: the request is written, then the card is held.
+    """A customer asks for help: the request is written, then its PaymentIntent is made and
+    recorded, then the card is held (confirmed).
 
     The request is counted against its customer's and its source address's limits in the
     commit that writes it (`domain.limits`): over a limit nothing is written and Stripe is not
@@ -113,44 +127,130 @@ def create_request(
     )
     if not created and request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
         return _answer(request)  # the same clientRequestId again: the first request
+    if request.status != RequestStatus.PENDING:
+        return _answer(request)  # it ended (cancelled) while its card was being held
     # The helper's page reads the safety checklist before the session starts: make sure the
     # document exists (written with the defaults when missing).
     ctx.sessions.ensure_checklists(DEFAULT_CHECKLISTS)
 
+    # The PaymentIntent is made unconfirmed and recorded before the card is touched: a cancel or
+    # an expiry from then on owes its release. A retry finds it recorded and confirms it again
+    # (the same idempotency key: the same answer, never a second hold).
     try:
-        held = ctx.payments.authorize(
+        intent = request.payment_intent_id or ctx.payments.create_hold(
             request.id, request.amount, request.currency, data.payment_method_id, actor.uid
         )
+    except HoldRefused as err:
+        return _declined(ctx, request.id, str(err), now)
     except PaymentError as err:
-        log.warning(
-            "authorization failed, customer may retry",
-            extra={"request_id": request.id, "error": str(err)},
-        )
-        ctx.limits.forget_attempt(actor.uid, request.id)  # Stripe never answered: no attempt
-        raise Unavailable(
-            "the card could not be checked right now: try again (the same request is kept)"
-        ) from err
+        raise _try_again(ctx, actor.uid, request.id, err) from err
+    request, confirm = _record_hold(ctx, request.id, intent, now)
+    if not confirm:
+        return _answer(request)  # it ended first: the hold is released, not confirmed
+    try:
+        held = ctx.payments.confirm_hold(request.id, intent)
+    except PaymentError as err:
+        raise _try_again(ctx, actor.uid, request.id, err) from err
 
-    if held.outcome == "authorized" and held.payment_intent_id:
-        intent = held.payment_intent_id
-        request, _ = ctx.requests.apply(request.id, lambda r: plan_authorized(r, intent, now), now)
-        ctx.limits.forget_attempt(actor.uid, request.id)
+    if held.outcome == "authorized":
+        request, _ = hold_authorized(ctx, request.id, intent)
         return _answer(request)
-    if held.outcome == "requires_action" and held.payment_intent_id:
-        intent = held.payment_intent_id
-        if request.payment_intent_id is None:
-            request, _ = ctx.requests.apply(
-                request.id, lambda r: plan_awaiting_action(r, intent), now
-            )
-        return _answer(request, held.client_secret)
+    if held.outcome == "requires_action":
+        return _answer(request, held.client_secret)  # the webhook authorizes it after 3-D Secure
+    if held.outcome == "canceled":  # released by a cancel or expiry that landed meanwhile
+        return _answer(ctx.requests.get_request(request.id) or request)
+    return _declined(ctx, request.id, held.decline_reason, now)
+
+
+def _try_again(ctx: Context, customer_id: str, request_id: str, err: PaymentError) -> Unavailable:
+    log.warning(
+        "authorization failed, customer may retry",
+        extra={"request_id": request_id, "error": str(err)},
+    )
+    ctx.limits.forget_attempt(customer_id, request_id)  # Stripe never answered: no attempt
+    return Unavailable(
+        "the card could not be checked right now: try again (the same request is kept)"
+    )
+
+
+def _declined(ctx: Context, request_id: str, reason: str | None, now: datetime) -> NoReturn:
     # Stripe's reason stays on the server (a card tester learns nothing from the answer or the
     # customer-readable audit trail); the log keeps it for support.
-    log.info(
-        "card declined",
-        extra={"request_id": request.id, "decline_reason": held.decline_reason},
-    )
-    ctx.requests.apply(request.id, lambda r: plan_declined(r, now, CARD_DECLINED), now)
+    log.info("card declined", extra={"request_id": request_id, "decline_reason": reason})
+    with contextlib.suppress(InvalidTransition):  # it ended meanwhile: nothing is held
+        ctx.requests.apply(request_id, lambda r: plan_declined(r, now, CARD_DECLINED), now)
     raise FailedPrecondition(DECLINED_MESSAGE)
+
+
+def _record_hold(
+    ctx: Context, request_id: str, intent: str, now: datetime
+) -> tuple[RequestDoc, bool]:
+    """Record the PaymentIntent on the request (with its audit event); whether to confirm it.
+    A request that ended meanwhile is not confirmed: its hold is released here."""
+    try:
+        request, _ = ctx.requests.apply(request_id, lambda r: plan_hold_created(r, intent), now)
+        return request, True
+    except InvalidTransition:
+        current = ctx.requests.get_request(request_id)
+    if current is not None and confirmable(current, intent):
+        return current, True  # recorded by an earlier try
+    release_stray(ctx, current, request_id, intent)
+    if current is None:
+        raise NotFound(f"request {request_id} does not exist")
+    return current, False
+
+
+def release_stray(
+    ctx: Context, request: RequestDoc | None, request_id: str, intent: str
+) -> str | None:
+    """Release a hold the request has no use for (see `stray_hold`); the reason, if it did.
+    A failed call is logged: the reconcile job finds the hold again."""
+    reason = stray_hold(request, intent)
+    if reason is None:
+        return None
+    try:
+        ctx.payments.release_stray(intent)
+    except PaymentError as err:
+        log.warning(
+            "stray hold not released, left for reconcile_payments",
+            extra={"request_id": request_id, "payment_intent_id": intent, "error": str(err)},
+        )
+        return None
+    log.info(
+        "stray hold released",
+        extra={"request_id": request_id, "payment_intent_id": intent, "reason": reason},
+    )
+    return reason
+
+
+def hold_authorized(ctx: Context, request_id: str, intent: str) -> tuple[RequestDoc, str]:
+    """Stripe holds the card (confirm's answer, or the webhook after 3-D Secure): the request
+    becomes payable, or, if it is over or holds another intent, the hold is released. Returns
+    the request and what was done (the transition's event type, `stray_released`, or
+    `unchanged`)."""
+    now = ctx.clock.now()
+
+    def plan(request: RequestDoc) -> Transition:
+        if request.payment_intent_id not in (None, intent):
+            raise InvalidTransition("the request holds another PaymentIntent")
+        if request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
+            raise InvalidTransition("already past authorization")
+        if request.status in TERMINAL_REQUEST_STATES and request.payment_owed is None:
+            raise InvalidTransition("the request is over")
+        return plan_authorized(request, intent, now)
+
+    try:
+        request, transition = ctx.requests.apply(request_id, plan, now)
+    except InvalidTransition:
+        current = ctx.requests.get_request(request_id)
+        released = release_stray(ctx, current, request_id, intent)
+        if current is None:
+            raise NotFound(f"request {request_id} does not exist") from None
+        return current, "stray_released" if released else "unchanged"
+    ctx.limits.forget_attempt(request.customer_id, request.id)  # not a failed attempt
+    if request.payment_owed is not None:  # authorized after the customer cancelled: release
+        request = settle(ctx, request)
+    return request, transition.event_type
 
 
 def cancel_request(ctx: Context, actor: Actor, data: CancelRequestInput) -> dict[str, Any]:
@@ -241,7 +341,8 @@ def refund_request(ctx: Context, actor: Actor, data: RefundRequestInput) -> dict
     try:
         ctx.payments.refund(request.id, request.payment_intent_id, amount)
     except PaymentError as err:
-        raise FailedPrecondition(f"the refund could not be made: {err}") from err
+        log.warning("refund failed", extra={"request_id": request.id, "error": str(err)})
+        raise Unavailable("the refund could not be made right now: try again") from err
     now = ctx.clock.now()
     try:
         request, _ = ctx.requests.apply(

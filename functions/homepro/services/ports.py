@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -44,7 +44,8 @@ class Push(Protocol):
 @dataclass(frozen=True)
 class Authorization:
     """What Stripe said to a card hold: `authorized`, `requires_action` (3-D Secure, with the
-    client secret) or `declined` (with the reason)."""
+    client secret), `declined` (with the reason) or `canceled` (released before it was
+    confirmed)."""
 
     outcome: str
     payment_intent_id: str | None = None
@@ -56,19 +57,54 @@ class PaymentError(Exception):
     """A Stripe call that failed and may succeed later (network, 429, 5xx): retry it."""
 
 
+class HoldRefused(Exception):
+    """Stripe would not make the hold at all (e.g. a payment method it does not know): the
+    request fails like a declined card; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A PaymentIntent as the reconcile job lists it: its status and the request it was made
+    for (`metadata.requestId`; None for an intent that is not ours)."""
+
+    payment_intent_id: str
+    status: str
+    request_id: str | None
+
+
 class Payments(Protocol):
     """Card holds (Stripe PaymentIntents, manual capture). Every call has an idempotency key
-    derived from the request and the action, so a retry repeats nothing."""
+    derived from the request (or the intent) and the action, so a retry repeats nothing.
 
-    def authorize(
+    A hold is made in two calls so that its id is recorded before the card is touched:
+    `create_hold` makes the PaymentIntent unconfirmed (nothing is held yet), `confirm_hold`
+    asks the card for the money."""
+
+    def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
-    ) -> Authorization: ...
+    ) -> str:
+        """The PaymentIntent's id (unconfirmed; key `{requestId}:create`), or HoldRefused."""
+        ...
+
+    def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
+        """Confirm it (key `{requestId}:confirm`): `authorized`, `requires_action`, `declined`,
+        or `canceled` (it was cancelled before the confirmation reached it)."""
+        ...
 
     def release(self, request_id: str, payment_intent_id: str) -> None: ...
+
+    def release_stray(self, payment_intent_id: str) -> None:
+        """Cancel a hold no request holds any more (key `{paymentIntentId}:release`); one
+        already cancelled is done."""
+        ...
 
     def capture(self, request_id: str, payment_intent_id: str) -> None: ...
 
     def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None: ...
+
+    def recent_holds(self, since: datetime) -> Iterator[Hold]:
+        """Every PaymentIntent created at or after `since`, page by page."""
+        ...
 
 
 class VideoSessions(Protocol):

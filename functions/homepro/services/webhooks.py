@@ -7,10 +7,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from homepro.domain.errors import InvalidTransition
+from homepro.domain.errors import InvalidTransition, NotFound
 from homepro.domain.lifecycle import (
     Transition,
-    plan_authorized,
     plan_declined,
     plan_refunded,
     plan_settled,
@@ -18,7 +17,7 @@ from homepro.domain.lifecycle import (
 from homepro.domain.models import Actor, PaymentOwed, RequestDoc
 from homepro.domain.states import PaymentStatus
 from homepro.services.context import Context
-from homepro.services.payments import CARD_DECLINED, settle
+from homepro.services.payments import CARD_DECLINED, hold_authorized, release_stray
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +37,22 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
     request_id = (obj.get("metadata") or {}).get("requestId")
     if not request_id:
         return "ignored: no request"
+    intent = str(obj["id"])
+    if event_type == "payment_intent.amount_capturable_updated":
+        # Authorized: the request becomes payable, or the hold is released if the request is
+        # over, failed, gone or holds another PaymentIntent.
+        try:
+            return hold_authorized(ctx, str(request_id), intent)[1]
+        except NotFound:
+            release_stray(ctx, None, str(request_id), intent)
+            return "stray_released"
     now = ctx.clock.now()
 
     def plan(request: RequestDoc) -> Transition:
         status = request.payment_status
-        if event_type == "payment_intent.amount_capturable_updated":
-            if status != PaymentStatus.REQUIRES_PAYMENT:
-                raise InvalidTransition("already past authorization")
-            return plan_authorized(request, str(obj["id"]), now)
+        about_intent = event_type.startswith("payment_intent.")
+        if about_intent and request.payment_intent_id not in (None, intent):
+            raise InvalidTransition("about another PaymentIntent than the request's")
         if event_type == "payment_intent.succeeded" and request.payment_owed == PaymentOwed.CAPTURE:
             return plan_settled(request)
         if event_type == "payment_intent.canceled" and request.payment_owed == PaymentOwed.RELEASE:
@@ -61,15 +68,11 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
         raise InvalidTransition("nothing to do")
 
     try:
-        request, transition = ctx.requests.apply(str(request_id), plan, now)
-    except InvalidTransition:
+        _, transition = ctx.requests.apply(str(request_id), plan, now)
+    except (InvalidTransition, NotFound):
         log.info(
             "stripe event changed nothing",
             extra={"request_id": request_id, "event_type": event_type},
         )
         return "unchanged"
-    if event_type == "payment_intent.amount_capturable_updated":
-        ctx.limits.forget_attempt(request.customer_id, request.id)  # not a failed attempt
-    if request.payment_owed is not None:  # e.g. authorized after the customer cancelled
-        settle(ctx, request)
     return transition.event_type
