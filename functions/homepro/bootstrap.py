@@ -93,14 +93,14 @@ class LazyPayments:
     def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
         return self._stripe().confirm_hold(request_id, payment_intent_id)
 
-    def release(self, request_id: str, payment_intent_id: str) -> None:
-        self._stripe().release(request_id, payment_intent_id)
+    def release(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
+        self._stripe().release(request_id, payment_intent_id, attempt)
 
     def release_stray(self, payment_intent_id: str) -> None:
         self._stripe().release_stray(payment_intent_id)
 
-    def capture(self, request_id: str, payment_intent_id: str) -> None:
-        self._stripe().capture(request_id, payment_intent_id)
+    def capture(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
+        self._stripe().capture(request_id, payment_intent_id, attempt)
 
     def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None:
         self._stripe().refund(request_id, payment_intent_id, amount)

@@ -596,7 +596,7 @@ class FakePayments:
         for intent_id, intent in reversed(self.intents.items()):  # newest first, as Stripe
             yield Hold(intent_id, intent["status"], intent.get("requestId"))
 
-    def release(self, request_id: str, payment_intent_id: str) -> None:
+    def release(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
         self._fail_if_down("release")
         self.calls.append(("release", request_id))
         intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})
@@ -604,7 +604,7 @@ class FakePayments:
             raise AssertionError("a captured payment cannot be released")
         intent["status"] = "canceled"
 
-    def capture(self, request_id: str, payment_intent_id: str) -> None:
+    def capture(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
         self._fail_if_down("capture")
         self.calls.append(("capture", request_id))
         intent = self.intents.setdefault(payment_intent_id, {"status": "requires_capture"})

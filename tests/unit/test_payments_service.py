@@ -358,3 +358,14 @@ def test_reconcile_releases_every_hold_no_request_keeps(ctx):
         "not_held": 1,
     }
     assert reconcile_payments(ctx).counts["not_held"] == 4  # again: nothing left to do
+
+
+def test_a_retried_settlement_names_its_attempt(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    seen = []
+    release = ctx.payments.release
+    ctx.payments.release = lambda rid, pi, attempt=0: (seen.append(attempt), release(rid, pi))[1]
+    ctx.payments.failures = 1  # the first release fails and is counted
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(requestId=request_id))
+    sweeps.sweep_stale_requests(ctx)
+    assert seen[-1] == 1 and fake_docs(ctx).requests[request_id]["paymentStatus"] == "released"

@@ -231,3 +231,13 @@ def test_429_is_retried_when_stripe_says_so_else_left_owed():
     refused = ScriptedStripe((429, limited, {"Stripe-Should-Retry": "false"}))
     with pytest.raises(PaymentError):  # a PaymentError leaves `paymentOwed` for the sweep
         adapter(refused).release("r", "pi_1")
+
+
+def test_a_settlement_after_a_failed_attempt_uses_a_fresh_key():
+    # Stripe replays a key's first answer, a 500 included, for 24 hours: the sweep's retry of
+    # a failed capture must not send the same key again, or it gets the same 500 all day.
+    client = ScriptedStripe((200, intent("succeeded")), (200, intent("canceled")))
+    adapter(client).capture("req-1", "pi_1", attempt=2)
+    adapter(client).release("req-2", "pi_2", attempt=1)
+    keys = [s["headers"]["Idempotency-Key"] for s in client.sent]
+    assert keys == ["req-1:capture:2", "req-2:release:1"]

@@ -119,8 +119,8 @@ class StripePayments:
             )
         return _authorization(intent.id, str(intent.status), intent)
 
-    def release(self, request_id: str, payment_intent_id: str) -> None:
-        self._cancel(request_id, payment_intent_id, f"{request_id}:release")
+    def release(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
+        self._cancel(request_id, payment_intent_id, _key(request_id, "release", attempt))
 
     def release_stray(self, payment_intent_id: str) -> None:
         self._cancel(None, payment_intent_id, f"{payment_intent_id}:release")
@@ -150,12 +150,12 @@ class StripePayments:
             if self._status(payment_intent_id) not in ALREADY_RELEASED:
                 raise PaymentError(str(err)) from err
 
-    def capture(self, request_id: str, payment_intent_id: str) -> None:
+    def capture(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
         try:
             self._call(
                 self._client.v1.payment_intents.capture,
                 payment_intent_id,
-                options={"idempotency_key": f"{request_id}:capture"},
+                options={"idempotency_key": _key(request_id, "capture", attempt)},
             )
         except stripe.InvalidRequestError as err:
             if self._status(payment_intent_id) not in ALREADY_CAPTURED:
@@ -214,3 +214,10 @@ def _authorization(payment_intent_id: str, status: str, intent: Any) -> Authoriz
 
 def _missing(err: stripe.InvalidRequestError) -> bool:
     return err.http_status == 404 or err.code == "resource_missing"
+
+
+def _key(request_id: str, action: str, attempt: int) -> str:
+    """A settlement's idempotency key: a fresh one after each failed attempt, since Stripe
+    replays a key's first answer (a 500 included) for 24 hours. A fresh key cannot settle twice:
+    a capture of a captured intent, or a cancel of a cancelled one, is answered as done."""
+    return f"{request_id}:{action}" if attempt <= 0 else f"{request_id}:{action}:{attempt}"

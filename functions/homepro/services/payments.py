@@ -272,10 +272,12 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
     if request.payment_owed is None or not request.payment_intent_id:
         return request
     try:
+        # a fresh idempotency key after each failed attempt (Stripe replays a saved 500)
+        attempt = request.payment_attempts
         if request.payment_owed.value == "capture":
-            ctx.payments.capture(request.id, request.payment_intent_id)
+            ctx.payments.capture(request.id, request.payment_intent_id, attempt)
         else:
-            ctx.payments.release(request.id, request.payment_intent_id)
+            ctx.payments.release(request.id, request.payment_intent_id, attempt)
     except PaymentError as err:
         log.warning(
             "stripe call failed, left owed for the sweep",

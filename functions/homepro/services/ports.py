@@ -91,14 +91,21 @@ class Payments(Protocol):
         or `canceled` (it was cancelled before the confirmation reached it)."""
         ...
 
-    def release(self, request_id: str, payment_intent_id: str) -> None: ...
+    def release(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
+        """Cancel the request's hold (key `{requestId}:release`, `:release:{attempt}` after a
+        failed one: Stripe replays a key's first answer, a 500 included, for 24 hours); one
+        already cancelled is done."""
+        ...
 
     def release_stray(self, payment_intent_id: str) -> None:
         """Cancel a hold no request holds any more (key `{paymentIntentId}:release`); one
         already cancelled is done."""
         ...
 
-    def capture(self, request_id: str, payment_intent_id: str) -> None: ...
+    def capture(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
+        """Capture it (key `{requestId}:capture`, `:capture:{attempt}` after a failed one);
+        one already captured is done."""
+        ...
 
     def refund(self, request_id: str, payment_intent_id: str, amount: int | None) -> None: ...
 
