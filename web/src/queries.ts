@@ -25,6 +25,7 @@ import {
   type DispatchRound,
   type DispatchTarget,
   type InboxNotification,
+  type Job,
   type Profile,
   type RequestEvent,
   type ServiceRequest,
@@ -59,9 +60,9 @@ export const QUERY_SHAPES: readonly QueryShape[] = [
   },
   {
     name: 'watchJobBoard',
-    collection: 'requests',
-    collectionGroup: 'requests',
-    equals: ['status', 'paymentStatus'],
+    collection: 'jobs',
+    collectionGroup: 'jobs',
+    equals: ['open'],
     orderBy: [],
   },
   {
@@ -123,7 +124,11 @@ function requestOf(snap: QueryDocumentSnapshot<DocumentData>): ServiceRequest {
   return { ...(snap.data() as Omit<ServiceRequest, 'id'>), id: snap.id };
 }
 
-function newestFirst(a: ServiceRequest, b: ServiceRequest): number {
+function jobOf(snap: QueryDocumentSnapshot<DocumentData>): Job {
+  return { ...(snap.data() as Omit<Job, 'id'>), id: snap.id };
+}
+
+function newestFirst(a: ServiceRequest | Job, b: ServiceRequest | Job): number {
   return (
     millis(b.pendingSince ?? b.createdAt) - millis(a.pendingSince ?? a.createdAt) ||
     millis(b.createdAt) - millis(a.createdAt)
@@ -147,20 +152,13 @@ export function watchCustomerRequests(
 }
 
 /**
- * The job board: exactly the dispatchable shape the rules allow a helper to list
- * (`status == "pending"` and `paymentStatus == "authorized"`), newest first.
- * Filtering by the helper's categories happens in the caller.
+ * The job board: the open jobs (`jobs/{requestId}`, exactly the shape the rules allow a helper
+ * to list: `open == true`), newest first. A helper reads the request itself only once they
+ * hold it. Filtering by the helper's categories happens in the caller.
  */
-export function watchJobBoard(
-  onNext: (requests: ServiceRequest[]) => void,
-  onError: OnError,
-): Unsubscribe {
-  const q = query(
-    collection(db, 'requests'),
-    where('status', '==', 'pending'),
-    where('paymentStatus', '==', 'authorized'),
-  );
-  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(newestFirst)), onError);
+export function watchJobBoard(onNext: (jobs: Job[]) => void, onError: OnError): Unsubscribe {
+  const q = query(collection(db, 'jobs'), where('open', '==', true));
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(jobOf).sort(newestFirst)), onError);
 }
 
 /** Requests the helper holds or held (`helperId == uid`), newest first. */
@@ -322,6 +320,22 @@ export function watchProfile(
   return onSnapshot(
     doc(db, 'users', uid),
     (snap) => onNext(snap.exists() ? (snap.data() as Profile) : null),
+    onError,
+  );
+}
+
+/**
+ * One open job (what a helper may read before holding the request); null when it does not
+ * exist. A job that is no longer open is refused to helpers: `onError` gets permission-denied.
+ */
+export function watchJob(
+  requestId: string,
+  onNext: (job: Job | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'jobs', requestId),
+    (snap) => onNext(snap.exists() ? { ...(snap.data() as Omit<Job, 'id'>), id: snap.id } : null),
     onError,
   );
 }

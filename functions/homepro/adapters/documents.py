@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from homepro.domain import events, limits
 from homepro.domain.errors import NotFound
 from homepro.domain.events import RoundCounts
+from homepro.domain.jobs import job_of, job_path
 from homepro.domain.lifecycle import Transition
 from homepro.domain.models import (
     AnalyticsDoc,
@@ -114,15 +115,21 @@ def _request(request_id: str, data: Mapping[str, Any]) -> RequestDoc:
     return RequestDoc.model_validate({**data, "id": request_id})
 
 
+def _write_job(tx: Tx, request: RequestDoc) -> None:
+    """The request's job (what helpers read), whole, in the commit that writes the request."""
+    tx.set(job_path(request.id), job_of(request))
+
+
 def _write_transition(
     tx: Tx, request: RequestDoc, transition: Transition, now: datetime
 ) -> dict[str, Any]:
     """A planned transition of `request` (as read in `tx`): its fields with `version` + 1, its
-    audit event, the documents it creates. Returns the fields written."""
+    audit event, its job, the documents it creates. Returns the fields written."""
     version = request.version + 1
     updates = transition.updates(version, now)
     path = f"requests/{request.id}"
     tx.update(path, updates)  # conditioned on the read: state and version still hold
+    _write_job(tx, _request(request.id, {**request.model_dump(by_alias=True), **updates}))
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
     for write in transition.writes:
@@ -166,6 +173,7 @@ class DocumentRequests(ABC):
                 _write(tx, write)
             doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
             tx.create(path, doc)
+            _write_job(tx, _request(request_id, doc))
             event = events.created_event(doc["customerId"], doc["status"], now)
             tx.create(f"{path}/events/{events.audit_event_id(1, 'request_created')}", event)
             return _request(request_id, doc), True
