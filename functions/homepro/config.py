@@ -25,6 +25,11 @@ MAX_CLAIMS_PER_HELPER = params.IntParam(
     default=1,
     description="Requests one helper may hold at once (claimed or in session).",
 )
+MAX_DEVICES_PER_USER = params.IntParam(
+    "MAX_DEVICES_PER_USER",
+    default=10,
+    description="Devices one user may register; a new one past it replaces the oldest.",
+)
 ESCALATION_MINUTES = params.IntParam(
     "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
 )
@@ -133,6 +138,7 @@ def policy() -> Policy:
             declines_per_source_per_hour=MAX_DECLINES_PER_IP_PER_HOUR.value,
             signups_per_source_per_hour=MAX_SIGNUPS_PER_IP_PER_HOUR.value,
         ),
+        max_devices_per_user=MAX_DEVICES_PER_USER.value,
     )
 
 

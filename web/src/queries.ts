@@ -12,6 +12,7 @@ import {
   orderBy,
   query,
   where,
+  Timestamp,
   type DocumentData,
   type FirestoreError,
   type QueryDocumentSnapshot,
@@ -380,9 +381,14 @@ export function watchChecklists(
   );
 }
 
-/** This browser's device document's token, or null when there is none. */
-export async function getDeviceToken(uid: string, deviceId: string): Promise<string | null> {
+/** One of the user's devices: its token and when it was last registered; null if none. */
+export async function getDevice(
+  uid: string,
+  deviceId: string,
+): Promise<{ token: string; updatedAtMillis: number } | null> {
   const snap = await getDoc(doc(db, 'users', uid, 'devices', deviceId));
   const token: unknown = snap.exists() ? snap.get('token') : null;
-  return typeof token === 'string' ? token : null;
+  if (typeof token !== 'string') return null;
+  const updatedAt: unknown = snap.get('updatedAt') ?? snap.get('createdAt');
+  return { token, updatedAtMillis: updatedAt instanceof Timestamp ? updatedAt.toMillis() : 0 };
 }
