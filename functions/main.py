@@ -25,12 +25,23 @@ from homepro.domain.models import (
     DispatchReportInput,
     EndSessionInput,
     RefundRequestInput,
+    RegisterDeviceInput,
+    RemoveDeviceInput,
     RequestRef,
     SessionRef,
     SetAvailabilityInput,
     StartSessionInput,
 )
-from homepro.services import attention, claims, payments, reconcile, reports, sessions, sweeps
+from homepro.services import (
+    attention,
+    claims,
+    devices,
+    payments,
+    reconcile,
+    reports,
+    sessions,
+    sweeps,
+)
 
 options.set_global_options(region=REGION, max_instances=20)
 logs.install()  # the one handler: every `homepro` logger writes Cloud Logging's JSON
@@ -106,6 +117,16 @@ def end_session(req: Callable) -> dict[str, Any]:
 @https_fn.on_call(enforce_app_check=APP_CHECK)
 def set_availability(req: Callable) -> dict[str, Any]:
     return entrypoints.call(req, SetAvailabilityInput, claims.set_availability)
+
+
+@https_fn.on_call(enforce_app_check=APP_CHECK)
+def register_device(req: Callable) -> dict[str, Any]:
+    return entrypoints.call(req, RegisterDeviceInput, devices.register_device)
+
+
+@https_fn.on_call(enforce_app_check=APP_CHECK)
+def remove_device(req: Callable) -> dict[str, Any]:
+    return entrypoints.call(req, RemoveDeviceInput, devices.remove_device)
 
 
 @https_fn.on_call(timeout_sec=300, enforce_app_check=APP_CHECK)

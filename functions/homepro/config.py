@@ -26,6 +26,11 @@ MAX_CLAIMS_PER_HELPER = params.IntParam(
     default=1,
     description="Requests one helper may hold at once (claimed or in session).",
 )
+MAX_DEVICES_PER_USER = params.IntParam(
+    "MAX_DEVICES_PER_USER",
+    default=10,
+    description="Devices one user may register; a new one past it replaces the oldest.",
+)
 ESCALATION_MINUTES = params.IntParam(
     "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
 )
@@ -186,6 +191,7 @@ def policy() -> Policy:
         payment_max_attempts=PAYMENT_MAX_ATTEMPTS.value,
         max_texts_per_phone_per_hour=MAX_TEXTS_PER_PHONE_PER_HOUR.value,
         sms_allowed_prefixes=parse_prefixes(SMS_ALLOWED_PREFIXES.value),
+        max_devices_per_user=MAX_DEVICES_PER_USER.value,
     )
 
 

@@ -96,6 +96,9 @@ class _FakeTx:
     def merge(self, path: str, data: Mapping[str, Any]) -> None:
         self.writes.append((WriteKind.MERGE, path, dict(data)))
 
+    def delete(self, path: str) -> None:
+        self.writes.append((WriteKind.DELETE, path, {}))
+
 
 class FakeDocuments:
     """Collections of documents (camelCase dicts, as Firestore stores them) under one lock:
@@ -126,12 +129,17 @@ class FakeDocuments:
                     raise Conflict(f"{what} is busy, try again ({path} exists)")
                 if kind == WriteKind.UPDATE and current is None:
                     raise NotFound(f"{what}: {path} does not exist")
+                if kind == WriteKind.DELETE:
+                    staged[path] = None
+                    continue
                 keeps = kind in (WriteKind.UPDATE, WriteKind.MERGE)
                 base = (current or {}) if keeps else {}
                 staged[path] = _merged(base, data)
             for path, written in staged.items():
                 if written is not None:
                     self._put(path, written)
+                else:
+                    self.delete_all([path])
             return result
 
     def get(self, path: str) -> Data | None:

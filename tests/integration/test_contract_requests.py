@@ -9,12 +9,29 @@ import pytest
 from contract import NOW, request_doc
 from homepro.domain.attention import plan_settle_failed
 from homepro.domain.errors import InvalidTransition, NotFound
-from homepro.domain.lifecycle import plan_cancel, plan_claim, plan_release
+from homepro.domain.lifecycle import plan_authorized, plan_cancel, plan_claim, plan_release
 from homepro.domain.models import Actor, PaymentOwed, UserDoc
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 HELPER = Actor(uid="h1", role="helper")
 HANA = UserDoc(uid="h1", role="helper", display_name="Hana", is_available=True)
+
+
+def _job(**fields):
+    """`jobs/r1` of `request_doc()`: open, and nothing about its customer or its payment."""
+    return {
+        "category": "plumbing",
+        "description": "The kitchen sink drips all night.",
+        "amount": 4900,
+        "currency": "usd",
+        "status": "pending",
+        "paymentStatus": "authorized",
+        "open": True,
+        "createdAt": NOW,
+        "pendingSince": NOW,
+        "updatedAt": NOW,
+        **fields,
+    }
 
 
 def _created(backend):
@@ -47,6 +64,19 @@ def test_create_request_stores_the_request_and_its_whole_audit_event(backend):
             "actor": {"uid": "cust-1", "role": "customer"},
             "reason": None,
             "at": NOW,
+        },
+        # what helpers may read of it, in the same commit (not open: no card held yet)
+        "jobs/r1": {
+            "category": "plumbing",
+            "description": "The kitchen sink drips all night.",
+            "amount": 4900,
+            "currency": "usd",
+            "status": "pending",
+            "paymentStatus": "requires_payment",
+            "open": False,
+            "createdAt": NOW,
+            "pendingSince": None,
+            "updatedAt": NOW,
         },
     }
 
@@ -95,6 +125,8 @@ def test_a_transition_writes_the_request_and_its_audit_event_in_one_commit(backe
         },
         # the helper's open claims, counted in the same commit
         "helperClaims/h1": {"open": ["r1"]},
+        # the job is no longer open
+        "jobs/r1": {**_job(), "status": "claimed", "open": False, "updatedAt": later},
     }
     event = backend.stores.requests.get_event("r1", "v000002-request_claimed")
     assert event is not None and event.actor.uid == "h1" and event.from_ == "pending"
@@ -193,3 +225,30 @@ def test_undecided_holds_are_found_by_their_release_time_across_pages(backend):
     found = backend.stores.requests.undecided_requests(NOW + timedelta(days=2), 2)
 
     assert [q.request.id for q in found] == ["u0", "u1", "u2"]
+
+
+def test_every_write_of_a_request_writes_its_job_in_the_same_commit(backend):
+    _created(backend)
+    requests = backend.stores.requests
+    jobs = []
+    for minutes, plan in (
+        (1, lambda r, at: plan_authorized(r, "pi_1", at)),
+        (2, lambda r, at: plan_claim(r, HANA, HELPER, at)),
+        (3, lambda r, at: plan_release(r, HELPER, at, max_releases=3, reason="released")),
+        (4, lambda r, at: plan_cancel(r, CUSTOMER, at, None)),
+    ):
+        at = NOW + timedelta(minutes=minutes)
+        requests.apply("r1", lambda r, plan=plan, at=at: plan(r, at), at)
+        stored = backend.dump()
+        assert stored["jobs/r1"]["updatedAt"] == stored["requests/r1"]["updatedAt"] == at
+        jobs.append(stored["jobs/r1"])
+
+    assert [(j["status"], j["paymentStatus"], j["open"]) for j in jobs] == [
+        ("pending", "authorized", True),
+        ("claimed", "authorized", False),
+        ("pending", "authorized", True),
+        ("cancelled", "authorized", False),
+    ]
+    assert jobs[0]["pendingSince"] == NOW + timedelta(minutes=1)
+    secret = {"customerId", "paymentIntentId", "clientRequestId", "helperId", "paymentOwed"}
+    assert all(secret.isdisjoint(job) for job in jobs)

@@ -30,6 +30,8 @@ DEPLOYED_FUNCTIONS = {
     "join_session",
     "end_session",
     "set_availability",
+    "register_device",
+    "remove_device",
     "dispatch_report",
     "stripe_webhook",
     "on_request_created",

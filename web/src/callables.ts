@@ -113,6 +113,16 @@ export const adminSettle = callable<
     paymentOwed: SettleAction | null;
   }
 >('admin_settle');
+/** A push token of this installation: the server names the device by it (same token, same id). */
+export const registerDevice = callable<
+  { token: string; platform: 'web' | 'android' | 'ios' },
+  { deviceId: string; created: boolean; replaced: number }
+>('register_device');
+
+export const removeDevice = callable<
+  { token: string } | { deviceId: string },
+  { deviceId: string; removed: boolean }
+>('remove_device');
 
 /** `dispatch_report`'s window: ISO-8601 instants with an offset; the server defaults both. */
 export interface DispatchReportInput {

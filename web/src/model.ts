@@ -114,6 +114,24 @@ export interface PaymentDecision {
   at?: Timestamp | null;
 }
 
+/**
+ * `jobs/{requestId}`: what a helper sees of a request before holding it (server-written; no
+ * customer, no payment). Helpers may read it only while `open` (pending, card held).
+ */
+export interface Job {
+  id: string;
+  category: Category;
+  description: string;
+  amount: number;
+  currency?: string;
+  status: RequestStatus;
+  paymentStatus: PaymentStatus;
+  open: boolean;
+  createdAt?: Timestamp | null;
+  pendingSince?: Timestamp | null;
+  updatedAt?: Timestamp | null;
+}
+
 /** Who made a transition: a signed-in user, or the server itself (`{role: "system"}`). */
 export interface Actor {
   uid?: string | null;

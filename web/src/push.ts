@@ -1,30 +1,33 @@
 /**
- * Web push: the service worker at /firebase-messaging-sw.js, this browser's device document
- * (`users/{uid}/devices/{deviceId}`) and foreground messages. In local mode FCM cannot issue a
- * token (it needs Google's servers): the in-app inbox carries every notification instead.
+ * Web push: the service worker at /firebase-messaging-sw.js, this browser's device (registered
+ * and removed through the `register_device` / `remove_device` callables; the server names it
+ * by its token and keeps at most a few per user) and foreground messages. In local mode FCM
+ * cannot issue a token (it needs Google's servers): the in-app inbox carries every notification
+ * instead.
  */
 import type { MessagePayload, Messaging } from 'firebase/messaging';
 import { isLocalMode, vapidKey } from './config';
-import { loadQueries, loadWrites } from './data';
+import { loadQueries } from './data';
 import { app } from './firebase';
 
 export const SERVICE_WORKER_PATH = '/firebase-messaging-sw.js';
 const DEVICE_ID_KEY = 'homepro.deviceId';
+/**
+ * An unchanged token is registered again after this long: past the cap the server replaces
+ * the device registered longest ago, which should be a browser no longer used, not this one.
+ */
+const REREGISTER_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** A stable random id for this browser (one device document per installation). */
-export function deviceId(): string {
-  let id = safeStorage()?.getItem(DEVICE_ID_KEY) ?? null;
-  if (!id) {
-    id = `web-${randomId()}`;
-    safeStorage()?.setItem(DEVICE_ID_KEY, id);
-  }
-  return id;
+/** The callables, loaded on first use (only a browser with push allowed ever needs them). */
+const loadCallables = () => import('./callables');
+
+/** The id `register_device` answered for this browser's device (null: none yet). */
+function storedDeviceId(): string | null {
+  return safeStorage()?.getItem(DEVICE_ID_KEY) ?? null;
 }
 
-function randomId(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+function storeDeviceId(id: string): void {
+  safeStorage()?.setItem(DEVICE_ID_KEY, id);
 }
 
 function safeStorage(): Storage | null {
@@ -87,8 +90,10 @@ export async function pushAvailability(): Promise<PushAvailability> {
 export async function isPushEnabledHere(uid: string): Promise<boolean> {
   if ((await pushAvailability()) !== 'available') return false;
   if (Notification.permission !== 'granted') return false;
-  const { getDeviceToken } = await loadQueries();
-  return (await getDeviceToken(uid, deviceId())) !== null;
+  const id = storedDeviceId();
+  if (!id) return false;
+  const { getDevice } = await loadQueries();
+  return (await getDevice(uid, id)) !== null;
 }
 
 async function currentToken(): Promise<string> {
@@ -105,16 +110,23 @@ async function currentToken(): Promise<string> {
   return token;
 }
 
-/** Write the token to this browser's device document if it is missing or changed. */
+/**
+ * Register this browser's token unless its device already holds it (registered lately); a
+ * device of an older token (or one written before the callables) is removed.
+ */
 async function saveToken(uid: string, token: string): Promise<void> {
-  const id = deviceId();
-  const [{ getDeviceToken }, { createDevice, updateDeviceToken }] = await Promise.all([
-    loadQueries(),
-    loadWrites(),
-  ]);
-  const stored = await getDeviceToken(uid, id);
-  if (stored === null) await createDevice(uid, id, token);
-  else if (stored !== token) await updateDeviceToken(uid, id, token);
+  const id = storedDeviceId();
+  const { getDevice } = await loadQueries();
+  const stored = id ? await getDevice(uid, id) : null;
+  if (stored?.token === token && Date.now() - stored.updatedAtMillis < REREGISTER_AFTER_MS) return;
+  const { registerDevice, removeDevice } = await loadCallables();
+  const { deviceId } = await registerDevice({ token, platform: 'web' });
+  storeDeviceId(deviceId);
+  if (id && id !== deviceId) {
+    await removeDevice({ deviceId: id }).catch((err: unknown) => {
+      console.warn('the previous device was not removed', err);
+    });
+  }
 }
 
 /** Called when push is enabled in this browser (enablePush succeeded). */
@@ -153,10 +165,12 @@ export async function syncPushToken(uid: string): Promise<void> {
   }
 }
 
-/** Stop push to this browser for this user (also done before sign-out). */
-export async function forgetDevice(uid: string): Promise<void> {
-  const { deleteDevice } = await loadWrites();
-  await deleteDevice(uid, deviceId());
+/** Stop push to this browser for the signed-in user (also done before sign-out). */
+export async function forgetDevice(): Promise<void> {
+  const id = storedDeviceId();
+  if (!id) return;
+  const { removeDevice } = await loadCallables();
+  await removeDevice({ deviceId: id });
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   orderBy,
   query,
   where,
+  Timestamp,
   type DocumentData,
   type FirestoreError,
   type QueryDocumentSnapshot,
@@ -25,6 +26,7 @@ import {
   type DispatchRound,
   type DispatchTarget,
   type InboxNotification,
+  type Job,
   type Profile,
   type RequestEvent,
   type ServiceRequest,
@@ -61,9 +63,9 @@ export const QUERY_SHAPES: readonly QueryShape[] = [
   },
   {
     name: 'watchJobBoard',
-    collection: 'requests',
-    collectionGroup: 'requests',
-    equals: ['status', 'paymentStatus'],
+    collection: 'jobs',
+    collectionGroup: 'jobs',
+    equals: ['open'],
     orderBy: [],
   },
   {
@@ -133,7 +135,11 @@ function requestOf(snap: QueryDocumentSnapshot<DocumentData>): ServiceRequest {
   return { ...(snap.data() as Omit<ServiceRequest, 'id'>), id: snap.id };
 }
 
-function newestFirst(a: ServiceRequest, b: ServiceRequest): number {
+function jobOf(snap: QueryDocumentSnapshot<DocumentData>): Job {
+  return { ...(snap.data() as Omit<Job, 'id'>), id: snap.id };
+}
+
+function newestFirst(a: ServiceRequest | Job, b: ServiceRequest | Job): number {
   return (
     millis(b.pendingSince ?? b.createdAt) - millis(a.pendingSince ?? a.createdAt) ||
     millis(b.createdAt) - millis(a.createdAt)
@@ -157,20 +163,13 @@ export function watchCustomerRequests(
 }
 
 /**
- * The job board: exactly the dispatchable shape the rules allow a helper to list
- * (`status == "pending"` and `paymentStatus == "authorized"`), newest first.
- * Filtering by the helper's categories happens in the caller.
+ * The job board: the open jobs (`jobs/{requestId}`, exactly the shape the rules allow a helper
+ * to list: `open == true`), newest first. A helper reads the request itself only once they
+ * hold it. Filtering by the helper's categories happens in the caller.
  */
-export function watchJobBoard(
-  onNext: (requests: ServiceRequest[]) => void,
-  onError: OnError,
-): Unsubscribe {
-  const q = query(
-    collection(db, 'requests'),
-    where('status', '==', 'pending'),
-    where('paymentStatus', '==', 'authorized'),
-  );
-  return onSnapshot(q, (snap) => onNext(snap.docs.map(requestOf).sort(newestFirst)), onError);
+export function watchJobBoard(onNext: (jobs: Job[]) => void, onError: OnError): Unsubscribe {
+  const q = query(collection(db, 'jobs'), where('open', '==', true));
+  return onSnapshot(q, (snap) => onNext(snap.docs.map(jobOf).sort(newestFirst)), onError);
 }
 
 /** Requests the helper holds or held (`helperId == uid`), newest first. */
@@ -353,6 +352,22 @@ export function watchProfile(
   );
 }
 
+/**
+ * One open job (what a helper may read before holding the request); null when it does not
+ * exist. A job that is no longer open is refused to helpers: `onError` gets permission-denied.
+ */
+export function watchJob(
+  requestId: string,
+  onNext: (job: Job | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'jobs', requestId),
+    (snap) => onNext(snap.exists() ? { ...(snap.data() as Omit<Job, 'id'>), id: snap.id } : null),
+    onError,
+  );
+}
+
 /** One request; null when it does not exist. Permission errors reach `onError`. */
 export function watchRequest(
   requestId: string,
@@ -393,9 +408,14 @@ export function watchChecklists(
   );
 }
 
-/** This browser's device document's token, or null when there is none. */
-export async function getDeviceToken(uid: string, deviceId: string): Promise<string | null> {
+/** One of the user's devices: its token and when it was last registered; null if none. */
+export async function getDevice(
+  uid: string,
+  deviceId: string,
+): Promise<{ token: string; updatedAtMillis: number } | null> {
   const snap = await getDoc(doc(db, 'users', uid, 'devices', deviceId));
   const token: unknown = snap.exists() ? snap.get('token') : null;
-  return typeof token === 'string' ? token : null;
+  if (typeof token !== 'string') return null;
+  const updatedAt: unknown = snap.get('updatedAt') ?? snap.get('createdAt');
+  return { token, updatedAtMillis: updatedAt instanceof Timestamp ? updatedAt.toMillis() : 0 };
 }

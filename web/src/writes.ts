@@ -1,15 +1,13 @@
 /**
  * Every Firestore write the client makes, each shaped as firestore.rules allows: own profile
- * fields, own devices, `readAt` on own inbox items, client analytics events. State changes go
- * through callables only.
+ * fields, `readAt` on own inbox items, client analytics events. State changes (devices
+ * included: push.ts) go through callables only.
  */
 import {
   addDoc,
   collection,
-  deleteDoc,
   doc,
   serverTimestamp,
-  setDoc,
   updateDoc,
   writeBatch,
 } from 'firebase/firestore';
@@ -35,32 +33,6 @@ export async function markNotificationsRead(uid: string, ids: string[]): Promise
     batch.update(doc(db, 'users', uid, 'notifications', id), { readAt: serverTimestamp() });
   }
   await batch.commit();
-}
-
-/** Create this browser's device document (all four keys the rules allow). */
-export async function createDevice(uid: string, deviceId: string, token: string): Promise<void> {
-  await setDoc(doc(db, 'users', uid, 'devices', deviceId), {
-    token,
-    platform: 'web',
-    createdAt: serverTimestamp(),
-    updatedAt: serverTimestamp(),
-  });
-}
-
-/** Replace the token of an existing device document (its createdAt stays). */
-export async function updateDeviceToken(
-  uid: string,
-  deviceId: string,
-  token: string,
-): Promise<void> {
-  await updateDoc(doc(db, 'users', uid, 'devices', deviceId), {
-    token,
-    updatedAt: serverTimestamp(),
-  });
-}
-
-export async function deleteDevice(uid: string, deviceId: string): Promise<void> {
-  await deleteDoc(doc(db, 'users', uid, 'devices', deviceId));
 }
 
 /** A client analytics event (`analytics/{id}`, built by analytics.ts), stamped by the server. */

@@ -17,8 +17,18 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from homepro.domain import events, limits, texts
+from homepro.domain.devices import (
+    Registration,
+    device_id_of,
+    device_index_path,
+    device_path,
+    known_devices,
+    legacy_devices,
+    plan_registration,
+)
 from homepro.domain.errors import NotFound
 from homepro.domain.events import RoundCounts
+from homepro.domain.jobs import job_of, job_path
 from homepro.domain.lifecycle import Transition
 from homepro.domain.models import (
     AnalyticsDoc,
@@ -74,6 +84,10 @@ class Tx(Protocol):
         """Merge fields into the document, creating it if missing (unconditioned)."""
         ...
 
+    def delete(self, path: str) -> None:
+        """Delete the document (unconditioned; nothing if it is missing)."""
+        ...
+
 
 class Documents(Protocol):
     """A document database and its unit of work."""
@@ -114,15 +128,21 @@ def _request(request_id: str, data: Mapping[str, Any]) -> RequestDoc:
     return RequestDoc.model_validate({**data, "id": request_id})
 
 
+def _write_job(tx: Tx, request: RequestDoc) -> None:
+    """The request's job (what helpers read), whole, in the commit that writes the request."""
+    tx.set(job_path(request.id), job_of(request))
+
+
 def _write_transition(
     tx: Tx, request: RequestDoc, transition: Transition, now: datetime
 ) -> dict[str, Any]:
     """A planned transition of `request` (as read in `tx`): its fields with `version` + 1, its
-    audit event, the documents it creates. Returns the fields written."""
+    audit event, its job, the documents it creates. Returns the fields written."""
     version = request.version + 1
     updates = transition.updates(version, now)
     path = f"requests/{request.id}"
     tx.update(path, updates)  # conditioned on the read: state and version still hold
+    _write_job(tx, _request(request.id, {**request.model_dump(by_alias=True), **updates}))
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
     for write in transition.writes:
@@ -131,6 +151,9 @@ def _write_transition(
 
 
 def _write(tx: Tx, write: DocumentWrite) -> None:
+    if write.kind == WriteKind.DELETE:
+        tx.delete(write.path)
+        return
     {
         WriteKind.CREATE: tx.create,
         WriteKind.SET: tx.set,
@@ -166,6 +189,7 @@ class DocumentRequests(ABC):
                 _write(tx, write)
             doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
             tx.create(path, doc)
+            _write_job(tx, _request(request_id, doc))
             event = events.created_event(doc["customerId"], doc["status"], now)
             tx.create(f"{path}/events/{events.audit_event_id(1, 'request_created')}", event)
             return _request(request_id, doc), True
@@ -349,10 +373,71 @@ class DocumentUsers:
             u.uid: found for u, found in zip(users, bounded_map(of, users, workers), strict=True)
         }
 
+    def register_device(
+        self, uid: str, token: str, platform: str, now: datetime, max_devices: int
+    ) -> Registration:
+        device_id = device_id_of(token)
+        path = device_path(uid, device_id)
+        index_path = device_index_path(uid)
+
+        def work(tx: Tx) -> Registration:
+            index, current = tx.get_all([index_path, path])
+            # Before the first registration, devices are the ones clients wrote themselves.
+            known = (
+                known_devices(index)
+                if index is not None
+                else legacy_devices(
+                    self._docs.children(f"users/{uid}/devices", ["createdAt", "updatedAt"])
+                )
+            )
+            plan = plan_registration(known, device_id, now, max_devices)
+            created = (current or {}).get("createdAt") or now
+            device = {"token": token, "platform": platform, "createdAt": created, "updatedAt": now}
+            tx.set(path, device)
+            for evicted in plan.evicted:
+                tx.delete(device_path(uid, evicted))
+            entry = {"devices": plan.devices, "updatedAt": now}
+            if index is None:
+                tx.create(index_path, entry)  # a parallel first registration: run again
+            else:
+                tx.update(index_path, entry)  # conditioned: parallel ones count one by one
+            return plan
+
+        return self._docs.transact(work, f"devices of {uid}")
+
+    def remove_device(self, uid: str, device_id: str) -> bool:
+        return device_id in self._remove_devices(uid, [device_id])
+
+    def _remove_devices(self, uid: str, device_ids: Sequence[str]) -> set[str]:
+        """In one commit: delete the user's devices and their index entries; the ids that
+        existed."""
+        index_path = device_index_path(uid)
+        device_ids = list(dict.fromkeys(device_ids))
+        paths = [device_path(uid, device_id) for device_id in device_ids]
+
+        def work(tx: Tx) -> set[str]:
+            index, *found = tx.get_all([index_path, *paths])
+            known = known_devices(index)
+            if index is not None and not known.keys().isdisjoint(device_ids):
+                kept = {k: v for k, v in known.items() if k not in device_ids}
+                tx.update(index_path, {"devices": kept})
+            existed = set()
+            for device_id, path, data in zip(device_ids, paths, found, strict=True):
+                if data is not None:
+                    tx.delete(path)
+                    existed.add(device_id)
+            return existed
+
+        return self._docs.transact(work, f"devices of {uid}")
+
     def delete_devices(self, devices: Sequence[Device]) -> None:
-        self._docs.delete_all(
-            [f"users/{d.uid}/devices/{d.device_id}" for d in devices if d.device_id is not None]
-        )
+        by_uid: dict[str, list[str]] = {}
+        for device in devices:
+            if device.device_id is not None:
+                by_uid.setdefault(device.uid, []).append(device.device_id)
+        owners = list(by_uid)
+        workers = min(self._io_concurrency, len(owners)) or 1
+        list(bounded_map(lambda uid: self._remove_devices(uid, by_uid[uid]), owners, workers))
         for device in devices:
             if device.device_id is None:
                 profile = self._docs.get(f"users/{device.uid}")

@@ -16,9 +16,11 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from homepro.domain.devices import MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from homepro.domain.errors import InvalidInput
 from homepro.domain.states import PaymentStatus, RequestStatus, SessionStatus
 
@@ -113,7 +115,7 @@ class Device:
 
 
 class DeviceDoc(_Doc):
-    token: str = Field(min_length=1, max_length=4096)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
     platform: Platform
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -309,6 +311,31 @@ class EndSessionInput(_Input):
 
 class SetAvailabilityInput(_Input):
     is_available: StrictBool
+
+
+DeviceToken = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_TOKEN_LENGTH, pattern=TOKEN_PATTERN)
+]
+
+
+class RegisterDeviceInput(_Input):
+    """Data of `register_device`: this installation's push token and its platform."""
+
+    token: DeviceToken
+    platform: Platform
+
+
+class RemoveDeviceInput(_Input):
+    """Data of `remove_device`: the token, or the id `register_device` answered (one of them)."""
+
+    token: DeviceToken | None = None
+    device_id: DocId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RemoveDeviceInput:
+        if (self.token is None) == (self.device_id is None):
+            raise ValueError("give either token or deviceId")
+        return self
 
 
 class RefundRequestInput(_Input):

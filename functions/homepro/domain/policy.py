@@ -30,6 +30,8 @@ class Policy:
     sms_from_round: int = 2
     # Whether a claim released back to pending is dispatched again (a `released-{n}` round).
     redispatch_on_release: bool = True
+    # Devices one user may register; a new one past it replaces the least recently registered.
+    max_devices_per_user: int = 10
     # Abuse limits on the money calls and sign-ups.
     abuse: AbuseLimits = field(default_factory=AbuseLimits)
     # An `active` session ends `timed_out` this long after the customer joined (both parties

@@ -19,6 +19,7 @@ class WriteKind(StrEnum):
     SET = "set"  # the whole document
     UPDATE = "update"  # merge fields into an existing document
     MERGE = "merge"  # merge fields into the document, creating it if missing (unconditioned)
+    DELETE = "delete"  # the document is gone (unconditioned; nothing if it was missing)
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,7 @@ def update(path: str, data: Mapping[str, Any]) -> DocumentWrite:
 
 def merge(path: str, data: Mapping[str, Any]) -> DocumentWrite:
     return DocumentWrite(WriteKind.MERGE, path, data)
+
+
+def delete(path: str) -> DocumentWrite:
+    return DocumentWrite(WriteKind.DELETE, path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from homepro.domain.devices import Registration
 from homepro.domain.events import RoundCounts
 from homepro.domain.lifecycle import Transition
 from homepro.domain.models import (
@@ -172,7 +173,20 @@ class Users(Protocol):
         ...
 
     def delete_devices(self, devices: Sequence[Device]) -> None:
-        """Forget dead tokens: delete the device documents, clear a legacy `fcmToken`."""
+        """Forget dead tokens: delete the device documents (and their index entries), clear a
+        legacy `fcmToken`."""
+        ...
+
+    def register_device(
+        self, uid: str, token: str, platform: str, now: datetime, max_devices: int
+    ) -> Registration:
+        """In one commit: write the device of `token` (created, or updated with `updatedAt`),
+        and, if the user would then have more than `max_devices`, delete the least recently
+        registered others; the user's device index with it."""
+        ...
+
+    def remove_device(self, uid: str, device_id: str) -> bool:
+        """In one commit: delete the device and its index entry; True if it existed."""
         ...
 
 

@@ -187,7 +187,7 @@ export function NotificationSettings() {
   const push = usePushState(user.uid);
   const enabling = useEnablePush(user.uid, push, 'settings');
   const disabling = useAction(async () => {
-    await forgetDevice(user.uid);
+    await forgetDevice();
     push.setEnabled(false);
   });
 

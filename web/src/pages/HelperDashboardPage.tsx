@@ -11,6 +11,7 @@ import {
   formatTime,
   helperStatusLabel,
   serves,
+  type Job,
   type ServiceRequest,
 } from '../model';
 import { watchHeldJobs, watchJobBoard } from '../queries';
@@ -101,7 +102,7 @@ function JobBoard() {
   );
 }
 
-function JobCard({ job }: { job: ServiceRequest }) {
+function JobCard({ job }: { job: Job }) {
   const navigate = useNavigate();
   const claim = useAction(async () => {
     await claimRequest({ requestId: job.id });

@@ -14,40 +14,84 @@ import {
   helperStatusLabel,
   humanize,
   type EndOutcome,
+  type Job,
   type ServiceRequest,
   type Session,
 } from '../model';
-import { watchChecklists, watchRequest, watchSession } from '../queries';
+import { watchChecklists, watchJob, watchRequest, watchSession } from '../queries';
 import { useSignedIn } from '../session/AuthProvider';
 
 export function HelperJobPage() {
   const { id = '' } = useParams();
-  const job = useLive<ServiceRequest | null>(id || null, (onNext, onError) =>
+  // The request itself is readable only by the helper holding it; until then the page shows
+  // the open job (`jobs/{id}`). A claim from this page reads the request again.
+  const [claims, setClaims] = useState(0);
+  const key = id ? `${id}#${claims}` : null;
+  const request = useLive<ServiceRequest | null>(key, (onNext, onError) =>
     watchRequest(id, onNext, onError),
+  );
+  const notHeld = request.error?.code === 'permission-denied';
+  const job = useLive<Job | null>(notHeld ? key : null, (onNext, onError) =>
+    watchJob(id, onNext, onError),
   );
 
   let body;
-  if (job.loading) body = <Loading label="Loading the job…" />;
-  else if (job.error || !job.data) {
+  if (request.loading || (notHeld && job.loading)) body = <Loading label="Loading the job…" />;
+  else if (request.data) body = <JobDetails job={request.data} />;
+  else if (notHeld && job.data) {
+    body = <OpenJob job={job.data} onClaimed={() => setClaims((n) => n + 1)} />;
+  } else {
     // The rules show a helper only open jobs and their own: anything else is gone for them.
+    const failure = (notHeld ? job.error : request.error) ?? null;
     body = (
       <section className="card">
         <h1>Job not available</h1>
         <p data-testid="job-unavailable">
-          {job.error && job.error.code !== 'permission-denied'
-            ? `The job could not be loaded (${job.error.message}).`
+          {failure && failure.code !== 'permission-denied'
+            ? `The job could not be loaded (${failure.message}).`
             : 'This job is no longer available: another helper may have claimed it, or the ' +
               'customer cancelled it.'}
         </p>
         <Link to="/helper/dashboard">Back to the job board</Link>
       </section>
     );
-  } else body = <Job job={job.data} />;
+  }
 
   return <div className="page">{body}</div>;
 }
 
-function Job({ job }: { job: ServiceRequest }) {
+function JobFacts({ job }: { job: ServiceRequest | Job }) {
+  return (
+    <dl className="facts">
+      <dt>Pay</dt>
+      <dd data-testid="job-amount">{formatMoney(job.amount, job.currency)}</dd>
+      <dt>Problem</dt>
+      <dd data-testid="job-description">{job.description}</dd>
+      <dt>Requested</dt>
+      <dd>{formatTime(job.createdAt)}</dd>
+    </dl>
+  );
+}
+
+/** A job open to every helper: what the board shows of it, and the claim. */
+function OpenJob({ job, onClaimed }: { job: Job; onClaimed: () => void }) {
+  return (
+    <section className="card" data-testid="job-details">
+      <h1>{categoryLabel(job.category)} job</h1>
+      <p className="status status-pending" data-testid="job-status" data-status={job.status}>
+        Open — waiting for a helper
+      </p>
+      <JobFacts job={job} />
+      <ClaimJob requestId={job.id} onClaimed={onClaimed} />
+      <p>
+        <Link to="/helper/dashboard">Back to the dashboard</Link>
+      </p>
+    </section>
+  );
+}
+
+/** A request this helper holds (or held): its state, the checklist, the session. */
+function JobDetails({ job }: { job: ServiceRequest }) {
   const { user } = useSignedIn();
   const mine = job.helperId === user.uid;
 
@@ -61,15 +105,7 @@ function Job({ job }: { job: ServiceRequest }) {
       >
         {helperStatusLabel(job, user.uid)}
       </p>
-      <dl className="facts">
-        <dt>Pay</dt>
-        <dd data-testid="job-amount">{formatMoney(job.amount, job.currency)}</dd>
-        <dt>Problem</dt>
-        <dd data-testid="job-description">{job.description}</dd>
-        <dt>Requested</dt>
-        <dd>{formatTime(job.createdAt)}</dd>
-      </dl>
-      {job.status === 'pending' && <ClaimJob job={job} />}
+      <JobFacts job={job} />
       {job.status === 'claimed' && mine && <ClaimedJob job={job} />}
       {(job.status === 'in_session' || job.status === 'completed') && mine && job.sessionId && (
         <JobSession job={job} sessionId={job.sessionId} />
@@ -92,14 +128,17 @@ function Job({ job }: { job: ServiceRequest }) {
   );
 }
 
-function ClaimJob({ job }: { job: ServiceRequest }) {
-  const claim = useAction(() => claimRequest({ requestId: job.id }));
+function ClaimJob({ requestId, onClaimed }: { requestId: string; onClaimed: () => void }) {
+  const claim = useAction(async () => {
+    await claimRequest({ requestId });
+    onClaimed(); // held now: the page reads the request itself
+  });
   return (
     <div className="actions">
       <button
         type="button"
         data-testid="claim"
-        disabled={claim.busy || job.paymentStatus !== 'authorized'}
+        disabled={claim.busy}
         onClick={() => void claim.run()}
       >
         {claim.busy ? 'Claiming…' : 'Claim this job'}

@@ -116,7 +116,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     if (current) {
       // No pushes for this user to a signed-out browser. A write waits for the server's answer,
       // so offline it would never finish: sign out anyway after a short wait.
-      const removal = forgetDevice(current.uid).catch((err: unknown) => {
+      const removal = forgetDevice().catch((err: unknown) => {
         console.warn('device not removed', err);
       });
       await Promise.race([

@@ -92,6 +92,9 @@ class _Attempt:
     def merge(self, path: str, data: Mapping[str, Any]) -> None:
         self.batch.set(self._db.document(path), _values(data), merge=True)
 
+    def delete(self, path: str) -> None:
+        self.batch.delete(self._db.document(path))
+
     def update(self, path: str, data: Mapping[str, Any]) -> None:
         snap = self._read.get(path)
         option = None
