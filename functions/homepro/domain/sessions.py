@@ -179,19 +179,33 @@ def plan_end(
         to_status = transition(SESSION, session.status, SessionAction.NO_SHOW)
     else:
         to_status = transition(SESSION, session.status, SessionAction.END)
+    settle: dict[str, Any]
+    if outcome == Outcome.RESOLVED and request.payment_status == PaymentStatus.AUTHORIZED:
+        settle = {"paymentOwed": PaymentOwed.CAPTURE.value}
+    else:
+        settle = hold_settlement(request)
+    changes, completed = _ended(session, request, actor, outcome, now, settle)
+    if notes:
+        changes["notes"] = notes
+    return SessionChange("session_ended", session.status, to_status, actor, changes, completed)
+
+
+def _ended(
+    session: SessionDoc,
+    request: RequestDoc,
+    actor: Actor,
+    outcome: Outcome,
+    now: datetime,
+    settle: dict[str, Any],
+) -> tuple[dict[str, Any], Transition]:
+    """An ended session's fields, and its request's completion with `settle` (what the hold
+    owes), which ends the helper's claim."""
     started = session.active_at or session.waiting_at or now
     changes: dict[str, Any] = {
         "endedAt": now,
         "outcome": outcome.value,
         "durationSeconds": max(0, int((now - started).total_seconds())),
     }
-    if notes:
-        changes["notes"] = notes
-    settle: dict[str, Any]
-    if outcome == Outcome.RESOLVED and request.payment_status == PaymentStatus.AUTHORIZED:
-        settle = {"paymentOwed": PaymentOwed.CAPTURE.value}
-    else:
-        settle = hold_settlement(request)
     completed = Transition(
         event_type="request_completed",
         from_status=request.status,
@@ -201,7 +215,7 @@ def plan_end(
         changes={"completedAt": now, "outcome": outcome.value, **settle},
         writes=claim_ended(request),
     )
-    return SessionChange("session_ended", session.status, to_status, actor, changes, completed)
+    return changes, completed
 
 
 def _active_since_before(session: SessionDoc, cutoff: datetime) -> None:
@@ -241,28 +255,13 @@ def plan_time_out(
     releases it `decision_hours` from now."""
     _active_since_before(session, cutoff)
     to_status = transition(SESSION, session.status, SessionAction.TIME_OUT)
-    started = session.active_at or now
-    outcome = Outcome.TIMED_OUT
-    changes: dict[str, Any] = {
-        "endedAt": now,
-        "outcome": outcome.value,
-        "durationSeconds": max(0, int((now - started).total_seconds())),
-    }
     settle: dict[str, Any]
     if request.payment_status == PaymentStatus.AUTHORIZED and request.payment_intent_id:
         release_by = now + timedelta(hours=decision_hours)
         settle = {"paymentAttention": session_timed_out(now, release_by)}
     else:
         settle = hold_settlement(request)
-    completed = Transition(
-        event_type="request_completed",
-        from_status=request.status,
-        to_status=transition(REQUEST, request.status, RequestAction.COMPLETE),
-        actor=Actor.system(),
-        reason=outcome.value,
-        changes={"completedAt": now, "outcome": outcome.value, **settle},
-        writes=claim_ended(request),
-    )
+    changes, completed = _ended(session, request, Actor.system(), Outcome.TIMED_OUT, now, settle)
     return SessionChange(
         "session_timed_out", session.status, to_status, Actor.system(), changes, completed
     )
