@@ -340,9 +340,9 @@ def clear_of_the_hour() -> None:
         time.sleep(61 - now.second)
 
 
-def test_one_number_gets_at_most_six_texts_an_hour(clean, make_request):
+def test_one_number_gets_at_most_twelve_texts_an_hour(clean, make_request):
     db = clean
-    for _ in range(7):
+    for _ in range(13):
         add_helper(db, [], phone=PREMIUM)  # no device: from round 2 they are texted
     add_helper(db, [], phone="+15125550167")  # someone else, unaffected
     started = datetime.now(UTC) - timedelta(minutes=6)
@@ -354,7 +354,7 @@ def test_one_number_gets_at_most_six_texts_an_hour(clean, make_request):
     assert ec.run_scheduled("sweep_stale_requests") == 200
 
     done = round_done(db, request_id, "escalation-1")  # finished once every text was sent
-    assert (done["helpersTargeted"], done["smsSent"]) == (8, 7)
-    assert Counter(m["to"] for m in ec.sms_messages()) == {PREMIUM: 6, "+15125550167": 1}
+    assert (done["helpersTargeted"], done["smsSent"]) == (14, 13)
+    assert Counter(m["to"] for m in ec.sms_messages()) == {PREMIUM: 12, "+15125550167": 1}
     counts = sorted(d.to_dict()["count"] for d in db.collection(TEXT_COUNTS).stream())
-    assert counts == [1, 6]
+    assert counts == [1, 12]

@@ -74,6 +74,8 @@ PARAMETERS: dict[str, str] = {
     "JOIN_TIMEOUT_MINUTES": "join_timeout_minutes",
     "SMS_FROM_ROUND": "sms_from_round",
     "REDISPATCH_ON_RELEASE": "redispatch_on_release",
+    "MAX_CLAIMS_PER_HELPER": "max_claims_per_helper",
+    "MAX_TEXTS_PER_PHONE_PER_HOUR": "max_texts_per_phone_per_hour",
 }
 SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
 # The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.

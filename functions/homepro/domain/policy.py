@@ -45,5 +45,5 @@ class Policy:
     payment_max_attempts: int = 20
     # Text messages one phone number gets an hour at most (toll fraud), and the E.164 prefixes
     # texts may go to at all (empty: any number).
-    max_texts_per_phone_per_hour: int = 6
+    max_texts_per_phone_per_hour: int = 12
     sms_allowed_prefixes: tuple[str, ...] = ("+1",)
