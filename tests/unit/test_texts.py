@@ -28,8 +28,8 @@ def phone_only_helpers(store: FakeDocuments, count: int, phone: str = NUMBER) ->
 def world():
     store = FakeDocuments()
     store.add_request("r", customerId="cust")
-    # texts from the first round, so that one round shows the limit
-    ctx = make_context(store, sms_from_round=1)
+    # texts from the first round, so that one round shows the limit (6 an hour here)
+    ctx = make_context(store, sms_from_round=1, max_texts_per_phone_per_hour=6)
     return ctx, store
 
 
