@@ -532,7 +532,7 @@ class FakePayments:
     ) -> str:
         self._just_before("create", request_id)
         self._fail_if_down("create")
-        key = f"{request_id}:create"
+        key = f"{request_id}:create:{payment_method_id}"
         if key in self.keys:
             return str(self.keys[key])
         self.calls.append(("create", request_id))
@@ -552,7 +552,7 @@ class FakePayments:
     def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
         self._just_before("confirm", request_id)
         self._fail_if_down("confirm")
-        key = f"{request_id}:confirm"
+        key = f"{payment_intent_id}:confirm"
         if key in self.keys:
             return self.keys[key]  # type: ignore[no-any-return]
         self.calls.append(("confirm", request_id))

@@ -369,3 +369,33 @@ def test_a_retried_settlement_names_its_attempt(ctx):
     payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(requestId=request_id))
     sweeps.sweep_stale_requests(ctx)
     assert seen[-1] == 1 and fake_docs(ctx).requests[request_id]["paymentStatus"] == "released"
+
+
+def test_a_declined_cards_intent_is_cancelled_so_its_secret_cannot_try_another_card(ctx):
+    with pytest.raises(FailedPrecondition, match="Your card was declined"):
+        payments.create_request(ctx, CUSTOMER, ask(paymentMethodId="pm_card_visa_chargeDeclined"))
+    [(request_id, doc)] = fake_docs(ctx).requests.items()
+    assert (doc["paymentStatus"], doc["paymentOwed"]) == ("failed", None)
+    assert ctx.payments.intents[doc["paymentIntentId"]]["status"] == "canceled"
+    events = sorted(fake_docs(ctx).collection(f"requests/{request_id}/events"))
+    types = [e.split("-", 1)[1] for e in events]
+    assert types[-2:] == ["payment_failed", "payment_intent_cancelled"]
+
+
+def test_a_decline_after_a_cancel_leaves_nothing_owed_for_ever(ctx):
+    request_id = payments.create_request(ctx, CUSTOMER, ask())["requestId"]
+    docs = fake_docs(ctx)
+    # as if the card were still being confirmed: a cancel owes the recorded intent a release
+    docs.requests[request_id]["paymentStatus"] = "requires_payment"
+    payments.cancel_request(ctx, CUSTOMER, CancelRequestInput(requestId=request_id))
+    # then the decline lands (the webhook's payment_failed, or the confirm's late answer)
+    from homepro.services.webhooks import apply_stripe_event
+
+    intent = docs.requests[request_id]["paymentIntentId"]
+    apply_stripe_event(
+        ctx, "payment_intent.payment_failed", {"id": intent, "metadata": {"requestId": request_id}}
+    )
+    sweeps.sweep_stale_requests(ctx)
+    doc = docs.requests[request_id]
+    assert (doc["paymentStatus"], doc["paymentOwed"]) == ("failed", None)
+    assert list(ctx.requests.owed_requests(page_size=10)) == []  # no retry every minute

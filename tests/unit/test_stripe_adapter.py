@@ -70,7 +70,7 @@ def test_a_hold_is_created_unconfirmed_with_its_key_then_confirmed_with_another(
     assert (held.outcome, held.payment_intent_id) == ("authorized", "pi_1")
     created, confirmed = client.sent
     assert created["path"] == "v1/payment_intents"
-    assert created["headers"]["Idempotency-Key"] == "req-1:create"
+    assert created["headers"]["Idempotency-Key"] == "req-1:create:pm_card_visa"
     params = {k: v[0] for k, v in created["params"].items()}
     assert params["capture_method"] == "manual" and "confirm" not in params
     assert (params["amount"], params["currency"], params["payment_method"]) == (
@@ -80,7 +80,7 @@ def test_a_hold_is_created_unconfirmed_with_its_key_then_confirmed_with_another(
     )
     assert (params["metadata[requestId]"], params["metadata[customerId]"]) == ("req-1", "cust-1")
     assert confirmed["path"] == "v1/payment_intents/pi_1/confirm"
-    assert confirmed["headers"]["Idempotency-Key"] == "req-1:confirm"
+    assert confirmed["headers"]["Idempotency-Key"] == "pi_1:confirm"
 
 
 def test_a_payment_method_stripe_does_not_know_is_refused_not_retried():
@@ -241,3 +241,9 @@ def test_a_settlement_after_a_failed_attempt_uses_a_fresh_key():
     adapter(client).release("req-2", "pi_2", attempt=1)
     keys = [s["headers"]["Idempotency-Key"] for s in client.sent]
     assert keys == ["req-1:capture:2", "req-2:release:1"]
+
+
+def test_an_idempotency_conflict_is_a_try_again_not_internal():
+    conflict = {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests"}}
+    with pytest.raises(PaymentError, match="idempotent"):
+        adapter(ScriptedStripe((400, conflict))).create_hold("r", 1, "usd", "pm_x", "c")

@@ -74,7 +74,14 @@ class StripePayments:
         self._pacer.wait()
         try:
             return fn(*args, **kwargs)
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as err:
+        except (
+            stripe.APIConnectionError,
+            stripe.RateLimitError,
+            stripe.APIError,
+            # a key in flight (409), or reused with other parameters: a transient answer, never
+            # `internal` (the keys below name what makes a call differ, so a retry can pass)
+            stripe.IdempotencyError,
+        ) as err:
             raise PaymentError(str(err)) from err
 
     def create_hold(
@@ -91,7 +98,10 @@ class StripePayments:
                     "capture_method": "manual",
                     "metadata": {"requestId": request_id, "customerId": customer_id},
                 },
-                options={"idempotency_key": f"{request_id}:create"},
+                # the payment method in the key: a retry with a card entered again (Stripe.js
+                # makes a new payment method each time) is another call, not a key reused with
+                # other parameters; an unconfirmed PaymentIntent holds nothing
+                options={"idempotency_key": f"{request_id}:create:{payment_method_id}"},
             )
         except stripe.InvalidRequestError as err:  # e.g. a payment method that does not exist
             raise HoldRefused(err.user_message or str(err)) from err
@@ -102,7 +112,7 @@ class StripePayments:
             intent = self._call(
                 self._client.v1.payment_intents.confirm,
                 payment_intent_id,
-                options={"idempotency_key": f"{request_id}:confirm"},
+                options={"idempotency_key": f"{payment_intent_id}:confirm"},
             )
         except stripe.CardError as err:
             return Authorization(

@@ -330,9 +330,13 @@ def stray_hold(request: RequestDoc | None, payment_intent_id: str) -> str | None
 def plan_declined(request: RequestDoc, now: datetime, reason: str) -> Transition:
     """The card was declined: payment `failed`, and the request ends without dispatch."""
     to_status = transition(PAYMENT, request.payment_status, PaymentAction.FAIL)
-    changes: dict[str, Any] = {}
+    # A declined PaymentIntent holds nothing, but its client secret could confirm it again
+    # with another card (card testing past every limit): it is owed a cancel at Stripe.
+    changes: dict[str, Any] = {
+        "paymentOwed": PaymentOwed.RELEASE.value if request.payment_intent_id else None
+    }
     if request.status == RequestStatus.PENDING:
-        changes = {
+        changes |= {
             "status": RequestStatus.CANCELLED.value,
             "cancelledAt": now,
             "cancelledBy": "system",
@@ -362,6 +366,16 @@ def plan_settled(request: RequestDoc) -> Transition:
         )
     else:
         raise InvalidTransition("no payment is owed")
+    if request.payment_status == PaymentStatus.FAILED:
+        # A declined PaymentIntent was cancelled: nothing was held, the payment stays failed.
+        return Transition(
+            event_type="payment_intent_cancelled",
+            from_status=request.payment_status,
+            to_status=request.payment_status,
+            actor=Actor.system(),
+            changes={"paymentOwed": None},
+            state_field="paymentStatus",
+        )
     to_status = transition(PAYMENT, request.payment_status, action)
     return Transition(
         event_type=f"payment_{to_status.value}",

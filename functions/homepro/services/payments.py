@@ -5,13 +5,14 @@ call runs after the commit with an idempotency key (`{requestId}:release` / `:ca
 its success clears `paymentOwed` in a second transaction. A Stripe call that fails leaves
 `paymentOwed` for the next sweep to retry, so a hold is never forgotten and never settled twice.
 
-No hold is left behind: the PaymentIntent is created unconfirmed (`{requestId}:create`) and
-recorded on the request (`payment_intent_created`) before its card is confirmed
-(`{requestId}:confirm`), so whatever ends the request from then on owes its release; a request
-that ended before the recording is not confirmed and its intent is released here. An
-authorization that reaches a request that is over, failed, gone or holds another intent is
-released (`release_stray`, keyed by the intent), and the `reconcile_payments` job releases any
-such hold that slipped past both.
+No hold is left behind: the PaymentIntent is created unconfirmed
+(`{requestId}:create:{paymentMethodId}`) and recorded on the request (`payment_intent_created`)
+before its card is confirmed (`{paymentIntentId}:confirm`), so whatever ends the request from
+then on owes its release; a request that ended before the recording is not confirmed and its
+intent is released here, and a declined one is cancelled too (its client secret could try
+another card). An authorization that reaches a request that is over, failed, gone or holds
+another intent is released (`release_stray`, keyed by the intent), and the
+`reconcile_payments` job releases any such hold that slipped past both.
 """
 
 from __future__ import annotations
@@ -178,7 +179,12 @@ def _declined(ctx: Context, request_id: str, reason: str | None, now: datetime) 
     # customer-readable audit trail); the log keeps it for support.
     log.info("card declined", extra={"request_id": request_id, "decline_reason": reason})
     with contextlib.suppress(InvalidTransition):  # it ended meanwhile: nothing is held
-        ctx.requests.apply(request_id, lambda r: plan_declined(r, now, CARD_DECLINED), now)
+        request, _ = ctx.requests.apply(
+            request_id, lambda r: plan_declined(r, now, CARD_DECLINED), now
+        )
+        # its PaymentIntent is cancelled at once: the client secret could confirm it again
+        # with another card, past every limit (left owed for the sweep if Stripe fails)
+        settle(ctx, request)
     raise FailedPrecondition(DECLINED_MESSAGE)
 
 

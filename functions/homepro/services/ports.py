@@ -83,12 +83,13 @@ class Payments(Protocol):
     def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
     ) -> str:
-        """The PaymentIntent's id (unconfirmed; key `{requestId}:create`), or HoldRefused."""
+        """The PaymentIntent's id (unconfirmed; key `{requestId}:create:{paymentMethodId}`),
+        or HoldRefused."""
         ...
 
     def confirm_hold(self, request_id: str, payment_intent_id: str) -> Authorization:
-        """Confirm it (key `{requestId}:confirm`): `authorized`, `requires_action`, `declined`,
-        or `canceled` (it was cancelled before the confirmation reached it)."""
+        """Confirm it (key `{paymentIntentId}:confirm`): `authorized`, `requires_action`,
+        `declined`, or `canceled` (it was cancelled before the confirmation reached it)."""
         ...
 
     def release(self, request_id: str, payment_intent_id: str, attempt: int = 0) -> None:
