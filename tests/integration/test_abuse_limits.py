@@ -85,9 +85,7 @@ def test_declined_cards_stop_reaching_stripe_after_the_daily_limit(db, make_acco
     assert attempt(customer)[0] == "RESOURCE_EXHAUSTED"
 
 
-def test_a_declined_cards_intent_is_cancelled_so_its_secret_tries_no_other_card(
-    db, make_account
-):
+def test_a_declined_cards_intent_is_cancelled_so_its_secret_tries_no_other_card(db, make_account):
     customer = make_account("customer")
     assert attempt(customer, DECLINED) == ("FAILED_PRECONDITION", "Your card was declined")
     [doc] = requests_of(db, customer.uid).values()
