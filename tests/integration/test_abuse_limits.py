@@ -75,7 +75,7 @@ def test_declined_cards_stop_reaching_stripe_after_the_daily_limit(db, make_acco
     assert [s for s, _ in outcomes] == ["FAILED_PRECONDITION"] * 5 + ["RESOURCE_EXHAUSTED"] * 7
     assert {m for s, m in outcomes if s == "FAILED_PRECONDITION"} == {"Your card was declined"}
     refused = outcomes[5][1]
-    assert refused.startswith("too many card attempts that were not accepted (at most 5 a day)")
+    assert refused.startswith("at most 5 card attempts a day that were not accepted: ")
     assert "try again in 1440 minutes" in refused
     # the refused seven reached neither Firestore nor Stripe: five requests, five intents
     written = requests_of(db, customer.uid)

@@ -56,7 +56,7 @@ def test_sign_ups_from_one_address_are_refused_past_the_limit(backend):
     )
     roles.role_for_new_account(ctx, "u1", "u1@example.com", None, TESTER)
     roles.role_for_new_account(ctx, "u2", "u2@example.com", None, TESTER)
-    with pytest.raises(ResourceExhausted, match="at most 2 an hour"):
+    with pytest.raises(ResourceExhausted, match="at most 2 new accounts an hour"):
         roles.role_for_new_account(ctx, "u3", "u3@example.com", None, TESTER)
     stored = backend.dump()
     assert "users/u3" not in stored and "users/u2" in stored

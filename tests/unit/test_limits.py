@@ -68,7 +68,7 @@ def test_declines_per_customer_per_day_stop_reaching_stripe():
     for _ in range(3):
         with pytest.raises(FailedPrecondition, match="Your card was declined"):
             payments.create_request(ctx, CUSTOMER, ask(DECLINED_CARD))
-    with pytest.raises(ResourceExhausted, match="at most 3 a day") as refused:
+    with pytest.raises(ResourceExhausted, match="at most 3 card attempts a day") as refused:
         payments.create_request(ctx, CUSTOMER, ask(DECLINED_CARD))
     assert authorizations(ctx) == 3  # the fourth never reached Stripe
     assert refused.value.retry_at == ctx.clock.now() + timedelta(days=1)
@@ -143,7 +143,7 @@ def test_signups_per_source_refuse_past_the_limit():
     ctx = context(signups_per_source_per_hour=2)
     for n in range(2):
         roles.role_for_new_account(ctx, f"u{n}", f"u{n}@example.com", None, "192.0.2.1")
-    with pytest.raises(ResourceExhausted, match="too many new accounts from this network"):
+    with pytest.raises(ResourceExhausted, match="at most 2 new accounts an hour from this network"):
         roles.role_for_new_account(ctx, "u9", "u9@example.com", None, "192.0.2.1")
     assert "u9" not in fake_docs(ctx).collection("users")  # no profile for the refused one
     roles.role_for_new_account(ctx, "u9", "u9@example.com", None, "192.0.2.2")

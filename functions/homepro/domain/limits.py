@@ -85,6 +85,16 @@ def _moment(value: Any) -> datetime:
     return moment
 
 
+def _within(
+    moments: list[datetime], limit: int, window: timedelta, now: datetime, what: str
+) -> None:
+    """Refuse a call past `limit` moments in the sliding `window` (`moments` sorted, all in
+    it), saying when the oldest that counts leaves the window."""
+    if len(moments) >= limit:
+        retry_at = moments[-limit] + window
+        raise ResourceExhausted(f"at most {limit} {what}: {_retry_in(now, retry_at)}", retry_at)
+
+
 def _written(path: str, found: Data | None, data: Mapping[str, Any]) -> DocumentWrite:
     """A counter document rewritten: created if the commit read it missing, else updated on
     condition that it is unchanged since that read (a parallel call makes this one run again)."""
@@ -130,30 +140,23 @@ class Admission:
                 "(or cancel one)"
             )
         created = _recent((customer or {}).get("created"), now - HOUR)
-        if len(created) >= limits.requests_per_customer_per_hour:
-            retry_at = created[-limits.requests_per_customer_per_hour] + HOUR
-            raise ResourceExhausted(
-                f"at most {limits.requests_per_customer_per_hour} requests an hour: "
-                f"{_retry_in(now, retry_at)}",
-                retry_at,
-            )
+        _within(created, limits.requests_per_customer_per_hour, HOUR, now, "requests an hour")
         attempts = _recent_map((customer or {}).get("attempts"), now - DAY)
-        if len(attempts) >= limits.declines_per_customer_per_day:
-            moments = sorted(_moment(v) for v in attempts.values())
-            retry_at = moments[-limits.declines_per_customer_per_day] + DAY
-            raise ResourceExhausted(
-                f"too many card attempts that were not accepted (at most "
-                f"{limits.declines_per_customer_per_day} a day): {_retry_in(now, retry_at)}",
-                retry_at,
-            )
+        _within(
+            sorted(_moment(v) for v in attempts.values()),
+            limits.declines_per_customer_per_day,
+            DAY,
+            now,
+            "card attempts a day that were not accepted",
+        )
         source_attempts = _recent_map((source or {}).get("attempts"), now - HOUR)
-        if source_path and len(source_attempts) >= limits.declines_per_source_per_hour:
-            moments = sorted(_moment(v) for v in source_attempts.values())
-            retry_at = moments[-limits.declines_per_source_per_hour] + HOUR
-            raise ResourceExhausted(
-                f"too many card attempts that were not accepted from this network (at most "
-                f"{limits.declines_per_source_per_hour} an hour): {_retry_in(now, retry_at)}",
-                retry_at,
+        if source_path:
+            _within(
+                sorted(_moment(v) for v in source_attempts.values()),
+                limits.declines_per_source_per_hour,
+                HOUR,
+                now,
+                "card attempts an hour from this network that were not accepted",
             )
         counted: list[DocumentWrite] = [
             _written(
@@ -208,13 +211,13 @@ def admit_signup(
 ) -> DocumentWrite:
     """Count a sign-up from one source, or refuse it (`ResourceExhausted`)."""
     signups = _recent((found or {}).get("signups"), now - HOUR)
-    if len(signups) >= limits.signups_per_source_per_hour:
-        retry_at = signups[-limits.signups_per_source_per_hour] + HOUR
-        raise ResourceExhausted(
-            f"too many new accounts from this network (at most "
-            f"{limits.signups_per_source_per_hour} an hour): {_retry_in(now, retry_at)}",
-            retry_at,
-        )
+    _within(
+        signups,
+        limits.signups_per_source_per_hour,
+        HOUR,
+        now,
+        "new accounts an hour from this network",
+    )
     return _written(
         path,
         found,
