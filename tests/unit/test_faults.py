@@ -4,6 +4,7 @@ token taken by one worker only; and what a worker that dies at a payment point l
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,11 @@ def test_off_by_default_no_token_is_looked_up(monkeypatch):
 def test_importing_faults_costs_no_firebase_import():
     code = "import sys, homepro.faults; print(sorted(m for m in sys.modules if 'fire' in m))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="functions"
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2] / "functions",
     )
     assert out.stdout.strip() == "[]"
 
