@@ -22,7 +22,7 @@ import threading
 import time
 
 from emulator_stack.console import log
-from emulator_stack.environment import ROOT, TOOLS_VENV, stack_env
+from emulator_stack.environment import ROOT, TOOLS_VENV, banner, stack_env
 from emulator_stack.install import setup
 from emulator_stack.pipeline import STEPS, run_tests
 from emulator_stack.running import handle_interrupts, running_stack, ticker
@@ -42,6 +42,8 @@ def cmd_dev(_: argparse.Namespace) -> int:
         if env.get("HOMEPRO_TICKER", "1") != "0":
             threading.Thread(target=ticker, args=(stop,), daemon=True).start()
             log("ticker: the two sweeps run every minute (HOMEPRO_TICKER=0 turns it off)")
+        for line in banner():
+            log(line)
         log("web client: http://127.0.0.1:5000   (Ctrl-C stops everything)")
         try:
             while True:

@@ -84,6 +84,7 @@ const SEED = {
   "customerLimits/c1": { open: ["rPending"], created: [LONG_AGO], attempts: {} },
   "sourceLimits/k1": { attempts: {}, signups: [LONG_AGO] },
   "textCounts/0a1b2c-2026010100": { count: 6, hour: LONG_AGO, updatedAt: LONG_AGO },
+  "testFaults/before_stripe_call": { point: "before_stripe_call" },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -291,6 +292,12 @@ const CASES = [
   ["deny", "admin", "list the text counts", list("textCounts")],
   ["deny", "helper", "reset a number's text count", set("textCounts/0a1b2c-2026010100", { count: 0 })],
   ["deny", "customer", "delete a number's text count", remove("textCounts/0a1b2c-2026010100")],
+  // the test stack's fault tokens (Admin SDK only: a client must not arm or disarm a fault)
+  ["deny", "customer", "read a fault token", get("testFaults/before_stripe_call")],
+  ["deny", "admin", "list the fault tokens", list("testFaults")],
+  ["deny", "helper", "arm a fault", set("testFaults/after_stripe_call", { point: "after_stripe_call" })],
+  ["deny", "anonymous", "arm a fault", set("testFaults/mid_fanout", { point: "mid_fanout" })],
+  ["deny", "customer", "disarm a fault", remove("testFaults/before_stripe_call")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

@@ -44,6 +44,10 @@ LOCAL_FUNCTION_ENV = {
     # stack"): the per-address limits are high; the per-customer ones keep their defaults.
     "MAX_DECLINES_PER_IP_PER_HOUR": "100000",
     "MAX_SIGNUPS_PER_IP_PER_HOUR": "100000",
+    # Fault injection (homepro/faults.py): a test arms a point with a `testFaults/{point}`
+    # token and the worker that reaches it dies once. Never set in production. On, each point
+    # passed costs one read of its token: `HOMEPRO_FAULTS=0 make bench-…` measures without.
+    "HOMEPRO_FAULTS": "1",
 }
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
@@ -65,10 +69,39 @@ def emulator_ports() -> dict[str, int]:
     return ports
 
 
+# What `make dev`'s banner calls each port (a port it does not know is shown by its key).
+PORT_NAMES = {
+    "hosting": "web client (Hosting)",
+    "functions": "Functions",
+    "firestore": "Firestore",
+    "auth": "Auth",
+    "tasks": "Cloud Tasks",
+    "eventarc": "Eventarc",
+    "hub": "emulator hub",
+    "logging": "emulator logging",
+    "fcm": "FCM stand-in",
+    "twilio": "Twilio stand-in",
+    "stripe": "localstripe",
+    "video": "video stand-in",
+}
+
+
+def banner() -> list[str]:
+    """`make dev`'s banner: every emulator and stand-in, and where it listens."""
+    ports = emulator_ports()
+    width = max(len(PORT_NAMES.get(key, key)) for key in ports)
+    return [
+        f"{PORT_NAMES.get(key, key):<{width}}  "
+        f"{'ws' if key.endswith('websocket') else 'http'}://127.0.0.1:{port}"
+        for key, port in sorted(ports.items(), key=lambda item: item[1])
+    ]
+
+
 def write_function_env() -> None:
     """`functions/.env.local` and `.secret.local`: read by the Functions emulator only."""
+    faults = os.environ.get("HOMEPRO_FAULTS", "1")  # the stack's own choice: on unless told
     for name, values in (
-        (".env.local", LOCAL_FUNCTION_ENV),
+        (".env.local", {**LOCAL_FUNCTION_ENV, "HOMEPRO_FAULTS": faults}),
         (".secret.local", LOCAL_FUNCTION_SECRETS),
     ):
         text = "".join(f"{key}={value}\n" for key, value in values.items())

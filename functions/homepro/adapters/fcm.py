@@ -20,6 +20,7 @@ from typing import Any
 
 import pycurl
 
+from homepro import faults
 from homepro.services.ports import PushMessage, PushResult
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -114,6 +115,7 @@ class FcmPush:
         handles = [self._handle(headers) for _ in range(min(self._concurrency, len(work)))]
         idle = list(handles)
         active = 0
+        answered = False  # the first answer is where a test may kill the fan-out (MID_FANOUT)
         try:
             while ready or waiting or active:
                 now = time.monotonic()
@@ -149,6 +151,9 @@ class FcmPush:
                                 waiting,
                                 (time.monotonic() + min(delay, 30.0), attempt.index, attempt),
                             )
+                    if (ok or failed) and not answered:
+                        answered = True
+                        faults.fault(faults.MID_FANOUT)
                     if not queued:
                         break
                 if active:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from homepro import faults
 from homepro.domain import notifications
 from homepro.domain.dispatch import is_target, push_ttl_seconds
 from homepro.domain.events import RoundCounts
@@ -38,6 +39,7 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
             extra={"request_id": request_id, "round": round_key},
         )
         return None
+    faults.fault(faults.AFTER_ROUND_RESERVED)
     request = reserved.request
     targets = [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
     helpers = [h for h, _ in targets]

@@ -24,6 +24,7 @@ import uuid
 from datetime import datetime
 from typing import Any, NoReturn
 
+from homepro import faults
 from homepro.domain import limits
 from homepro.domain.attention import plan_settle_failed
 from homepro.domain.errors import (
@@ -280,6 +281,7 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
     try:
         # a fresh idempotency key after each failed attempt (Stripe replays a saved 500)
         attempt = request.payment_attempts
+        faults.fault(faults.BEFORE_STRIPE_CALL)
         if request.payment_owed.value == "capture":
             ctx.payments.capture(request.id, request.payment_intent_id, attempt)
         else:
@@ -290,6 +292,7 @@ def settle(ctx: Context, request: RequestDoc) -> RequestDoc:
             extra={"request_id": request.id, "owed": request.payment_owed.value, "error": str(err)},
         )
         return count_failed_settlement(ctx, request, request.payment_owed)
+    faults.fault(faults.AFTER_STRIPE_CALL)
     now = ctx.clock.now()
     try:
         settled, _ = ctx.requests.apply(request.id, plan_settled, now)
