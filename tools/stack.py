@@ -16,6 +16,7 @@ no process of the stack outlives the command.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import threading
@@ -56,6 +57,7 @@ def cmd_dev(_: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    os.environ.setdefault("HOMEPRO_FAULTS", "1")  # the test stack arms faults; dev and run do not
     unknown = [name for name in args.steps if name not in STEPS]
     if unknown:
         log(f"unknown step {', '.join(unknown)}: the steps are {', '.join(STEPS)}")

@@ -45,9 +45,10 @@ LOCAL_FUNCTION_ENV = {
     "MAX_DECLINES_PER_IP_PER_HOUR": "100000",
     "MAX_SIGNUPS_PER_IP_PER_HOUR": "100000",
     # Fault injection (homepro/faults.py): a test arms a point with a `testFaults/{point}`
-    # token and the worker that reaches it dies once. Never set in production. On, each point
-    # passed costs one read of its token: `HOMEPRO_FAULTS=0 make bench-…` measures without.
-    "HOMEPRO_FAULTS": "1",
+    # token and the worker that reaches it dies once. Never set in production; on for the test
+    # stack only (`stack.py test`), since each point passed costs one read of its token: `make
+    # dev` and the benchmarks (`stack.py run`) run without.
+    "HOMEPRO_FAULTS": "0",
 }
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
@@ -99,7 +100,7 @@ def banner() -> list[str]:
 
 def write_function_env() -> None:
     """`functions/.env.local` and `.secret.local`: read by the Functions emulator only."""
-    faults = os.environ.get("HOMEPRO_FAULTS", "1")  # the stack's own choice: on unless told
+    faults = os.environ.get("HOMEPRO_FAULTS", "0")  # `stack.py test` turns it on
     for name, values in (
         (".env.local", {**LOCAL_FUNCTION_ENV, "HOMEPRO_FAULTS": faults}),
         (".secret.local", LOCAL_FUNCTION_SECRETS),
