@@ -44,6 +44,8 @@ LOCAL_FUNCTION_ENV = {
     # stack"): the per-address limits are high; the per-customer ones keep their defaults.
     "MAX_DECLINES_PER_IP_PER_HOUR": "100000",
     "MAX_SIGNUPS_PER_IP_PER_HOUR": "100000",
+    # Each concurrent task dispatch is its own functions-framework process on the emulator.
+    "SETTLE_MAX_CONCURRENT": "4",
 }
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
