@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from firebase_functions import firestore_fn, https_fn, identity_fn, options, scheduler_fn
+from firebase_functions import (
+    firestore_fn,
+    https_fn,
+    identity_fn,
+    options,
+    scheduler_fn,
+    tasks_fn,
+)
 from firebase_functions.core import Change
 from flask import Request, Response
 from google.cloud.firestore_v1 import DocumentSnapshot
@@ -15,6 +22,8 @@ from homepro.config import (
     NOTIFYING_SECRETS,
     PAYING_SECRETS,
     REGION,
+    SETTLE_MAX_CONCURRENT,
+    STRIPE_BULK_RPS,
     STRIPE_WEBHOOK_SECRET,
     VIDEO_SECRETS,
 )
@@ -188,3 +197,21 @@ def sweep_stale_claims(event: scheduler_fn.ScheduledEvent) -> None:
 )
 def reconcile_payments(event: scheduler_fn.ScheduledEvent) -> None:
     entrypoints.run_sweep("reconcile_payments", reconcile.reconcile_payments)
+
+
+# Bulk settlements (the sweeps'): one Stripe budget for the project, STRIPE_BULK_RPS across every
+# instance. A failed settlement is retried with backoff from 10 s to 5 minutes (its failures
+# are counted on the request, which stops at PAYMENT_MAX_ATTEMPTS); a task that stops retrying
+# leaves the request owed, and the next sweep enqueues it again.
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(
+        max_attempts=30, min_backoff_seconds=10, max_backoff_seconds=300, max_doublings=5
+    ),
+    rate_limits=options.RateLimits(
+        max_dispatches_per_second=STRIPE_BULK_RPS,
+        max_concurrent_dispatches=SETTLE_MAX_CONCURRENT,
+    ),
+    secrets=PAYING_SECRETS,
+)
+def settlepayment(req: Callable) -> dict[str, Any]:
+    return entrypoints.settle_payment_task(req)

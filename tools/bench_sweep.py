@@ -126,8 +126,12 @@ def main() -> None:
     ec.clear_firestore()
     fast = StripePayments("sk_test_bench", base_url=config.stripe_base_url(), max_rps=0)
     base = bootstrap.context()
+    # the pacer path measured here: the sweep settles inline (no settlement queue: the bench
+    # runs no Tasks emulator)
     base = dataclasses.replace(
-        base, tuning=dataclasses.replace(base.tuning, sweep_concurrency=args.concurrency)
+        base,
+        tasks=None,
+        tuning=dataclasses.replace(base.tuning, sweep_concurrency=args.concurrency),
     )
 
     print(

@@ -57,7 +57,9 @@ def cmd_dev(_: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    os.environ.setdefault("HOMEPRO_FAULTS", "1")  # the test stack arms faults; dev and run do not
+    # the test stack's functions may be armed with faults (functions/.env.local); dev and run
+    # not. Only the Functions emulator sees HOMEPRO_FAULTS: unit tests never reach a token.
+    os.environ.setdefault("HOMEPRO_STACK_FAULTS", "1")
     unknown = [name for name in args.steps if name not in STEPS]
     if unknown:
         log(f"unknown step {', '.join(unknown)}: the steps are {', '.join(STEPS)}")

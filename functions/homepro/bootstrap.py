@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -22,6 +22,7 @@ from homepro.services.ports import (
     PushMessage,
     PushResult,
     Sms,
+    TaskQueue,
 )
 
 # Production's concurrency and page sizes (tests and the simulation build their own).
@@ -54,13 +55,41 @@ def context() -> Context:
         video=LazyVideo(),
         tuning=TUNING,
         app_url=config.app_url(),
+        tasks=LazyTasks(),
     )
 
 
 @cache
 def background_context() -> Context:
     """The scheduled jobs' context: the same stores, the patient Stripe client."""
-    return dataclasses.replace(context(), payments=LazyPayments(background=True))
+    return dataclasses.replace(context(), payments=LazyPayments("background"))
+
+
+@cache
+def task_context() -> Context:
+    """The settlement tasks' context: the Stripe client paced at the queue's share."""
+    return dataclasses.replace(context(), payments=LazyPayments("bulk"))
+
+
+class LazyTasks:
+    """Builds the Cloud Tasks client on the first enqueue (firebase-admin's `functions`)."""
+
+    def enqueue(
+        self,
+        queue: str,
+        payload: Mapping[str, Any],
+        *,
+        task_id: str | None = None,
+        schedule_time: datetime | None = None,
+    ) -> bool:
+        return tasks().enqueue(queue, payload, task_id=task_id, schedule_time=schedule_time)
+
+
+@cache
+def tasks() -> TaskQueue:
+    from homepro.adapters.cloud_tasks import CloudTaskQueue
+
+    return CloudTaskQueue(app(), emulated=config.tasks_emulated())
 
 
 class LazyVideo:
@@ -75,13 +104,16 @@ class LazyVideo:
 
 class LazyPayments:
     """Builds the Stripe client on the first payment call (the key is a runtime secret): the
-    callables' (short timeout, few retries) or the jobs' (`background`)."""
+    callables' (short timeout, few retries), the jobs' (`background`) or the settlement
+    tasks' (`bulk`)."""
 
-    def __init__(self, background: bool = False) -> None:
-        self._background = background
+    def __init__(self, kind: str = "inline") -> None:
+        self._kind = kind
 
     def _stripe(self) -> Payments:
-        return background_payments() if self._background else payments()
+        if self._kind == "background":
+            return background_payments()
+        return bulk_payments() if self._kind == "bulk" else payments()
 
     def create_hold(
         self, request_id: str, amount: int, currency: str, payment_method_id: str, customer_id: str
@@ -111,15 +143,30 @@ class LazyPayments:
 
 @cache
 def payments() -> Payments:
-    """The callables' Stripe client: each call answers well inside the callable's timeout."""
+    """The callables' Stripe client: each call answers well inside the callable's timeout,
+    paced at what the settlement queue leaves of STRIPE_MAX_RPS."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
         config.STRIPE_SECRET_KEY.value,
         base_url=config.stripe_base_url(),
-        max_rps=config.STRIPE_MAX_RPS.value,
+        max_rps=config.inline_stripe_rps(),
         timeout=config.STRIPE_CALL_TIMEOUT_SEC.value,
         max_network_retries=config.STRIPE_CALL_RETRIES.value,
+    )
+
+
+@cache
+def bulk_payments() -> Payments:
+    """The settlement tasks' Stripe client: the queue dispatches at STRIPE_BULK_RPS; one
+    library retry (it honours `Stripe-Should-Retry`), then Cloud Tasks retries with backoff."""
+    from homepro.adapters.stripe_payments import StripePayments
+
+    return StripePayments(
+        config.STRIPE_SECRET_KEY.value,
+        base_url=config.stripe_base_url(),
+        max_rps=config.STRIPE_BULK_RPS.value,
+        max_network_retries=1,
     )
 
 

@@ -115,7 +115,24 @@ VIDEO_SECRETS = [VIDEO_ACCESS_TOKEN]
 
 STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
-    "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, across each instance."
+    "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, all sources together."
+)
+# The budget is split: bulk settlements (the sweeps' releases and retries) go through the
+# `settlepayment` queue, whose rate Cloud Tasks holds across every instance; the calls a user
+# waits on (authorize, cancel, end of session) are paced in each callable instance at the rest,
+# STRIPE_MAX_RPS - STRIPE_BULK_RPS. Half each: an expiry storm of 600 holds drains in a minute
+# at 10/s, and a burst of cancels is never queued behind it.
+STRIPE_BULK_RPS = params.IntParam(
+    "STRIPE_BULK_RPS",
+    default=10,
+    description="Settlements a second the settlepayment queue dispatches (of STRIPE_MAX_RPS).",
+)
+# A settlement task makes one Stripe call (up to a few seconds when Stripe is slow): 20 in
+# flight keep 10/s going at 2 s a call. Low on the local stack: each is its own process there.
+SETTLE_MAX_CONCURRENT = params.IntParam(
+    "SETTLE_MAX_CONCURRENT",
+    default=20,
+    description="Settlement tasks running at once (the settlepayment queue).",
 )
 # A callable answers within its 60 s timeout (the JS SDK gives up at 70 s): create_request makes
 # at most two Stripe calls in a row (create, confirm), each of at most 1 + retries tries of
@@ -231,6 +248,16 @@ def twilio_credentials() -> tuple[str, str, str] | None:
     if not sid:
         return None
     return sid, TWILIO_AUTH_TOKEN.value, TWILIO_FROM_NUMBER.value
+
+
+def tasks_emulated() -> bool:
+    """Whether task queues are the Cloud Tasks emulator's (named tasks answer oddly there)."""
+    return bool(os.environ.get("CLOUD_TASKS_EMULATOR_HOST"))
+
+
+def inline_stripe_rps() -> int:
+    """The callables' share of the Stripe budget (at least one call a second)."""
+    return max(1, STRIPE_MAX_RPS.value - STRIPE_BULK_RPS.value)
 
 
 def stripe_base_url() -> str | None:

@@ -118,6 +118,24 @@ def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None
     log.info("sweep finished", extra={"sweep": name, "counts": result.counts})
 
 
+def settle_payment_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
+    """A `settlepayment` task. A bad payload is answered 400 (logged, not retried usefully);
+    a settlement still pending raises, and Cloud Tasks retries it with backoff."""
+    from homepro.services import settlements
+
+    payload = req.data if isinstance(req.data, dict) else {}
+    try:
+        outcome = settlements.settle_task(bootstrap.task_context(), payload)
+    except errors.HomeProError as err:
+        log.error("settlement task refused", extra={"error": str(err), "payload": payload})
+        raise to_https_error(err) from None
+    except settlements.SettlementPending as err:
+        log.warning("settlement failed, the queue retries it", extra={"error": str(err)})
+        raise https_fn.HttpsError(Code.UNAVAILABLE, "settlement pending") from None
+    log.info("settlement task", extra={"request_id": payload.get("requestId"), "outcome": outcome})
+    return {"outcome": outcome}
+
+
 def stripe_webhook(req: Request) -> Response:
     """Verify the Stripe signature, then apply the event (400 if it does not verify)."""
     import stripe

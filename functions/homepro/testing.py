@@ -11,6 +11,7 @@ Nothing here is imported by the functions at run time.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import (
     Authorization,
+    EnqueueError,
     Hold,
     HoldRefused,
     PaymentError,
@@ -652,6 +654,82 @@ class FakeSms:
     def send(self, to: str, body: str) -> bool:
         self.sent.append((to, body))
         return True
+
+
+@dataclasses.dataclass
+class FakeTask:
+    queue: str
+    payload: dict[str, Any]
+    task_id: str | None = None
+    schedule_time: datetime | None = None
+    attempts: int = 0  # deliveries that failed so far
+
+
+class FakeTaskQueue:
+    """Cloud Tasks in memory. A named task is refused while its name is taken (here for good,
+    as on the emulator until it restarts). Nothing runs by itself: `run_all` delivers every
+    queued task to its queue's handler once, keeping a failed one queued for its retry (as
+    Cloud Tasks does), and `deliver` repeats a delivery (at-least-once)."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[FakeTask] = []  # every task ever taken, in order
+        self.queued: list[FakeTask] = []  # taken and not yet run successfully
+        self.handlers: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        self.down = False  # True: every enqueue fails (EnqueueError)
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def handle(self, queue: str, handler: Callable[[Mapping[str, Any]], Any]) -> None:
+        self.handlers[queue] = handler
+
+    def enqueue(
+        self,
+        queue: str,
+        payload: Mapping[str, Any],
+        *,
+        task_id: str | None = None,
+        schedule_time: datetime | None = None,
+    ) -> bool:
+        if self.down:
+            raise EnqueueError(f"{queue}: the queue is unavailable")
+        with self._lock:
+            if task_id is not None:
+                if task_id in self._names:
+                    return False
+                self._names.add(task_id)
+            task = FakeTask(queue, dict(payload), task_id, schedule_time)
+            self.enqueued.append(task)
+            self.queued.append(task)
+        return True
+
+    def deliver(self, task: FakeTask) -> Any:
+        """One delivery of `task` to its handler: its answer, or what it raised (re-raised)."""
+        return self.handlers[task.queue](task.payload)
+
+    def run_all(self) -> list[Any]:
+        """Deliver each queued task once (in order); what each answered or raised."""
+        with self._lock:
+            batch, self.queued = self.queued, []
+        outcomes: list[Any] = []
+        for task in batch:
+            try:
+                outcomes.append(self.deliver(task))
+            except Exception as err:
+                task.attempts += 1
+                with self._lock:
+                    self.queued.append(task)
+                outcomes.append(err)
+        return outcomes
+
+
+def with_settlement_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
+    """`ctx` with a task queue whose `settlepayment` tasks settle through `ctx`."""
+    from homepro.services.settlements import SETTLE_QUEUE, settle_task
+
+    queue = FakeTaskQueue()
+    queued = dataclasses.replace(ctx, tasks=queue)
+    queue.handle(SETTLE_QUEUE, lambda payload: settle_task(queued, payload))
+    return queued, queue
 
 
 class FakeIdentity:

@@ -13,6 +13,7 @@ import pytest
 from google.cloud.firestore_v1 import Client
 
 import emulator_client as ec
+from conftest import wait_for
 from homepro.domain.policy import Policy
 
 DESCRIPTION = "The kitchen sink drips all night long."
@@ -170,7 +171,8 @@ def test_no_decision_within_admin_decision_hours_releases_the_hold(db, make_acco
 
     assert ec.run_scheduled("sweep_stale_requests") == 200
 
-    doc = request_doc(db, request_id)
+    # the sweep decides; the release is a settlepayment task (the emulator runs it at once)
+    doc = wait_for(lambda: (d := request_doc(db, request_id))["paymentStatus"] == "released" and d)
     assert (doc["paymentStatus"], doc["paymentAttention"], doc["paymentOwed"]) == (
         "released",
         None,
@@ -191,11 +193,12 @@ def test_a_payment_failing_max_attempts_times_is_not_retried_and_waits_for_an_ad
     db.collection("requests").document(request_id).update({"paymentAttempts": MAX_ATTEMPTS - 2})
     ec.stripe_outage(1000)
     try:
-        # the callable's release fails (one), the sweep's retry fails (the last)
+        # the callable's release fails (one), the sweep's queued retry fails (the last)
         answer = ec.call("cancel_request", {"requestId": request_id}, customer.id_token)
         assert (answer["status"], answer["paymentStatus"]) == ("cancelled", "authorized")
         assert request_doc(db, request_id)["paymentAttempts"] == MAX_ATTEMPTS - 1
         assert ec.run_scheduled("sweep_stale_requests") == 200
+        wait_for(lambda: request_doc(db, request_id).get("paymentAttention"), timeout=60)
     finally:
         ec.stripe_outage(0)
 

@@ -26,6 +26,12 @@ def request_doc(db: Client, request_id: str) -> dict[str, Any]:
     return db.collection("requests").document(request_id).get().to_dict()
 
 
+def settled(db: Client, request_id: str) -> dict[str, Any] | None:
+    """The request once it owes Stripe nothing (a sweep's settlement is a queued task)."""
+    doc = request_doc(db, request_id)
+    return doc if doc.get("paymentOwed") is None else None
+
+
 def event_types(db: Client, request_id: str) -> list[str]:
     events = db.collection("requests").document(request_id).collection("events").stream()
     return [e.to_dict()["type"] for e in sorted(events, key=lambda e: e.id)]
@@ -192,7 +198,8 @@ def test_expiry_releases_the_hold_and_tells_the_customer(db, make_account):
 
     assert ec.run_scheduled("sweep_stale_requests") == 200
 
-    doc = request_doc(db, request_id)
+    # the sweep expires it; its release is a settlepayment task (the emulator runs it at once)
+    doc = wait_for(lambda: settled(db, request_id))
     assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == (
         "expired",
         "released",
@@ -273,7 +280,7 @@ def test_a_stripe_outage_leaves_the_release_owed_and_the_next_sweep_ends_it(db, 
 
     assert ec.run_scheduled("sweep_stale_requests") == 200
 
-    doc = request_doc(db, request_id)
+    doc = wait_for(lambda: settled(db, request_id))
     assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
     assert event_types(db, request_id).count("payment_released") == 1
@@ -402,7 +409,7 @@ def test_a_session_nobody_joins_ends_no_show_by_the_sweep(db, make_account):
         {"waitingAt": datetime.now(UTC) - timedelta(minutes=16)}
     )
     assert ec.run_scheduled("sweep_stale_claims") == 200
-    doc = request_doc(db, request_id)
+    doc = wait_for(lambda: settled(db, request_id))
     assert (doc["status"], doc["outcome"], doc["paymentStatus"]) == (
         "completed",
         "no_show",
@@ -522,8 +529,15 @@ def test_the_customer_gets_the_video_link_only_by_joining(db, make_account):
         if m["data"]["requestId"] == request_id and m["data"]["type"] == "session_invite"
     ]
     assert "joinUrl" not in invite and invite["url"] == f"/customer/request/{request_id}/status"
-    texts = wait_for(lambda: [m for m in ec.sms_messages() if m["to"] == "+15125550177"])
-    assert texts[-1]["body"].endswith(f"/customer/request/{request_id}/status")
+    # this request's text (an earlier test texted the same number: wait for this one's)
+    texts = wait_for(
+        lambda: [
+            m
+            for m in ec.sms_messages()
+            if m["to"] == "+15125550177"
+            and m["body"].endswith(f"/customer/request/{request_id}/status")
+        ]
+    )
     assert started["helperJoinUrl"] not in str(invite) + texts[-1]["body"]
 
     # joining makes it active and answers the link; again (a reload) answers it again

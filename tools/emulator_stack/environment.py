@@ -49,6 +49,8 @@ LOCAL_FUNCTION_ENV = {
     # stack only (`stack.py test`), since each point passed costs one read of its token: `make
     # dev` and the benchmarks (`stack.py run`) run without.
     "HOMEPRO_FAULTS": "0",
+    # Each concurrent task dispatch is its own functions-framework process on the emulator.
+    "SETTLE_MAX_CONCURRENT": "4",
 }
 LOCAL_FUNCTION_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-auth-token",
@@ -100,7 +102,7 @@ def banner() -> list[str]:
 
 def write_function_env() -> None:
     """`functions/.env.local` and `.secret.local`: read by the Functions emulator only."""
-    faults = os.environ.get("HOMEPRO_FAULTS", "0")  # `stack.py test` turns it on
+    faults = os.environ.get("HOMEPRO_STACK_FAULTS", "0")  # `stack.py test` turns it on
     for name, values in (
         (".env.local", {**LOCAL_FUNCTION_ENV, "HOMEPRO_FAULTS": faults}),
         (".secret.local", LOCAL_FUNCTION_SECRETS),

@@ -41,6 +41,7 @@ DEPLOYED_FUNCTIONS = {
     "sweep_stale_requests",
     "sweep_stale_claims",
     "reconcile_payments",
+    "settlepayment",
 }
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protocols
     from homepro.domain.policy import Policy
-    from homepro.services.ports import Clock, Payments, Push, Sms, VideoSessions
+    from homepro.services.ports import Clock, Payments, Push, Sms, TaskQueue, VideoSessions
     from homepro.services.stores import (
         Analytics,
         Dispatch,
@@ -62,6 +62,9 @@ class Context:
     tuning: Tuning = field(default_factory=Tuning)
     # The web app's address (`https://{project}.web.app`): links in text messages start with it.
     app_url: str = ""
+    # Cloud Tasks: the sweeps' settlements go through the `settlepayment` queue. None (the
+    # simulation, tests of other things): the sweeps settle inline, as the task would.
+    tasks: TaskQueue | None = None
 
     @property
     def requests(self) -> Requests:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from homepro.domain.models import Role
 from homepro.domain.sessions import VideoRoom
@@ -137,4 +137,26 @@ class Identity(Protocol):
     def revoke_sessions(self, uid: str) -> None:
         """Revoke the account's refresh tokens: every signed-in client must sign in again (its
         current ID token stays valid until it expires, within the hour)."""
+        ...
+
+
+class EnqueueError(Exception):
+    """The queue did not take the task (network, quota, permissions): nothing was enqueued."""
+
+
+class TaskQueue(Protocol):
+    """Cloud Tasks task queues: a payload given to a task queue function, retried with backoff
+    until it succeeds, at the queue's rate across every instance."""
+
+    def enqueue(
+        self,
+        queue: str,
+        payload: Mapping[str, Any],
+        *,
+        task_id: str | None = None,
+        schedule_time: datetime | None = None,
+    ) -> bool:
+        """Enqueue `payload` for the function `queue` (run at `schedule_time`, else at once).
+        False when a task named `task_id` already exists (it was enqueued before: nothing to
+        do); EnqueueError when the queue did not take it. A task id is `[A-Za-z0-9-]`."""
         ...

@@ -36,6 +36,7 @@ from homepro.services.sessions import (
     end_unjoined_sessions,
     warn_ending_sessions,
 )
+from homepro.services.settlements import enqueue_settlement
 
 if TYPE_CHECKING:
     from homepro.services.stores import QueriedRequest
@@ -148,12 +149,16 @@ def expire_unpaid(ctx: Context) -> SweepResult:
 def settle_owed(
     ctx: Context, result: SweepResult, requests: Iterable[RequestDoc], deadline: float
 ) -> None:
-    """The Stripe calls owed, paced by the Payments adapter; what the time budget does not
-    reach stays owed for the next run."""
+    """The Stripe calls owed: a `settlepayment` task each (the queue holds the project's bulk
+    rate, STRIPE_BULK_RPS); with no queue, inline, paced by the Payments adapter. What the
+    time budget does not reach stays owed for the next run."""
+    queue = ctx.tasks
 
     def one(request: RequestDoc) -> str:
         if time.monotonic() > deadline:
             return "payment_deferred"
+        if queue is not None:
+            return enqueue_settlement(ctx, queue, request)
         try:
             settled = settle(ctx, request)
         except Exception as err:
@@ -171,7 +176,7 @@ def settle_owed(
 
 def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> None:
     """Requests a failed Stripe call left `paymentOwed`: try again."""
-    settled = {r.id for r in result.owed}  # this run's own, settled already
+    settled = {r.id for r in result.owed}  # this run's own, settled or enqueued already
     page_size = ctx.tuning.sweep_page_size
     owed = (r for r in ctx.requests.owed_requests(page_size) if r.id not in settled)
     settle_owed(ctx, result, owed, deadline)
