@@ -134,6 +134,15 @@ SETTLE_MAX_CONCURRENT = params.IntParam(
     default=20,
     description="Settlement tasks running at once (the settlepayment queue).",
 )
+# A timer task is one transaction (and an enqueue or two), ~0.1 s: 20 in flight is what the
+# 20 instances (max_instances) serve at once, 200 timers a second, ahead of any storm of
+# deadlines the product makes (a second's worth of requests all falling due together). Low on
+# the local stack: each is its own process there.
+TIMER_MAX_CONCURRENT = params.IntParam(
+    "TIMER_MAX_CONCURRENT",
+    default=20,
+    description="Timer tasks running at once (the requesttimer queue).",
+)
 # A callable answers within its 60 s timeout (the JS SDK gives up at 70 s): create_request makes
 # at most two Stripe calls in a row (create, confirm), each of at most 1 + retries tries of
 # `timeout` seconds plus the library's backoff (<= 2 s): 2 x (2 x 8 + 2) = 36 s, leaving room

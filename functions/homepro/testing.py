@@ -348,7 +348,7 @@ class FakeSessions(DocumentSessions):
                 for sid, data in self.docs.sessions.items()
                 if data["status"] == "waiting" and data["waitingAt"] <= before
             )
-        yield from (sid for _, sid in found[:page_size])
+        yield from (sid for _, sid in found)
 
     def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         with self.docs.lock:
@@ -359,7 +359,7 @@ class FakeSessions(DocumentSessions):
                 and data.get("activeAt") is not None
                 and data["activeAt"] <= before
             )
-        yield from (sid for _, sid in found[:page_size])
+        yield from (sid for _, sid in found)
 
 
 class FakeDispatch(DocumentDispatch):

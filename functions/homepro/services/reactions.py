@@ -18,6 +18,7 @@ from homepro.domain.events import Recorded
 from homepro.domain.models import RequestDoc
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
+from homepro.services import timers
 from homepro.services.context import Context
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
@@ -49,6 +50,7 @@ def request_created(ctx: Context, request_id: str, data: Mapping[str, Any] | Non
     key = round_key(None, request)
     if key is not None:
         run_round(ctx, request.id, key)
+    timers.schedule_timers(ctx, None, request)
 
 
 def request_updated(
@@ -71,6 +73,7 @@ def request_updated(
     if events.status_event_kind(before, after) == "session_ended" and after.session_id:
         session = ctx.sessions.get_session(after.session_id)
     _record(ctx, events.changed_analytics(before, after, ctx.clock.now(), session))
+    timers.schedule_timers(ctx, before, after)
 
 
 def _by_system(ctx: Context, request: RequestDoc, event_type: str) -> bool:
