@@ -732,6 +732,16 @@ def with_settlement_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
     return queued, queue
 
 
+def with_timer_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
+    """`ctx` with a task queue whose `requesttimer` tasks run through `ctx` (and whose
+    `settlepayment` tasks settle, as `with_settlement_queue`)."""
+    from homepro.services.timers import TIMER_QUEUE, run_timer
+
+    queued, queue = with_settlement_queue(ctx)
+    queue.handle(TIMER_QUEUE, lambda payload: run_timer(queued, payload))
+    return queued, queue
+
+
 class FakeIdentity:
     def __init__(self) -> None:
         self.accounts: dict[str, str] = {}  # email -> uid
