@@ -106,10 +106,13 @@ def test_each_due_time_is_the_sweep_s_own_moment(state):
 
 
 def test_session_deadlines_are_scheduled_when_it_waits_and_when_it_becomes_active():
-    _store, ctx, queue = queued_context(customerId="cust-1", **CLAIMED)
+    store, ctx, queue = queued_context(customerId="cust-1", **CLAIMED)
+    before = dict(store.requests["r"])
     started = sessions.start_session(
         ctx, HELPER, StartSessionInput(request_id="r", checklist=CHECKLIST)
     )
+    assert timer_tasks(queue) == []  # the callable answers without waiting on Cloud Tasks
+    reactions.request_updated(ctx, "r", before, store.requests["r"])  # in_session: its trigger
     assert timer_tasks(queue) == [("join-timeout", T0 + timedelta(minutes=15))]
 
     ctx.clock.advance(minutes=4)

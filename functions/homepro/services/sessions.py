@@ -63,20 +63,19 @@ def start_session(ctx: Context, actor: Actor, data: StartSessionInput) -> dict[s
     request, _ = ctx.requests.apply(
         request.id, lambda r: plan_start(r, actor, now, room, data.checklist, required), now
     )
-    _schedule_timers(ctx, session_id)  # the join timeout
     return {"sessionId": session_id, "status": "waiting", "helperJoinUrl": room.helper_join_url}
 
 
-def _schedule_timers(ctx: Context, session_id: str | SessionDoc) -> None:
-    """The session's deadlines as named tasks (`services.timers`, which runs this module's
-    steps: imported when used). With no queue, nothing: the sweep is the timer."""
+def _schedule_timers(ctx: Context, session: SessionDoc) -> None:
+    """The deadlines of a session that just became active, as named tasks (`services.timers`,
+    which runs this module's steps: imported when used). The join timeout of a waiting one is
+    scheduled by the trigger of its request's change to `in_session`. With no queue, nothing:
+    the sweep is the timer."""
     if ctx.tasks is None:
         return
     from homepro.services.timers import schedule_session_timers
 
-    session = ctx.sessions.get_session(session_id) if isinstance(session_id, str) else session_id
-    if session is not None:
-        schedule_session_timers(ctx, session)
+    schedule_session_timers(ctx, session)
 
 
 def _started_already(ctx: Context, actor: Actor, request: RequestDoc) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from homepro.domain.errors import InvalidInput, InvalidTransition, NotFound
 from homepro.domain.lifecycle import Transition
 from homepro.domain.models import RequestDoc, SessionDoc
 from homepro.domain.policy import Policy
+from homepro.domain.states import RequestStatus
 from homepro.domain.timers import (
     SESSION_KINDS,
     Timer,
@@ -71,14 +72,21 @@ def timer_payload(request_id: str, timer: Timer) -> dict[str, str]:
 def schedule_timers(ctx: Context, before: RequestDoc | None, after: RequestDoc | None) -> int:
     """The tasks of the deadlines `after` has and `before` had not (before None: a request just
     created), for a transition (a new `version`) only: a document edited outside one keeps the
-    sweep as its timer. Returns how many were enqueued now (0 with no queue)."""
+    sweep as its timer. A request that entered its session schedules the session's (its join
+    timeout). Returns how many were enqueued now (0 with no queue)."""
     if ctx.tasks is None or after is None:
         return 0
     if before is not None and before.version == after.version:
         return 0
     old = request_timers(before, ctx.policy) if before is not None else ()
     new = [t for t in request_timers(after, ctx.policy) if t not in old]
-    return sum(_schedule(ctx, after.id, timer) for timer in new)
+    scheduled = sum(_schedule(ctx, after.id, timer) for timer in new)
+    entered = before is None or before.status != after.status
+    if entered and after.status == RequestStatus.IN_SESSION and after.session_id:
+        session = ctx.sessions.get_session(after.session_id)
+        if session is not None:
+            scheduled += schedule_session_timers(ctx, session)
+    return scheduled
 
 
 def schedule_session_timers(ctx: Context, session: SessionDoc) -> int:
