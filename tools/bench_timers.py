@@ -66,8 +66,10 @@ def event_of(db: Db, request_id: str, kind: str) -> Any:
 
 
 def waiting_session(db: Db) -> tuple[str, datetime]:
-    """An in-session request (no deadline of its own, so its creation schedules nothing) whose
-    session has been waiting for 16 minutes; no card held (no settlement to queue)."""
+    """An in-session request whose session has been waiting for 16 minutes; no card held (no
+    settlement to queue). The session is written once the request's creation trigger is done,
+    so that the trigger schedules nothing (it would schedule the join timeout of a session it
+    finds, and the emulator would run it at once): the delivery below is the only timer."""
     request_id = f"bt-{uuid.uuid4().hex[:12]}"
     session_id = f"s-{request_id}"
     now = datetime.now(UTC)
@@ -82,6 +84,13 @@ def waiting_session(db: Db) -> tuple[str, datetime]:
         paymentIntentId=None,
     )
     db.collection("requests").document(request_id).set(doc)
+    created = db.collection("analytics").document(f"request_created-{request_id}")
+    deadline = time.monotonic() + 30
+    while not created.get().exists:
+        if time.monotonic() > deadline:
+            raise SystemExit("the creation trigger did not run within 30 s")
+        time.sleep(0.05)
+    time.sleep(1.0)  # the trigger's last step (its timers) is done
     db.collection("sessions").document(session_id).set(
         {
             "requestId": request_id,
@@ -99,7 +108,6 @@ def waiting_session(db: Db) -> tuple[str, datetime]:
 def one_timer(db: Db) -> tuple[float, float]:
     """(task start -> commit, POST -> commit) of one join-timeout timer."""
     request_id, due = waiting_session(db)
-    time.sleep(0.3)  # the creation trigger has run (it schedules nothing for this state)
     payload = {"requestId": request_id, "kind": "join-timeout", "due": due.isoformat()}
     posted = datetime.now(UTC)
     status, answer = ec.deliver_task("requesttimer", payload)
