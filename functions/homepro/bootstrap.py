@@ -45,15 +45,20 @@ def context() -> Context:
     from homepro.adapters.clock import SystemClock
     from homepro.adapters.firestore import firestore_stores
 
+    tuning = dataclasses.replace(
+        TUNING,
+        outbox_grace_seconds=float(config.OUTBOX_GRACE_SECONDS.value),
+        outbox_lease_seconds=float(config.OUTBOX_LEASE_SECONDS.value),
+    )
     return Context(
-        stores=firestore_stores(firestore.client(app()), TUNING),
+        stores=firestore_stores(firestore.client(app()), tuning),
         clock=SystemClock(),
         policy=config.policy(),
         push=LazyPush(),
         sms=LazySms(),
         payments=LazyPayments(),
         video=LazyVideo(),
-        tuning=TUNING,
+        tuning=tuning,
         app_url=config.app_url(),
         tasks=LazyTasks(),
     )

@@ -134,6 +134,29 @@ SETTLE_MAX_CONCURRENT = params.IntParam(
     default=20,
     description="Settlement tasks running at once (the settlepayment queue).",
 )
+
+# The outbox (issue 16): a transition's trigger does its work within a second or two; an entry
+# still owed OUTBOX_GRACE_SECONDS after its commit is taken to be its dead worker's, and a
+# `drainoutbox` task resumes it. 10 s leaves a slow trigger (a cold start, a round to thousands
+# of devices) room to finish, and keeps a dead worker's round within the 60 s the issue asks.
+OUTBOX_GRACE_SECONDS = params.IntParam(
+    "OUTBOX_GRACE_SECONDS",
+    default=10,
+    description="Seconds after its commit an unfinished outbox entry is resumed by a task.",
+)
+# A drainer holds an entry this long: longer than a resumed round to thousands of devices takes
+# (FCM answers 500 pushes in about 1.5 s), short enough that a dead drainer's retry lands within
+# the minute.
+OUTBOX_LEASE_SECONDS = params.IntParam(
+    "OUTBOX_LEASE_SECONDS",
+    default=30,
+    description="Seconds a drain task holds an outbox entry before another may take it.",
+)
+DRAIN_MAX_CONCURRENT = params.IntParam(
+    "DRAIN_MAX_CONCURRENT",
+    default=50,
+    description="Outbox drain tasks running at once (the drainoutbox queue).",
+)
 # A callable answers within its 60 s timeout (the JS SDK gives up at 70 s): create_request makes
 # at most two Stripe calls in a row (create, confirm), each of at most 1 + retries tries of
 # `timeout` seconds plus the library's backoff (<= 2 s): 2 x (2 x 8 + 2) = 36 s, leaving room

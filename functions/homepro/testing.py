@@ -23,6 +23,7 @@ from homepro.adapters.documents import (
     DocumentDispatch,
     DocumentInbox,
     DocumentLimits,
+    DocumentOutbox,
     DocumentRequests,
     DocumentSessions,
     DocumentUsers,
@@ -30,9 +31,10 @@ from homepro.adapters.documents import (
     device_of,
     first_claim,
 )
-from homepro.domain import directory
+from homepro.domain import directory, outbox
 from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.models import Device, RequestDoc, Role, UserDoc
+from homepro.domain.outbox import OutboxEntry
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
 from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
@@ -442,6 +444,30 @@ class FakeViews:
         return totals
 
 
+class FakeOutbox(DocumentOutbox):
+    """The owed entries, answered by a scan."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self.docs = docs
+
+    def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]:
+        found = self.docs.children(outbox.COLLECTION)
+        rows = sorted(
+            (data["owedAt"], entry_id, data)
+            for entry_id, data in found.items()
+            if data.get("owedAt") is not None and data["owedAt"] <= before
+        )
+        for _, entry_id, data in rows:
+            yield OutboxEntry.of(entry_id, data)
+
+
+def swept(counts: Mapping[str, int]) -> dict[str, int]:
+    """A sweep's counts without its outbox drains: the work of transitions whose triggers a
+    unit test did not run (the sweep does it, as it would for a dead worker's)."""
+    return {k: v for k, v in counts.items() if not k.startswith("outbox_")}
+
+
 def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
     """Every port over one fake database."""
     return Stores(
@@ -453,6 +479,7 @@ def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
         limits=DocumentLimits(docs),
         analytics=DocumentAnalytics(docs),
         views=FakeViews(docs),
+        outbox=FakeOutbox(docs),
     )
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protoc
         Dispatch,
         Inbox,
         Limits,
+        Outbox,
         ReportViews,
         Requests,
         Sessions,
@@ -48,6 +49,10 @@ class Tuning:
     transaction_attempts: int = 30
     # FCM `messages:send` requests in flight at once.
     push_concurrency: int = 500
+    # The outbox (OUTBOX_GRACE_SECONDS, OUTBOX_LEASE_SECONDS): an entry its trigger has not
+    # finished this long after the commit is taken by a drain task; a drainer holds it this long.
+    outbox_grace_seconds: float = 10.0
+    outbox_lease_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,7 @@ class Context:
     @property
     def limits(self) -> Limits:
         return self.stores.limits
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.stores.outbox
