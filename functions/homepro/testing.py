@@ -462,6 +462,25 @@ class FakeOutbox(DocumentOutbox):
             yield OutboxEntry.of(entry_id, data)
 
 
+def run_triggers(ctx: Context) -> int:
+    """Deliver the Firestore triggers of every transition still owed (its outbox entry), oldest
+    first, as the platform would once each: the trigger's code does the work and deletes the
+    entry. How many it delivered."""
+    from homepro.domain.outbox import EntryKind
+    from homepro.services import reactions
+
+    delivered = 0
+    for entry in list(ctx.outbox.owed(datetime.max.replace(tzinfo=UTC), 1000)):
+        if entry.kind != EntryKind.TRANSITION or entry.after is None:
+            continue
+        if entry.before is None:
+            reactions.request_created(ctx, entry.request_id, entry.after)
+        else:
+            reactions.request_updated(ctx, entry.request_id, entry.before, entry.after)
+        delivered += 1
+    return delivered
+
+
 def swept(counts: Mapping[str, int]) -> dict[str, int]:
     """A sweep's counts without its outbox drains: the work of transitions whose triggers a
     unit test did not run (the sweep does it, as it would for a dead worker's)."""
@@ -750,12 +769,16 @@ class FakeTaskQueue:
 
 
 def with_settlement_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
-    """`ctx` with a task queue whose `settlepayment` tasks settle through `ctx`."""
+    """`ctx` with a task queue whose tasks run through `ctx`: `settlepayment` settles,
+    `drainoutbox` finishes an outbox entry."""
+    from homepro.domain.outbox import DRAIN_QUEUE
+    from homepro.services.drain import drain_task
     from homepro.services.settlements import SETTLE_QUEUE, settle_task
 
     queue = FakeTaskQueue()
     queued = dataclasses.replace(ctx, tasks=queue)
     queue.handle(SETTLE_QUEUE, lambda payload: settle_task(queued, payload))
+    queue.handle(DRAIN_QUEUE, lambda payload: drain_task(queued, payload))
     return queued, queue
 
 
