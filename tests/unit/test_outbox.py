@@ -83,7 +83,7 @@ def test_a_transition_writes_its_entry_in_its_commit_and_its_trigger_deletes_it(
 
 
 def test_a_trigger_that_died_before_its_work_is_finished_by_the_drain_once(world):
-    ctx, store, queue = world
+    ctx, store, _ = world
     _, owed = made(ctx)
     # the triggers never ran: nothing sent, the entries owed
     assert drain(ctx, owed[-1]) == "early"  # within the grace the trigger may still be at it
@@ -117,7 +117,7 @@ def test_the_sweep_enqueues_a_drain_for_each_entry_owed_past_the_grace(world):
 
 
 def test_a_drainer_holds_the_entry_for_its_lease_and_a_second_one_waits(world):
-    ctx, store, _ = world
+    ctx, _, _ = world
     _, owed = made(ctx)
     entry_id = owed[-1]
     ctx.clock.advance(seconds=10)
