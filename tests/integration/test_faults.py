@@ -118,6 +118,13 @@ def analytics_types(db: Client, request_id: str) -> Counter[str]:
     return Counter(e.to_dict()["type"] for e in found)
 
 
+def recovered(point: str, died_at: float) -> None:
+    """The death-to-done time, asserted under the bound and printed (`-s`) for the notes."""
+    elapsed = time.monotonic() - died_at
+    print(f"\n{point}: the dead worker's work done {elapsed:.1f} s after its death")
+    assert elapsed < WITHIN_SECONDS
+
+
 def resume_after_grace(died_at: float) -> None:
     """What recovers a dead worker's outbox entry on the emulator: the sweep, once the entry is
     older than the grace (in production the trigger's backstop task, due at the same time)."""
@@ -153,7 +160,7 @@ def test_a_round_whose_worker_dies_after_its_reservation_is_resumed_within_a_min
     resume_after_grace(died_at)
 
     done = round_done(db, request_id, "initial")
-    assert time.monotonic() - died_at < WITHIN_SECONDS
+    recovered(faults.AFTER_ROUND_RESERVED, died_at)
     assert tokens(request_id) == Counter({"rsv-a": 1, "rsv-b": 1})
     assert (done["helpersTargeted"], done["devicesTargeted"], done["sent"]) == (1, 2, 2)
     assert outbox_of(db, request_id) == []
@@ -171,7 +178,7 @@ def test_a_fan_out_whose_worker_dies_midway_reaches_every_device_at_most_twice_w
     resume_after_grace(died_at)
 
     round_done(db, request_id, "initial")
-    assert time.monotonic() - died_at < WITHIN_SECONDS
+    recovered(faults.MID_FANOUT, died_at)
     got = tokens(request_id)
     assert set(got) == set(devices)
     assert max(got.values()) <= 2  # the dead fan-out's push and the resumed one's
@@ -206,7 +213,7 @@ def test_a_transition_whose_trigger_dies_before_its_work_is_finished_within_a_mi
 
     wait_for(lambda: tokens(request_id, "request_claimed"), timeout=WITHIN_SECONDS)
     wait_for(lambda: not outbox_of(db, request_id), timeout=WITHIN_SECONDS)
-    assert time.monotonic() - died_at < WITHIN_SECONDS
+    recovered(faults.AFTER_COMMIT_BEFORE_OUTBOX, died_at)
     assert tokens(request_id, "request_claimed") == Counter({"claim-customer": 1})
     assert tokens(request_id, "request_taken") == Counter({"claim-h1": 1})
     found = analytics_types(db, request_id)
