@@ -69,6 +69,7 @@ def test_a_cancel_whose_worker_dies_is_settled_once_by_the_sweep(
     faults.arm(db, point)
 
     dies("cancel_request", {"requestId": request_id}, customer.id_token)
+    died_at = time.monotonic()
 
     assert not faults.armed(db, point)  # the worker reached the point and took the token
     doc = request_doc(db, request_id)
@@ -83,6 +84,7 @@ def test_a_cancel_whose_worker_dies_is_settled_once_by_the_sweep(
 
     # the sweep queues the release (settlepayment): wait until the task recorded it
     doc = wait_for(lambda: (d := request_doc(db, request_id))["paymentStatus"] == "released" and d)
+    recovered(point, died_at)
     assert (doc["paymentStatus"], doc["paymentOwed"]) == ("released", None)
     [intent] = ec.payment_intents_for(request_id)
     assert (intent["id"], intent["status"]) == (intent_id, "canceled")
