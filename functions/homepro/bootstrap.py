@@ -142,9 +142,24 @@ class LazyPayments:
 
 
 @cache
+def stripe_budget() -> Any:
+    """The callables' share of STRIPE_MAX_RPS across every instance (`stripeBudget` tokens)."""
+    from firebase_admin import firestore
+
+    from homepro.adapters.firestore.documents import FirestoreDocuments
+    from homepro.adapters.stripe_budget import SharedBudget
+
+    docs = FirestoreDocuments(firestore.client(app()), TUNING)
+    return SharedBudget(
+        docs, config.inline_stripe_rps(), max_wait=config.STRIPE_BUDGET_WAIT_SEC.value
+    )
+
+
+@cache
 def payments() -> Payments:
     """The callables' Stripe client: each call answers well inside the callable's timeout,
-    paced at what the settlement queue leaves of STRIPE_MAX_RPS."""
+    paced at what the settlement queue leaves of STRIPE_MAX_RPS: in this process first, then
+    across every instance (the shared budget)."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
@@ -153,6 +168,7 @@ def payments() -> Payments:
         max_rps=config.inline_stripe_rps(),
         timeout=config.STRIPE_CALL_TIMEOUT_SEC.value,
         max_network_retries=config.STRIPE_CALL_RETRIES.value,
+        budget=stripe_budget(),
     )
 
 
@@ -172,13 +188,16 @@ def bulk_payments() -> Payments:
 
 @cache
 def background_payments() -> Payments:
-    """The scheduled jobs' Stripe client: the library's 80 s timeout and three retries."""
+    """The scheduled jobs' Stripe client: the library's 80 s timeout and three retries. Their
+    settlements go through the queue; what is left (the reconcile job's listing, a page of 100
+    intents a call) takes tokens of the callables' budget."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
         config.STRIPE_SECRET_KEY.value,
         base_url=config.stripe_base_url(),
-        max_rps=config.STRIPE_MAX_RPS.value,
+        max_rps=config.inline_stripe_rps(),
+        budget=stripe_budget(),
     )
 
 

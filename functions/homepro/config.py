@@ -148,6 +148,16 @@ STRIPE_CALL_RETRIES = params.IntParam(
     default=1,
     description="Retries of a callable's Stripe call (the jobs retry 3 times).",
 )
+# The callables' share (STRIPE_MAX_RPS - STRIPE_BULK_RPS) is held across every instance by
+# tokens of a per-second budget in Firestore (adapters/stripe_budget.py). A second with no
+# token left is waited out, up to this long, then the call goes on (logged; Stripe's 429 and
+# the library's retry take over): 3 s absorbs a burst of three times the share, and
+# create_request's two calls add at most 6 s to the 36 s above, inside the callable's 60 s.
+STRIPE_BUDGET_WAIT_SEC = params.IntParam(
+    "STRIPE_BUDGET_WAIT_SEC",
+    default=3,
+    description="Longest wait of a callable's Stripe call for a token of the project's budget.",
+)
 STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 # The functions that move money need the Stripe secret.
 PAYING_SECRETS = [STRIPE_SECRET_KEY]
