@@ -19,8 +19,11 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
   land a cancel between a request's write and its card's confirmation;
 - counts every API call (`/v1/...`, whoever makes it, an injected outage's 503 included) by the
   wall-clock second it arrived in and by method + path (ids folded to `{id}`):
-  `GET /_homepro/calls` answers `{"seconds": {"<epoch second>": {"<METHOD path>": n}}, "total": n}`
-  and `DELETE /_homepro/calls` resets it, so a bench reads the most calls in any one second.
+  `GET /_config/homepro-calls` answers `{"seconds": {"<epoch second>": {"<METHOD path>": n}},
+  "total": n, "settled": {"<PaymentIntent id>": {"cancel": n, "capture": n}}}` (`settled`: the cancels and
+  captures that did something: answered 200, not replayed from their idempotency key) and
+  `DELETE /_config/homepro-calls` resets it, so a bench reads the most calls in any one second and
+  finds a hold settled twice.
 
 It sends no webhooks: tests sign their own with the local secret. What it still gets wrong
 (it allows refunds it should not, it checks an idempotency key's endpoint but not its
@@ -213,6 +216,8 @@ async def set_delay(request: web.Request) -> web.Response:
 
 # epoch second -> "METHOD /v1/path" (ids folded) -> calls that arrived in it
 _calls: dict[int, dict[str, int]] = {}
+# PaymentIntent id -> "cancel" | "capture" -> times it was done (not replayed)
+_settled: dict[str, dict[str, int]] = {}
 
 
 def _endpoint(method: str, path: str) -> str:
@@ -230,18 +235,30 @@ async def count_calls(request: web.Request, handler: Any) -> web.StreamResponse:
         endpoint = _endpoint(request.method, request.path)
         second[endpoint] = second.get(endpoint, 0) + 1
     response: web.StreamResponse = await handler(request)
+    parts = request.path.split("/")
+    if (
+        request.method == "POST"
+        and len(parts) == 5
+        and parts[2] == "payment_intents"
+        and parts[4] in ("cancel", "capture")
+        and response.status == 200
+        and "Idempotent-Replayed" not in response.headers
+    ):
+        done = _settled.setdefault(parts[3], {})
+        done[parts[4]] = done.get(parts[4], 0) + 1
     return response
 
 
 async def read_calls(request: web.Request) -> web.Response:
     seconds = {str(s): dict(by) for s, by in sorted(_calls.items())}
     total = sum(sum(by.values()) for by in _calls.values())
-    return web.json_response({"seconds": seconds, "total": total})
+    return web.json_response({"seconds": seconds, "total": total, "settled": _settled})
 
 
 async def reset_calls(request: web.Request) -> web.Response:
     _calls.clear()
-    return web.json_response({"seconds": {}, "total": 0})
+    _settled.clear()
+    return web.json_response({"seconds": {}, "total": 0, "settled": {}})
 
 
 # Idempotency-Key -> (method, path, status, body, content type) of its first answer.
@@ -290,8 +307,8 @@ def main() -> None:
     # still done once when it wakes (its key answered meanwhile by a retry, it replays)
     # the counter outermost: every call arriving is counted, whatever answers it
     server.app.middlewares[0:0] = [count_calls, outage, delay, idempotency]
-    server.app.router.add_get("/_homepro/calls", read_calls)
-    server.app.router.add_delete("/_homepro/calls", reset_calls)
+    server.app.router.add_get("/_config/homepro-calls", read_calls)
+    server.app.router.add_delete("/_config/homepro-calls", reset_calls)
     server.app.router.add_post("/_config/homepro-outage", set_outage)
     server.app.router.add_post("/_config/homepro-delay", set_delay)
     web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)
