@@ -11,10 +11,10 @@ capture). A worker is killed once, `--kill-after` seconds in: the fault point
 
 localstripe counts every API call it receives, whatever sends it
 (tools/localstripe_server.py, `GET /_config/homepro-calls`), reset once the holds are seeded.
-Printed: Stripe calls per second (the most in any one second, the median second) against STRIPE_MAX_RPS; holds left neither
-captured nor released; holds settled twice (at localstripe: a cancel or capture done more than
-once; in the audit trail: more than one `payment_released`/`payment_captured` per request);
-the time until every hold is settled.
+Printed: Stripe calls per second (the most in any one second, the median second) against
+STRIPE_MAX_RPS; holds left neither captured nor released; holds settled twice (at
+localstripe: a cancel or capture done more than once; in the audit trail: more than one
+`payment_released`/`payment_captured` per request); the time until every hold is settled.
 
 It uses nothing but the callables, the scheduled functions, the Admin SDK and localstripe, so
 it runs unchanged against an older commit (copy it and tools/localstripe_server.py there):

@@ -20,10 +20,10 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
 - counts every API call (`/v1/...`, whoever makes it, an injected outage's 503 included) by the
   wall-clock second it arrived in and by method + path (ids folded to `{id}`):
   `GET /_config/homepro-calls` answers `{"seconds": {"<epoch second>": {"<METHOD path>": n}},
-  "total": n, "settled": {"<PaymentIntent id>": {"cancel": n, "capture": n}}}` (`settled`: the cancels and
-  captures that did something: answered 200, not replayed from their idempotency key) and
-  `DELETE /_config/homepro-calls` resets it, so a bench reads the most calls in any one second and
-  finds a hold settled twice.
+  "total": n, "settled": {"<PaymentIntent id>": {"cancel": n, "capture": n}}}` (`settled`: the
+  cancels and captures that did something: answered 200, not replayed from their idempotency
+  key) and `DELETE /_config/homepro-calls` resets it, so a bench reads the most calls in any
+  one second and finds a hold settled twice.
 
 It sends no webhooks: tests sign their own with the local secret. What it still gets wrong
 (it allows refunds it should not, it checks an idempotency key's endpoint but not its
