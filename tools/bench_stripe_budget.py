@@ -210,6 +210,24 @@ def settle_events(db: Db, request_ids: set[str]) -> Counter[str]:
     return found
 
 
+def budget_latency(db: Db, calls: int = 200) -> str:
+    """What a token of the shared budget adds to an inline call: `SharedBudget.take()` against
+    the Firestore emulator, a rate high enough that nothing waits (an older commit has none)."""
+    try:
+        from homepro.adapters.firestore.documents import FirestoreDocuments
+        from homepro.adapters.stripe_budget import SharedBudget
+    except ImportError:
+        return "no shared budget in this commit"
+    budget = SharedBudget(FirestoreDocuments(db, bootstrap.TUNING), 100_000)
+    took = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        budget.take()
+        took.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(took, n=20)
+    return f"p50 {statistics.median(took):.1f} ms, p95 {cuts[18]:.1f} ms ({calls} tokens)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=600)
@@ -224,6 +242,7 @@ def main() -> None:
     ec.clear_firestore()
     tag = f"sb{uuid.uuid4().hex[:4]}"
     print(f"[{args.label}] seeding {args.requests} expired holds and {args.clients} clients ...")
+    latency = budget_latency(db)
     held = seed(db, args.requests, tag)
     clients = []
     for n in range(args.clients):
@@ -344,6 +363,7 @@ def main() -> None:
         f"{duration:.0f} s; callable p50 {statistics.median(latencies):.2f} s, "
         f"p95 {statistics.quantiles(latencies, n=20)[18]:.2f} s"
     )
+    print(f"a shared-budget token (Firestore emulator, one process, no waiting): {latency}")
     for thread in sweeps:
         thread.join(timeout=1)
 

@@ -142,17 +142,17 @@ class LazyPayments:
 
 
 @cache
-def stripe_budget() -> Any:
-    """The callables' share of STRIPE_MAX_RPS across every instance (`stripeBudget` tokens)."""
+def stripe_budget(pool: str = "i") -> Any:
+    """A pool of STRIPE_MAX_RPS across every instance (`stripeBudget` tokens): the callables'
+    (`i`, what the queue leaves) or the settlement tasks' (`b`, STRIPE_BULK_RPS)."""
     from firebase_admin import firestore
 
     from homepro.adapters.firestore.documents import FirestoreDocuments
-    from homepro.adapters.stripe_budget import SharedBudget
+    from homepro.adapters.stripe_budget import BULK, SharedBudget
 
     docs = FirestoreDocuments(firestore.client(app()), TUNING)
-    return SharedBudget(
-        docs, config.inline_stripe_rps(), max_wait=config.STRIPE_BUDGET_WAIT_SEC.value
-    )
+    rate = config.STRIPE_BULK_RPS.value if pool == BULK else config.inline_stripe_rps()
+    return SharedBudget(docs, rate, pool=pool, max_wait=config.STRIPE_BUDGET_WAIT_SEC.value)
 
 
 @cache
@@ -174,8 +174,10 @@ def payments() -> Payments:
 
 @cache
 def bulk_payments() -> Payments:
-    """The settlement tasks' Stripe client: the queue dispatches at STRIPE_BULK_RPS; one
-    library retry (it honours `Stripe-Should-Retry`), then Cloud Tasks retries with backoff."""
+    """The settlement tasks' Stripe client: the queue dispatches at STRIPE_BULK_RPS, and each
+    call takes a token of the bulk pool (a burst of the queue's token bucket stays within it);
+    one library retry (it honours `Stripe-Should-Retry`), then Cloud Tasks retries with
+    backoff."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
@@ -183,6 +185,7 @@ def bulk_payments() -> Payments:
         base_url=config.stripe_base_url(),
         max_rps=config.STRIPE_BULK_RPS.value,
         max_network_retries=1,
+        budget=stripe_budget("b"),
     )
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from homepro.adapters.stripe_budget import SharedBudget, token_path
+from homepro.adapters.stripe_budget import BULK, SharedBudget, token_path
 from homepro.adapters.stripe_payments import StripePayments
 from homepro.domain.errors import InvalidInput
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
@@ -55,6 +55,20 @@ def test_two_instances_over_one_store_never_take_more_than_the_share_in_a_second
     assert len(per_second) == 5  # the 11th call of a second waited for the next one
     second = int(1_800_000_000.25)
     assert store.get(token_path(second, 0))["expireAt"].timestamp() == second + 600
+    assert token_path(second, 0) == f"stripeBudget/{second}-i0"
+
+
+def test_the_bulk_pool_is_counted_apart_from_the_inline_pool():
+    store, clock = FakeDocuments(), SteppedClock()
+    inline = SharedBudget(store, 10, max_wait=30, now=clock.now, sleep=clock.sleep)
+    bulk = SharedBudget(store, 10, pool=BULK, max_wait=30, now=clock.now, sleep=clock.sleep)
+
+    assert all(b.take() for _ in range(10) for b in (inline, bulk))
+
+    assert clock.now() == 1_800_000_000.25  # 10 + 10 in one second: nobody waited
+    pools = Counter(d["pool"] for d in store.collections["stripeBudget"].values())
+    assert pools == {"i": 10, "b": 10}
+    assert bulk.take() and clock.now() > 1_800_000_001  # the 11th bulk call: the next second
 
 
 def test_many_threads_of_two_instances_on_the_real_clock_stay_within_the_share():

@@ -1,9 +1,14 @@
-"""The callables' share of the Stripe budget, held across every instance.
+"""The Stripe budget, held across every instance: STRIPE_MAX_RPS tokens a second in two pools.
 
 Stripe's rate limit is the account's, and the callables a user waits on (authorize, cancel, end
 of session, refund, admin_settle) run in as many instances as there are users; a pacer inside
-each one cannot hold a project-wide rate. Each call first takes a token: one of `rate`
-documents `stripeBudget/{epochSecond}-{slot}`, created if absent. A create either makes the
+each one cannot hold a project-wide rate. Nor can the settlement queue's rate alone: Cloud
+Tasks dispatches from a token bucket whose `max_burst_size` it picks itself, so a queue at
+10/s may dispatch more than 10 in one second after a quiet spell. So every Stripe call first
+takes a token of its pool: `i` (inline: the callables and the jobs' few calls,
+STRIPE_MAX_RPS - STRIPE_BULK_RPS a second) or `b` (bulk: the settlement tasks,
+STRIPE_BULK_RPS a second). A token is one of `rate` documents
+`stripeBudget/{epochSecond}-{pool}{slot}`, created if absent. A create either makes the
 document or fails (it exists), atomically, so at most `rate` calls in all take a token in any
 one second, whatever the number of instances, without a transaction or a hot document: each
 slot is written once, and callers start at a random slot. A process remembers the slots it
@@ -39,25 +44,30 @@ BUDGET_COLLECTION = "stripeBudget"
 TOKEN_TTL = timedelta(minutes=10)
 
 
-def token_path(second: int, slot: int) -> str:
-    return f"{BUDGET_COLLECTION}/{second}-{slot}"
+INLINE, BULK = "i", "b"  # the pools
+
+
+def token_path(second: int, slot: int, pool: str = INLINE) -> str:
+    return f"{BUDGET_COLLECTION}/{second}-{pool}{slot}"
 
 
 class SharedBudget:
-    """At most `rate` tokens in any one second of the clock, over every process that shares
-    `docs`."""
+    """At most `rate` tokens of `pool` in any one second of the clock, over every process that
+    shares `docs`."""
 
     def __init__(
         self,
         docs: Documents,
         rate: int,
         *,
+        pool: str = INLINE,
         max_wait: float = 5.0,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._docs = docs
+        self._pool = pool
         self._rate = max(1, rate)
         self._max_wait = max_wait
         self._now = now
@@ -75,10 +85,8 @@ class SharedBudget:
             second = int(self._now())
             for slot in self._free_slots(second):
                 expire_at = datetime.fromtimestamp(second, UTC) + TOKEN_TTL
-                if self._docs.create(
-                    token_path(second, slot),
-                    {"second": second, "slot": slot, "expireAt": expire_at},
-                ):
+                token = {"second": second, "pool": self._pool, "slot": slot, "expireAt": expire_at}
+                if self._docs.create(token_path(second, slot, self._pool), token):
                     self._mark_taken(second, slot)
                     return True
                 self._mark_taken(second, slot)
@@ -88,7 +96,11 @@ class SharedBudget:
             if now - started >= self._max_wait:
                 log.warning(
                     "stripe budget: no token within the wait, calling anyway",
-                    extra={"rate": self._rate, "waited_seconds": round(now - started, 3)},
+                    extra={
+                        "pool": self._pool,
+                        "rate": self._rate,
+                        "waited_seconds": round(now - started, 3),
+                    },
                 )
                 return False
             if int(now) == second:  # every slot of this second is taken: wait for the next
