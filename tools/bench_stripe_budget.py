@@ -350,6 +350,8 @@ def main() -> None:
     )
     print(f"  calls by endpoint: {dict(by_endpoint.most_common())}")
     print(f"  per second: {window}")
+    busiest = max(counts["seconds"].items(), key=lambda item: sum(item[1].values()))
+    print(f"  the busiest second: {busiest[1]}")
     print(
         f"holds left uncaptured/unreleased: {left_held} (of {len(intents) - len(live)} "
         f"whose request is over: {dict(statuses)}; {len(live)} requests still live, not counted)"
