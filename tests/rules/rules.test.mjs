@@ -85,7 +85,7 @@ const SEED = {
   "sourceLimits/k1": { attempts: {}, signups: [LONG_AGO] },
   "textCounts/0a1b2c-2026010100": { count: 6, hour: LONG_AGO, updatedAt: LONG_AGO },
   "testFaults/before_stripe_call": { point: "before_stripe_call" },
-  "stripeBudget/1800000000-i0": { second: 1800000000, slot: 0, expireAt: LONG_AGO },
+  "stripeBudget/i10-18000000000": { pool: "i", slot: 18000000000, second: 1800000000, expireAt: LONG_AGO },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -300,10 +300,10 @@ const CASES = [
   ["deny", "anonymous", "arm a fault", set("testFaults/mid_fanout", { point: "mid_fanout" })],
   ["deny", "customer", "disarm a fault", remove("testFaults/before_stripe_call")],
   // the Stripe budget's tokens (Admin SDK only: a client taking them would starve the callables)
-  ["deny", "customer", "read a Stripe budget token", get("stripeBudget/1800000000-i0")],
+  ["deny", "customer", "read a Stripe budget token", get("stripeBudget/i10-18000000000")],
   ["deny", "admin", "list the Stripe budget", list("stripeBudget")],
-  ["deny", "customer", "take a Stripe budget token", set("stripeBudget/1800000001-i0", { second: 1800000001 })],
-  ["deny", "helper", "free a Stripe budget token", remove("stripeBudget/1800000000-i0")],
+  ["deny", "customer", "take a Stripe budget token", set("stripeBudget/i10-18000000001", { slot: 18000000001 })],
+  ["deny", "helper", "free a Stripe budget token", remove("stripeBudget/i10-18000000000")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

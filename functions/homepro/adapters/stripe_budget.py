@@ -7,27 +7,28 @@ Tasks dispatches from a token bucket whose `max_burst_size` it picks itself, so 
 10/s may dispatch more than 10 in one second after a quiet spell. So every Stripe call first
 takes a token of its pool: `i` (inline: the callables and the jobs' few calls,
 STRIPE_MAX_RPS - STRIPE_BULK_RPS a second) or `b` (bulk: the settlement tasks,
-STRIPE_BULK_RPS a second). A token is one of `rate` documents
-`stripeBudget/{epochSecond}-{pool}{slot}`, created if absent. A create either makes the
-document or fails (it exists), atomically, so at most `rate` calls in all take a token in any
-one second, whatever the number of instances, without a transaction or a hot document: each
-slot is written once, and callers start at a random slot. A process remembers the slots it
-found taken in the current second and skips them.
+STRIPE_BULK_RPS a second). A token is a slot of time: a pool at `rate` a second has a slot
+every 1/rate s, slot n starting at n/rate on the clock, and the document
+`stripeBudget/{pool}{rate}-{n}` is its token, created if absent. A create either makes the
+document or fails (it exists), atomically, so each slot goes to one call whatever the number
+of instances, without a transaction or a hot document (each slot is written once). A call takes the first free slot from now on and sleeps until it
+starts: a project-wide pacer, whose calls are spread evenly (no burst at the top of a second,
+which would cross into the next one at Stripe with any network delay). A process remembers the
+slots it found taken and starts after them.
 
-A full second waits for the next one, up to `max_wait` seconds; past it the call goes on (a
-warning is logged): Stripe answers a burst over the limit 429 with `Stripe-Should-Retry`, and
-the library retries it, so a user is delayed, never refused, by the budget. A token costs one
-Firestore create (about 1 ms on the emulator, tens of ms in production). Seconds are the
-instances' clocks' (synchronized by Google's NTP, well under the second).
+A call that finds no free slot within `max_wait` seconds goes on at once (a warning is logged):
+Stripe answers a burst over the limit 429 with `Stripe-Should-Retry`, and the library retries
+it, so a user is delayed, never refused, by the budget. A token costs one Firestore create
+(about 20 ms on the emulator; a slot found taken costs another). Slots are the instances'
+clocks' (synchronized by Google's NTP to well under a slot).
 
-The documents carry `expireAt` (a few minutes after their second): a TTL policy on the
+The documents carry `expireAt` (a few minutes after their slot): a TTL policy on the
 `stripeBudget` collection group's `expireAt` field deletes them. Rules deny clients.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -40,20 +41,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUDGET_COLLECTION = "stripeBudget"
-# How long after its second a token document is kept (the TTL policy deletes it after that).
+# How long after its slot a token document is kept (the TTL policy deletes it after that).
 TOKEN_TTL = timedelta(minutes=10)
 
 
 INLINE, BULK = "i", "b"  # the pools
 
 
-def token_path(second: int, slot: int, pool: str = INLINE) -> str:
-    return f"{BUDGET_COLLECTION}/{second}-{pool}{slot}"
+def token_path(slot: int, rate: int, pool: str = INLINE) -> str:
+    return f"{BUDGET_COLLECTION}/{pool}{rate}-{slot}"
 
 
 class SharedBudget:
-    """At most `rate` tokens of `pool` in any one second of the clock, over every process that
-    shares `docs`."""
+    """At most one call of `pool` per 1/`rate` s of the clock (so at most `rate` in any one
+    second), over every process that shares `docs`."""
 
     def __init__(
         self,
@@ -64,7 +65,6 @@ class SharedBudget:
         max_wait: float = 5.0,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
     ) -> None:
         self._docs = docs
         self._pool = pool
@@ -72,49 +72,44 @@ class SharedBudget:
         self._max_wait = max_wait
         self._now = now
         self._sleep = sleep
-        self._rng = rng or random.Random()
         self._lock = threading.Lock()
-        self._second = -1
-        self._taken: set[int] = set()  # slots of `_second` seen taken by this process
+        self._taken: set[int] = set()  # slots this process saw taken (the recent ones)
 
     def take(self) -> bool:
-        """Take a token, waiting for a second with one left (up to `max_wait`). False when
-        the wait ran out (the caller goes on anyway)."""
-        started = self._now()
-        while True:
-            second = int(self._now())
-            for slot in self._free_slots(second):
-                expire_at = datetime.fromtimestamp(second, UTC) + TOKEN_TTL
-                token = {"second": second, "pool": self._pool, "slot": slot, "expireAt": expire_at}
-                if self._docs.create(token_path(second, slot, self._pool), token):
-                    self._mark_taken(second, slot)
-                    return True
-                self._mark_taken(second, slot)
-                if int(self._now()) != second:
-                    break  # a new second began: its slots are free
-            now = self._now()
-            if now - started >= self._max_wait:
-                log.warning(
-                    "stripe budget: no token within the wait, calling anyway",
-                    extra={
-                        "pool": self._pool,
-                        "rate": self._rate,
-                        "waited_seconds": round(now - started, 3),
-                    },
-                )
-                return False
-            if int(now) == second:  # every slot of this second is taken: wait for the next
-                self._sleep(min(second + 1 - now, started + self._max_wait - now) + 0.001)
-
-    def _free_slots(self, second: int) -> list[int]:
-        with self._lock:
-            if second != self._second:
-                self._second, self._taken = second, set()
-            free = [s for s in range(self._rate) if s not in self._taken]
-        start = self._rng.randrange(self._rate)
-        return sorted(free, key=lambda s: (s - start) % self._rate)
-
-    def _mark_taken(self, second: int, slot: int) -> None:
-        with self._lock:
-            if second == self._second:
+        """Take the first free slot from now on and wait for it to start (up to `max_wait`).
+        False when none was free within the wait (the caller goes on at once)."""
+        now = self._now()
+        slot = int(now * self._rate)
+        last = int((now + self._max_wait) * self._rate)
+        while slot <= last:
+            if self._seen_taken(slot, now):
+                slot += 1
+                continue
+            starts = slot / self._rate
+            token = {
+                "pool": self._pool,
+                "slot": slot,
+                "second": int(starts),
+                "expireAt": datetime.fromtimestamp(starts, UTC) + TOKEN_TTL,
+            }
+            taken = self._docs.create(token_path(slot, self._rate, self._pool), token)
+            with self._lock:
                 self._taken.add(slot)
+            if taken:
+                wait = starts - self._now()
+                if wait > 0:
+                    self._sleep(wait)
+                return True
+            slot = max(slot + 1, int(self._now() * self._rate))
+        log.warning(
+            "stripe budget: no free slot within the wait, calling anyway",
+            extra={"pool": self._pool, "rate": self._rate, "max_wait": self._max_wait},
+        )
+        return False
+
+    def _seen_taken(self, slot: int, now: float) -> bool:
+        with self._lock:
+            if len(self._taken) > 4 * self._rate * (self._max_wait + 1):
+                oldest = int(now * self._rate) - self._rate
+                self._taken = {s for s in self._taken if s >= oldest}
+            return slot in self._taken
