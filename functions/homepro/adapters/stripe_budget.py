@@ -11,10 +11,11 @@ STRIPE_BULK_RPS a second). A token is a slot of time: a pool at `rate` a second 
 every 1/rate s, slot n starting at n/rate on the clock, and the document
 `stripeBudget/{pool}{rate}-{n}` is its token, created if absent. A create either makes the
 document or fails (it exists), atomically, so each slot goes to one call whatever the number
-of instances, without a transaction or a hot document (each slot is written once). A call takes the first free slot from now on and sleeps until it
-starts: a project-wide pacer, whose calls are spread evenly (no burst at the top of a second,
-which would cross into the next one at Stripe with any network delay). A process remembers the
-slots it found taken and starts after them.
+of instances, without a transaction or a hot document (each slot is written once). A call
+takes the first free slot from now on and sleeps until it starts: a project-wide pacer, whose
+calls are spread evenly (no burst at the top of a second, which would cross into the next one
+at Stripe with any network delay). A process remembers the slots it found taken and skips
+them.
 
 A call that finds no free slot within `max_wait` seconds goes on at once (a warning is logged):
 Stripe answers a burst over the limit 429 with `Stripe-Should-Retry`, and the library retries
