@@ -3,9 +3,11 @@ the documents (two adapters over one store never take more than the share in one
 the calls nobody waits on (the webhook's, the reconcile job's releases) go through the
 settlement queue."""
 
+import json
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +238,13 @@ def test_a_task_of_another_kind_or_without_its_intent_is_refused(payload):
     ctx, _ = with_settlement_queue(make_context())
     with pytest.raises(InvalidInput):
         settlements.settle_task(ctx, payload)
+
+
+def test_the_budget_documents_have_a_ttl_policy_and_no_index():
+    config = json.loads((Path(__file__).parents[2] / "firestore.indexes.json").read_text())
+    assert {
+        "collectionGroup": "stripeBudget",
+        "fieldPath": "expireAt",
+        "ttl": True,
+        "indexes": [],
+    } in config["fieldOverrides"]
