@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from homepro.adapters.stripe_budget import BULK, SharedBudget, token_path
+from homepro.adapters.stripe_budget import BULK, HEADROOM, SharedBudget, token_path
 from homepro.adapters.stripe_payments import StripePayments
 from homepro.domain.errors import InvalidInput
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
@@ -53,14 +53,16 @@ def test_two_instances_over_one_store_never_take_more_than_the_share_in_a_second
     assert all(took)  # every call had a slot, none waited past max_wait
     per_second = taken_per_second(store)
     assert sum(per_second.values()) == 50
-    assert max(per_second.values()) == 10  # the share, never more
+    assert max(per_second.values()) <= 10  # the share, never more
     slots = sorted(d["slot"] for d in store.collections["stripeBudget"].values())
     assert slots == list(range(slots[0], slots[0] + 50))  # one call a slot, evenly spaced
-    assert slots[0] == 18_000_000_002  # the slot of now (t = ...000.25, a slot every 0.1 s)
-    assert clock.now() == pytest.approx(1_800_000_000.2 + 4.9)  # slept until its slot
+    width = 1 / (10 * HEADROOM)  # a slot every 1/9 s
+    assert slots[0] == int(1_800_000_000.25 / width)  # the slot of now
+    assert clock.now() == pytest.approx((slots[0] + 49) * width)  # slept until its slot
+    assert max(per_second.values()) <= 10 and len(per_second) >= 6  # 9 a second, or so
     token = store.get(token_path(slots[0], 10))
-    assert token["expireAt"].timestamp() == pytest.approx(1_800_000_000.2 + 600)
-    assert token_path(slots[0], 10) == "stripeBudget/i10-18000000002"
+    assert token["expireAt"].timestamp() == pytest.approx(slots[0] * width + 600, abs=1e-3)
+    assert token_path(slots[0], 10) == f"stripeBudget/i10-{slots[0]}"
 
 
 def test_the_bulk_pool_is_counted_apart_from_the_inline_pool():
@@ -93,13 +95,14 @@ def test_many_threads_of_two_instances_on_the_real_clock_stay_within_the_share()
     per_second = taken_per_second(store)
     assert sum(per_second.values()) == 24
     assert max(per_second.values()) <= 5
-    assert time.time() - started >= 24 / 5 - 1.2  # a slot every 0.2 s
+    assert time.time() - started >= 24 / 4.5 - 1.3  # a slot every 1/4.5 s
 
 
 def test_with_no_free_slot_within_max_wait_the_call_goes_on_at_once(caplog):
     store, clock = FakeDocuments(), SteppedClock()
     budget = SharedBudget(store, 2, max_wait=1.5, now=clock.now, sleep=clock.sleep)
-    first = int(clock.now() * 2)
+    width = 1 / (2 * HEADROOM)
+    first = int(clock.now() / width)
     for slot in range(first, first + 10):  # other instances booked the next 5 seconds
         store.create(token_path(slot, 2), {"slot": slot})
 
@@ -111,7 +114,7 @@ def test_with_no_free_slot_within_max_wait_the_call_goes_on_at_once(caplog):
 
     fresh = SharedBudget(store, 2, max_wait=1.5, now=clock.now, sleep=clock.sleep)
     assert fresh.take() is True  # slot first + 3 is free again: taken, and waited for
-    assert clock.now() == pytest.approx((first + 3) / 2)
+    assert clock.now() == pytest.approx((first + 3) * width)
 
 
 def test_the_adapter_takes_a_token_after_its_pacer_for_every_call():
