@@ -117,11 +117,14 @@ STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
     "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, all sources together."
 )
-# The budget is split: bulk settlements (the sweeps' releases and retries) go through the
-# `settlepayment` queue, whose rate Cloud Tasks holds across every instance; the calls a user
-# waits on (authorize, cancel, end of session) are paced in each callable instance at the rest,
-# STRIPE_MAX_RPS - STRIPE_BULK_RPS. Half each: an expiry storm of 600 holds drains in a minute
-# at 10/s, and a burst of cancels is never queued behind it.
+# The budget is split: bulk settlements (the sweeps' releases and retries, the webhook's, the
+# reconcile job's) go through the `settlepayment` queue, whose rate Cloud Tasks holds across
+# every instance; the calls a user waits on (authorize, cancel, end of session, refund,
+# admin_settle) get the rest, STRIPE_MAX_RPS - STRIPE_BULK_RPS. Each share is also held per
+# second across every instance by tokens in Firestore (adapters/stripe_budget.py): the queue's
+# bursts and every callable instance together stay within STRIPE_MAX_RPS. Half each: an
+# expiry storm of 600 holds drains in a minute at 10/s, and a burst of cancels is never queued
+# behind it.
 STRIPE_BULK_RPS = params.IntParam(
     "STRIPE_BULK_RPS",
     default=10,
@@ -170,6 +173,16 @@ STRIPE_CALL_RETRIES = params.IntParam(
     "STRIPE_CALL_RETRIES",
     default=1,
     description="Retries of a callable's Stripe call (the jobs retry 3 times).",
+)
+# The callables' share (STRIPE_MAX_RPS - STRIPE_BULK_RPS) is held across every instance by
+# tokens of a per-second budget in Firestore (adapters/stripe_budget.py). A second with no
+# token left is waited out, up to this long, then the call goes on (logged; Stripe's 429 and
+# the library's retry take over): 3 s absorbs a burst of three times the share, and
+# create_request's two calls add at most 6 s to the 36 s above, inside the callable's 60 s.
+STRIPE_BUDGET_WAIT_SEC = params.IntParam(
+    "STRIPE_BUDGET_WAIT_SEC",
+    default=3,
+    description="Longest wait of a callable's Stripe call for a token of the project's budget.",
 )
 STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 # The functions that move money need the Stripe secret.

@@ -67,8 +67,9 @@ class Context:
     tuning: Tuning = field(default_factory=Tuning)
     # The web app's address (`https://{project}.web.app`): links in text messages start with it.
     app_url: str = ""
-    # Cloud Tasks: the sweeps' settlements go through the `settlepayment` queue. None (the
-    # simulation, tests of other things): the sweeps settle inline, as the task would.
+    # Cloud Tasks: the settlements nobody waits on (the sweeps', the webhook's, the reconcile
+    # job's) go through the `settlepayment` queue. None (the simulation, tests of other
+    # things): they settle inline, as the task would.
     tasks: TaskQueue | None = None
 
     @property
