@@ -657,7 +657,9 @@ class Simulation:
 
 # One request at a time in the sweeps and notifications: a run's order of events (and so its
 # figures) must not depend on thread scheduling. Concurrency is a deployment setting, not a rule.
-SEQUENTIAL = Tuning(sweep_concurrency=1, notify_concurrency=1, io_concurrency=1)
+SEQUENTIAL = Tuning(
+    sweep_concurrency=1, notify_concurrency=1, io_concurrency=1, backstop_on_thread=False
+)
 
 
 class _ErrorCount(logging.Handler):

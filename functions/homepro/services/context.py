@@ -53,6 +53,10 @@ class Tuning:
     # finished this long after the commit is taken by a drain task; a drainer holds it this long.
     outbox_grace_seconds: float = 10.0
     outbox_lease_seconds: float = 30.0
+    # The trigger enqueues its outbox backstop on a thread of its own while its work runs (the
+    # first push does not wait for Cloud Tasks); False: before the work, on the caller's thread
+    # (the simulation, whose order of events must not depend on thread scheduling).
+    backstop_on_thread: bool = True
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,10 @@ def backstop(ctx: Context, entry_id: str) -> Iterator[None]:
     if ctx.tasks is None:
         yield
         return
+    if not ctx.tuning.backstop_on_thread:
+        _enqueue_backstop(ctx, entry_id)
+        yield
+        return
     thread = threading.Thread(target=_enqueue_backstop, args=(ctx, entry_id), daemon=True)
     thread.start()
     try:
