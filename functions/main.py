@@ -18,6 +18,7 @@ from google.cloud.firestore_v1 import DocumentSnapshot
 
 from homepro import bootstrap, entrypoints, logs
 from homepro.config import (
+    DRAIN_MAX_CONCURRENT,
     ENFORCE_APP_CHECK,
     NOTIFYING_SECRETS,
     PAYING_SECRETS,
@@ -237,3 +238,21 @@ def settlepayment(req: Callable) -> dict[str, Any]:
 )
 def requesttimer(req: Callable) -> dict[str, Any]:
     return entrypoints.request_timer_task(req)
+
+
+# The outbox's backstop: a transition's work its trigger did not finish (the worker died) is
+# resumed OUTBOX_GRACE_SECONDS after the commit. An entry another drainer holds is retried after
+# its lease (10 s backoff, doubling to a minute).
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(
+        max_attempts=20, min_backoff_seconds=10, max_backoff_seconds=60, max_doublings=3
+    ),
+    rate_limits=options.RateLimits(
+        max_dispatches_per_second=500, max_concurrent_dispatches=DRAIN_MAX_CONCURRENT
+    ),
+    secrets=[*NOTIFYING_SECRETS, *PAYING_SECRETS],
+    memory=TRIGGER_MEMORY,
+    timeout_sec=TRIGGER_TIMEOUT_SEC,
+)
+def drainoutbox(req: Callable) -> dict[str, Any]:
+    return entrypoints.drain_outbox_task(req)

@@ -269,6 +269,19 @@ def stripe_hold(request_id: str, payment_method: str = "pm_card_visa") -> dict[s
     )
 
 
+def stripe_calls() -> dict[int, dict[str, int]]:
+    """Every Stripe API call localstripe saw since the last reset (all sources): by the epoch
+    second it arrived in, then by `METHOD /v1/path` (ids as `{id}`)."""
+    with urllib.request.urlopen(f"{STRIPE}/_config/homepro-calls", timeout=30) as resp:
+        seconds: dict[str, dict[str, int]] = json.loads(resp.read())["seconds"]
+    return {int(second): by for second, by in seconds.items()}
+
+
+def reset_stripe_calls() -> None:
+    req = urllib.request.Request(f"{STRIPE}/_config/homepro-calls", method="DELETE")
+    urllib.request.urlopen(req, timeout=30).read()
+
+
 def stripe_delay(suffix: str, seconds: float, calls: int = 1) -> None:
     """The next `calls` Stripe POSTs whose path ends with `suffix` wait `seconds` first."""
     query = urllib.parse.urlencode({"suffix": suffix, "seconds": seconds, "calls": calls})

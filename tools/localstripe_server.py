@@ -16,7 +16,14 @@ Stripe, so that the production Stripe adapter runs unchanged against it:
   (`calls=0` ends it), so tests can watch a failed release wait for the next sweep;
 - `POST /_config/homepro-delay?suffix=S&seconds=T&calls=N` holds the next N POSTs whose path
   ends with S for T seconds before doing them (other calls go on meanwhile), so a test can
-  land a cancel between a request's write and its card's confirmation.
+  land a cancel between a request's write and its card's confirmation;
+- counts every API call (`/v1/...`, whoever makes it, an injected outage's 503 included) by the
+  wall-clock second it arrived in and by method + path (ids folded to `{id}`):
+  `GET /_config/homepro-calls` answers `{"seconds": {"<epoch second>": {"<METHOD path>": n}},
+  "total": n, "settled": {"<PaymentIntent id>": {"cancel": n, "capture": n}}}` (`settled`: the
+  cancels and captures that did something: answered 200, not replayed from their idempotency
+  key) and `DELETE /_config/homepro-calls` resets it, so a bench reads the most calls in any
+  one second and finds a hold settled twice.
 
 It sends no webhooks: tests sign their own with the local secret. What it still gets wrong
 (it allows refunds it should not, it checks an idempotency key's endpoint but not its
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from typing import Any
 
 from aiohttp import web
@@ -206,6 +214,53 @@ async def set_delay(request: web.Request) -> web.Response:
     return web.json_response({"delays": _delays})
 
 
+# epoch second -> "METHOD /v1/path" (ids folded) -> calls that arrived in it
+_calls: dict[int, dict[str, int]] = {}
+# PaymentIntent id -> "cancel" | "capture" -> times it was done (not replayed)
+_settled: dict[str, dict[str, int]] = {}
+
+
+def _endpoint(method: str, path: str) -> str:
+    """`POST /v1/payment_intents/pi_123/cancel` -> `POST /v1/payment_intents/{id}/cancel`."""
+    parts = path.split("/")
+    if len(parts) > 3:
+        parts[3] = "{id}"
+    return f"{method} {'/'.join(parts)}"
+
+
+@web.middleware
+async def count_calls(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/v1/"):
+        second = _calls.setdefault(int(time.time()), {})
+        endpoint = _endpoint(request.method, request.path)
+        second[endpoint] = second.get(endpoint, 0) + 1
+    response: web.StreamResponse = await handler(request)
+    parts = request.path.split("/")
+    if (
+        request.method == "POST"
+        and len(parts) == 5
+        and parts[2] == "payment_intents"
+        and parts[4] in ("cancel", "capture")
+        and response.status == 200
+        and "Idempotent-Replayed" not in response.headers
+    ):
+        done = _settled.setdefault(parts[3], {})
+        done[parts[4]] = done.get(parts[4], 0) + 1
+    return response
+
+
+async def read_calls(request: web.Request) -> web.Response:
+    seconds = {str(s): dict(by) for s, by in sorted(_calls.items())}
+    total = sum(sum(by.values()) for by in _calls.values())
+    return web.json_response({"seconds": seconds, "total": total, "settled": _settled})
+
+
+async def reset_calls(request: web.Request) -> web.Response:
+    _calls.clear()
+    _settled.clear()
+    return web.json_response({"seconds": {}, "total": 0, "settled": {}})
+
+
 # Idempotency-Key -> (method, path, status, body, content type) of its first answer.
 _answered: dict[str, tuple[str, str, int, bytes, str]] = {}
 _in_flight: dict[str, asyncio.Lock] = {}
@@ -250,7 +305,10 @@ def main() -> None:
     args = parser.parse_args()
     # outermost first: an injected outage is not an answer a key remembers; a delayed call is
     # still done once when it wakes (its key answered meanwhile by a retry, it replays)
-    server.app.middlewares[0:0] = [outage, delay, idempotency]
+    # the counter outermost: every call arriving is counted, whatever answers it
+    server.app.middlewares[0:0] = [count_calls, outage, delay, idempotency]
+    server.app.router.add_get("/_config/homepro-calls", read_calls)
+    server.app.router.add_delete("/_config/homepro-calls", reset_calls)
     server.app.router.add_post("/_config/homepro-outage", set_outage)
     server.app.router.add_post("/_config/homepro-delay", set_delay)
     web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)

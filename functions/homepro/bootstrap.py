@@ -45,15 +45,20 @@ def context() -> Context:
     from homepro.adapters.clock import SystemClock
     from homepro.adapters.firestore import firestore_stores
 
+    tuning = dataclasses.replace(
+        TUNING,
+        outbox_grace_seconds=float(config.OUTBOX_GRACE_SECONDS.value),
+        outbox_lease_seconds=float(config.OUTBOX_LEASE_SECONDS.value),
+    )
     return Context(
-        stores=firestore_stores(firestore.client(app()), TUNING),
+        stores=firestore_stores(firestore.client(app()), tuning),
         clock=SystemClock(),
         policy=config.policy(),
         push=LazyPush(),
         sms=LazySms(),
         payments=LazyPayments(),
         video=LazyVideo(),
-        tuning=TUNING,
+        tuning=tuning,
         app_url=config.app_url(),
         tasks=LazyTasks(),
     )
@@ -142,9 +147,24 @@ class LazyPayments:
 
 
 @cache
+def stripe_budget(pool: str = "i") -> Any:
+    """A pool of STRIPE_MAX_RPS across every instance (`stripeBudget` tokens): the callables'
+    (`i`, what the queue leaves) or the settlement tasks' (`b`, STRIPE_BULK_RPS)."""
+    from firebase_admin import firestore
+
+    from homepro.adapters.firestore.documents import FirestoreDocuments
+    from homepro.adapters.stripe_budget import BULK, SharedBudget
+
+    docs = FirestoreDocuments(firestore.client(app()), TUNING)
+    rate = config.STRIPE_BULK_RPS.value if pool == BULK else config.inline_stripe_rps()
+    return SharedBudget(docs, rate, pool=pool, max_wait=config.STRIPE_BUDGET_WAIT_SEC.value)
+
+
+@cache
 def payments() -> Payments:
     """The callables' Stripe client: each call answers well inside the callable's timeout,
-    paced at what the settlement queue leaves of STRIPE_MAX_RPS."""
+    paced at what the settlement queue leaves of STRIPE_MAX_RPS: in this process first, then
+    across every instance (the shared budget)."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
@@ -153,13 +173,16 @@ def payments() -> Payments:
         max_rps=config.inline_stripe_rps(),
         timeout=config.STRIPE_CALL_TIMEOUT_SEC.value,
         max_network_retries=config.STRIPE_CALL_RETRIES.value,
+        budget=stripe_budget(),
     )
 
 
 @cache
 def bulk_payments() -> Payments:
-    """The settlement tasks' Stripe client: the queue dispatches at STRIPE_BULK_RPS; one
-    library retry (it honours `Stripe-Should-Retry`), then Cloud Tasks retries with backoff."""
+    """The settlement tasks' Stripe client: the queue dispatches at STRIPE_BULK_RPS, and each
+    call takes a token of the bulk pool (a burst of the queue's token bucket stays within it);
+    one library retry (it honours `Stripe-Should-Retry`), then Cloud Tasks retries with
+    backoff."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
@@ -167,18 +190,22 @@ def bulk_payments() -> Payments:
         base_url=config.stripe_base_url(),
         max_rps=config.STRIPE_BULK_RPS.value,
         max_network_retries=1,
+        budget=stripe_budget("b"),
     )
 
 
 @cache
 def background_payments() -> Payments:
-    """The scheduled jobs' Stripe client: the library's 80 s timeout and three retries."""
+    """The scheduled jobs' Stripe client: the library's 80 s timeout and three retries. Their
+    settlements go through the queue; what is left (the reconcile job's listing, a page of 100
+    intents a call) takes tokens of the callables' budget."""
     from homepro.adapters.stripe_payments import StripePayments
 
     return StripePayments(
         config.STRIPE_SECRET_KEY.value,
         base_url=config.stripe_base_url(),
-        max_rps=config.STRIPE_MAX_RPS.value,
+        max_rps=config.inline_stripe_rps(),
+        budget=stripe_budget(),
     )
 
 

@@ -117,11 +117,14 @@ STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_MAX_RPS = params.IntParam(
     "STRIPE_MAX_RPS", default=20, description="Stripe calls a second, all sources together."
 )
-# The budget is split: bulk settlements (the sweeps' releases and retries) go through the
-# `settlepayment` queue, whose rate Cloud Tasks holds across every instance; the calls a user
-# waits on (authorize, cancel, end of session) are paced in each callable instance at the rest,
-# STRIPE_MAX_RPS - STRIPE_BULK_RPS. Half each: an expiry storm of 600 holds drains in a minute
-# at 10/s, and a burst of cancels is never queued behind it.
+# The budget is split: bulk settlements (the sweeps' releases and retries, the webhook's, the
+# reconcile job's) go through the `settlepayment` queue, whose rate Cloud Tasks holds across
+# every instance; the calls a user waits on (authorize, cancel, end of session, refund,
+# admin_settle) get the rest, STRIPE_MAX_RPS - STRIPE_BULK_RPS. Each share is also held per
+# second across every instance by tokens in Firestore (adapters/stripe_budget.py): the queue's
+# bursts and every callable instance together stay within STRIPE_MAX_RPS. Half each: an
+# expiry storm of 600 holds drains in a minute at 10/s, and a burst of cancels is never queued
+# behind it.
 STRIPE_BULK_RPS = params.IntParam(
     "STRIPE_BULK_RPS",
     default=10,
@@ -143,6 +146,29 @@ TIMER_MAX_CONCURRENT = params.IntParam(
     default=20,
     description="Timer tasks running at once (the requesttimer queue).",
 )
+
+# The outbox (issue 16): a transition's trigger does its work within a second or two; an entry
+# still owed OUTBOX_GRACE_SECONDS after its commit is taken to be its dead worker's, and a
+# `drainoutbox` task resumes it. 10 s leaves a slow trigger (a cold start, a round to thousands
+# of devices) room to finish, and keeps a dead worker's round within the 60 s the issue asks.
+OUTBOX_GRACE_SECONDS = params.IntParam(
+    "OUTBOX_GRACE_SECONDS",
+    default=10,
+    description="Seconds after its commit an unfinished outbox entry is resumed by a task.",
+)
+# A drainer holds an entry this long: longer than a resumed round to thousands of devices takes
+# (FCM answers 500 pushes in about 1.5 s), short enough that a dead drainer's retry lands within
+# the minute.
+OUTBOX_LEASE_SECONDS = params.IntParam(
+    "OUTBOX_LEASE_SECONDS",
+    default=30,
+    description="Seconds a drain task holds an outbox entry before another may take it.",
+)
+DRAIN_MAX_CONCURRENT = params.IntParam(
+    "DRAIN_MAX_CONCURRENT",
+    default=50,
+    description="Outbox drain tasks running at once (the drainoutbox queue).",
+)
 # A callable answers within its 60 s timeout (the JS SDK gives up at 70 s): create_request makes
 # at most two Stripe calls in a row (create, confirm), each of at most 1 + retries tries of
 # `timeout` seconds plus the library's backoff (<= 2 s): 2 x (2 x 8 + 2) = 36 s, leaving room
@@ -156,6 +182,16 @@ STRIPE_CALL_RETRIES = params.IntParam(
     "STRIPE_CALL_RETRIES",
     default=1,
     description="Retries of a callable's Stripe call (the jobs retry 3 times).",
+)
+# The callables' share (STRIPE_MAX_RPS - STRIPE_BULK_RPS) is held across every instance by
+# tokens of a per-second budget in Firestore (adapters/stripe_budget.py). A second with no
+# token left is waited out, up to this long, then the call goes on (logged; Stripe's 429 and
+# the library's retry take over): 3 s absorbs a burst of three times the share, and
+# create_request's two calls add at most 6 s to the 36 s above, inside the callable's 60 s.
+STRIPE_BUDGET_WAIT_SEC = params.IntParam(
+    "STRIPE_BUDGET_WAIT_SEC",
+    default=3,
+    description="Longest wait of a callable's Stripe call for a token of the project's budget.",
 )
 STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 # The functions that move money need the Stripe secret.

@@ -158,6 +158,24 @@ def request_timer_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
     return {"outcome": outcome}
 
 
+def drain_outbox_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
+    """A `drainoutbox` task. A bad payload is answered 400; an entry another drainer holds
+    raises, and Cloud Tasks retries it after that drainer's lease."""
+    from homepro.services import drain
+
+    payload = req.data if isinstance(req.data, dict) else {}
+    try:
+        outcome = drain.drain_task(bootstrap.task_context(), payload)
+    except errors.HomeProError as err:
+        log.error("drain task refused", extra={"error": str(err), "payload": payload})
+        raise to_https_error(err) from None
+    except drain.OutboxBusy as err:
+        log.info("outbox entry busy, the queue retries it", extra={"error": str(err)})
+        raise https_fn.HttpsError(Code.UNAVAILABLE, "outbox entry busy") from None
+    log.info("drain task", extra={"entry": payload.get("entryId"), "outcome": outcome})
+    return {"outcome": outcome}
+
+
 def stripe_webhook(req: Request) -> Response:
     """Verify the Stripe signature, then apply the event (400 if it does not verify)."""
     import stripe

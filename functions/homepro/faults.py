@@ -26,7 +26,7 @@ COLLECTION = "testFaults"
 # The points (issue 16, item 5). Each names the moment the worker dies.
 AFTER_ROUND_RESERVED = "after_round_reserved"  # services/dispatch.py: round reserved, none sent
 MID_FANOUT = "mid_fanout"  # adapters/fcm.py: the first push answered, the others in flight
-AFTER_COMMIT_BEFORE_OUTBOX = "after_commit_before_outbox"  # the outbox's: no call site yet
+AFTER_COMMIT_BEFORE_OUTBOX = "after_commit_before_outbox"  # reactions.py: committed, no work done
 BEFORE_STRIPE_CALL = "before_stripe_call"  # services/payments.py settle: owed, not called
 AFTER_STRIPE_CALL = "after_stripe_call"  # settle: Stripe settled, `paymentOwed` not cleared
 POINTS = frozenset(

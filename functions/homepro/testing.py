@@ -23,6 +23,7 @@ from homepro.adapters.documents import (
     DocumentDispatch,
     DocumentInbox,
     DocumentLimits,
+    DocumentOutbox,
     DocumentRequests,
     DocumentSessions,
     DocumentUsers,
@@ -30,9 +31,10 @@ from homepro.adapters.documents import (
     device_of,
     first_claim,
 )
-from homepro.domain import directory
+from homepro.domain import directory, outbox
 from homepro.domain.errors import Conflict, NotFound
 from homepro.domain.models import Device, RequestDoc, Role, UserDoc
+from homepro.domain.outbox import OutboxEntry
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
 from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
@@ -442,6 +444,49 @@ class FakeViews:
         return totals
 
 
+class FakeOutbox(DocumentOutbox):
+    """The owed entries, answered by a scan."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self.docs = docs
+
+    def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]:
+        found = self.docs.children(outbox.COLLECTION)
+        rows = sorted(
+            (data["owedAt"], entry_id, data)
+            for entry_id, data in found.items()
+            if data.get("owedAt") is not None and data["owedAt"] <= before
+        )
+        for _, entry_id, data in rows:
+            yield OutboxEntry.of(entry_id, data)
+
+
+def run_triggers(ctx: Context) -> int:
+    """Deliver the Firestore triggers of every transition still owed (its outbox entry), oldest
+    first, as the platform would once each: the trigger's code does the work and deletes the
+    entry. How many it delivered."""
+    from homepro.domain.outbox import EntryKind
+    from homepro.services import reactions
+
+    delivered = 0
+    for entry in list(ctx.outbox.owed(datetime.max.replace(tzinfo=UTC), 1000)):
+        if entry.kind != EntryKind.TRANSITION or entry.after is None:
+            continue
+        if entry.before is None:
+            reactions.request_created(ctx, entry.request_id, entry.after)
+        else:
+            reactions.request_updated(ctx, entry.request_id, entry.before, entry.after)
+        delivered += 1
+    return delivered
+
+
+def swept(counts: Mapping[str, int]) -> dict[str, int]:
+    """A sweep's counts without its outbox drains: the work of transitions whose triggers a
+    unit test did not run (the sweep does it, as it would for a dead worker's)."""
+    return {k: v for k, v in counts.items() if not k.startswith("outbox_")}
+
+
 def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
     """Every port over one fake database."""
     return Stores(
@@ -453,6 +498,7 @@ def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
         limits=DocumentLimits(docs),
         analytics=DocumentAnalytics(docs),
         views=FakeViews(docs),
+        outbox=FakeOutbox(docs),
     )
 
 
@@ -723,23 +769,24 @@ class FakeTaskQueue:
 
 
 def with_settlement_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
-    """`ctx` with a task queue whose `settlepayment` tasks settle through `ctx`."""
+    """`ctx` with a task queue whose tasks run through `ctx`, as the product's task functions:
+    `settlepayment` settles, `drainoutbox` finishes an outbox entry, `requesttimer` does what
+    a deadline calls for."""
+    from homepro.domain.outbox import DRAIN_QUEUE
+    from homepro.services.drain import drain_task
     from homepro.services.settlements import SETTLE_QUEUE, settle_task
+    from homepro.services.timers import TIMER_QUEUE, run_timer
 
     queue = FakeTaskQueue()
     queued = dataclasses.replace(ctx, tasks=queue)
     queue.handle(SETTLE_QUEUE, lambda payload: settle_task(queued, payload))
-    return queued, queue
-
-
-def with_timer_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
-    """`ctx` with a task queue whose `requesttimer` tasks run through `ctx` (and whose
-    `settlepayment` tasks settle, as `with_settlement_queue`)."""
-    from homepro.services.timers import TIMER_QUEUE, run_timer
-
-    queued, queue = with_settlement_queue(ctx)
+    queue.handle(DRAIN_QUEUE, lambda payload: drain_task(queued, payload))
     queue.handle(TIMER_QUEUE, lambda payload: run_timer(queued, payload))
     return queued, queue
+
+
+# The same queue, named for the tests of timers.
+with_timer_queue = with_settlement_queue
 
 
 class FakeIdentity:

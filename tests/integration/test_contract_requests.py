@@ -55,7 +55,11 @@ def test_create_request_stores_the_request_and_its_whole_audit_event(backend):
     (request, created), data = _created(backend)
     assert created and request.id == "r1" and request.version == 1
 
-    assert backend.dump() == {
+    stored = backend.dump()
+    # what the creation owes (its trigger's work), in its commit: test_contract_outbox.py
+    entry = stored.pop("outbox/r1-v1")
+    assert (entry["before"], entry["after"]) == (None, stored["requests/r1"])
+    assert stored == {
         "requests/r1": {**data, "version": 1, "createdAt": NOW, "updatedAt": NOW},
         "requests/r1/events/v000001-request_created": {
             "type": "request_created",
@@ -104,7 +108,9 @@ def test_a_transition_writes_the_request_and_its_audit_event_in_one_commit(backe
         2,
         "request_claimed",
     )
-    assert backend.dump() == {
+    stored = backend.dump()
+    assert stored.pop("outbox/r1-v2")["after"]["status"] == "claimed"  # test_contract_outbox.py
+    assert stored == {
         "requests/r1": request_doc(
             status="claimed",
             helperId="h1",

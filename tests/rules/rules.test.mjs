@@ -85,6 +85,8 @@ const SEED = {
   "sourceLimits/k1": { attempts: {}, signups: [LONG_AGO] },
   "textCounts/0a1b2c-2026010100": { count: 6, hour: LONG_AGO, updatedAt: LONG_AGO },
   "testFaults/before_stripe_call": { point: "before_stripe_call" },
+  "outbox/rPending-v1": { kind: "transition", requestId: "rPending", version: 1, owedAt: LONG_AGO },
+  "stripeBudget/i10-18000000000": { pool: "i", slot: 18000000000, second: 1800000000, expireAt: LONG_AGO },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -298,6 +300,14 @@ const CASES = [
   ["deny", "helper", "arm a fault", set("testFaults/after_stripe_call", { point: "after_stripe_call" })],
   ["deny", "anonymous", "arm a fault", set("testFaults/mid_fanout", { point: "mid_fanout" })],
   ["deny", "customer", "disarm a fault", remove("testFaults/before_stripe_call")],
+  ["deny", "customer", "read what a transition owes", get("outbox/rPending-v1")],
+  ["deny", "admin", "list the outbox", list("outbox")],
+  ["deny", "helper", "finish an outbox entry", remove("outbox/rPending-v1")],
+  // the Stripe budget's tokens (Admin SDK only: a client taking them would starve the callables)
+  ["deny", "customer", "read a Stripe budget token", get("stripeBudget/i10-18000000000")],
+  ["deny", "admin", "list the Stripe budget", list("stripeBudget")],
+  ["deny", "customer", "take a Stripe budget token", set("stripeBudget/i10-18000000001", { slot: 18000000001 })],
+  ["deny", "helper", "free a Stripe budget token", remove("stripeBudget/i10-18000000000")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

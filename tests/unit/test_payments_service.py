@@ -5,7 +5,7 @@ import pytest
 from homepro.domain.errors import FailedPrecondition, Forbidden, InvalidTransition, Unavailable
 from homepro.domain.models import Actor, CancelRequestInput, CreateRequestInput
 from homepro.services import payments, sweeps
-from homepro.testing import FakeDocuments, fake_docs, make_context
+from homepro.testing import FakeDocuments, fake_docs, make_context, swept
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 
@@ -142,7 +142,7 @@ def test_an_abandoned_3ds_request_expires_and_its_intent_is_released(ctx):
         ctx, CUSTOMER, ask(paymentMethodId="pm_card_threeDSecure2Required")
     )
     ctx.clock.advance(minutes=31)
-    counts = sweeps.sweep_stale_requests(ctx).counts
+    counts = swept(sweeps.sweep_stale_requests(ctx).counts)
     assert counts == {"request_expired": 1, "payment_failed": 1}
     doc = fake_docs(ctx).requests[answer["requestId"]]
     assert (doc["status"], doc["paymentStatus"], doc["paymentOwed"]) == ("expired", "failed", None)

@@ -43,6 +43,7 @@ DEPLOYED_FUNCTIONS = {
     "reconcile_payments",
     "settlepayment",
     "requesttimer",
+    "drainoutbox",
 }
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from homepro.adapters.documents import DocumentInbox
-from homepro.domain.errors import HomeProError
+from homepro.domain.errors import Conflict, HomeProError
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
@@ -45,14 +45,18 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification, NotificationType
+from homepro.domain.outbox import DRAIN_QUEUE
 from homepro.domain.policy import AbuseLimits, Policy
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import TERMINAL_REQUEST_STATES
 from homepro.logs import LOGGER
 from homepro.services import claims, payments, sessions, sweeps
 from homepro.services.context import Context, Tuning
+from homepro.services.drain import OutboxBusy, drain_task
 from homepro.services.ports import PushMessage, PushResult
+from homepro.services.settlements import SETTLE_QUEUE, SettlementPending, settle_task
 from homepro.services.stores import Admitter, Stores
+from homepro.services.timers import TIMER_QUEUE, run_timer
 from homepro.testing import (
     FakeClock,
     FakeDispatch,
@@ -63,6 +67,7 @@ from homepro.testing import (
     fake_stores,
 )
 from marketsim.scenario import HelperGroup, Scenario
+from marketsim.tasks import SimTasks
 from marketsim.triggers import Triggers
 
 # `--set` names (the deploy-time parameters) -> Policy fields.
@@ -329,6 +334,8 @@ class Simulation:
         self.stores = sim_stores(self.docs, self._on_round)
         self.clock = FakeClock(self.day_start)
         self.push, self.sms = SimPush(), SimSms()
+        self._queue: list[tuple[datetime, str, Callable[[], None]]] = []
+        self.tasks = SimTasks(self.at, self.clock.now)
         base = Context(
             stores=self.stores,
             clock=self.clock,
@@ -338,10 +345,11 @@ class Simulation:
             payments=FakePayments(),
             video=FakeVideo(),
             tuning=SEQUENTIAL,
+            tasks=self.tasks,
         )
         self.triggers = Triggers(base, self.docs.requests.get, on_change=self._on_change)
         self.ctx = self.triggers.ctx
-        self._queue: list[tuple[datetime, str, Callable[[], None]]] = []
+        self._task_functions()
         self.events: Counter[str] = Counter()
         self.helpers: dict[str, Helper] = {}
         self._by_token: dict[str, Helper] = {}
@@ -350,6 +358,12 @@ class Simulation:
         self.arrivals = 0
 
     # -- the queue
+
+    def _task_functions(self) -> None:
+        """The product's task queue functions, each given the simulation's context."""
+        self.tasks.handle(SETTLE_QUEUE, lambda p: settle_task(self.ctx, p), SettlementPending)
+        self.tasks.handle(DRAIN_QUEUE, lambda p: drain_task(self.ctx, p), OutboxBusy)
+        self.tasks.handle(TIMER_QUEUE, lambda p: run_timer(self.ctx, p), Conflict)
 
     def at(self, moment: datetime, key: str, action: Callable[[], None]) -> None:
         heapq.heappush(self._queue, (moment, key, action))
@@ -657,7 +671,9 @@ class Simulation:
 
 # One request at a time in the sweeps and notifications: a run's order of events (and so its
 # figures) must not depend on thread scheduling. Concurrency is a deployment setting, not a rule.
-SEQUENTIAL = Tuning(sweep_concurrency=1, notify_concurrency=1, io_concurrency=1)
+SEQUENTIAL = Tuning(
+    sweep_concurrency=1, notify_concurrency=1, io_concurrency=1, backstop_on_thread=False
+)
 
 
 class _ErrorCount(logging.Handler):

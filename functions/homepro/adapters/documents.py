@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from homepro.domain import events, limits, texts
+from homepro.domain import events, limits, outbox, texts
 from homepro.domain.devices import (
     Registration,
     device_id_of,
@@ -40,6 +40,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
+from homepro.domain.outbox import OutboxEntry
 from homepro.domain.sessions import JoinLinks, session_links_path
 from homepro.domain.writes import DELETE, DocumentWrite, WriteKind
 from homepro.services.concurrency import bounded_map
@@ -133,16 +134,34 @@ def _write_job(tx: Tx, request: RequestDoc) -> None:
     tx.set(job_path(request.id), job_of(request))
 
 
+def _write_outbox(
+    tx: Tx,
+    request_id: str,
+    version: int,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """What the transition to `version` owes the world (its round, notifications, analytics),
+    in its commit: the trigger does it, a `drainoutbox` task finishes it if the trigger died."""
+    entry = outbox.transition_entry(request_id, version, before, after, now)
+    tx.create(outbox.entry_path(outbox.transition_entry_id(request_id, version)), entry)
+
+
 def _write_transition(
     tx: Tx, request: RequestDoc, transition: Transition, now: datetime
 ) -> dict[str, Any]:
     """A planned transition of `request` (as read in `tx`): its fields with `version` + 1, its
-    audit event, its job, the documents it creates. Returns the fields written."""
+    audit event, its job, its outbox entry, the documents it creates. Returns the fields
+    written."""
     version = request.version + 1
     updates = transition.updates(version, now)
     path = f"requests/{request.id}"
     tx.update(path, updates)  # conditioned on the read: state and version still hold
-    _write_job(tx, _request(request.id, {**request.model_dump(by_alias=True), **updates}))
+    before = request.model_dump(by_alias=True, exclude={"id"}, mode="json")
+    after = {**before, **updates}
+    _write_job(tx, _request(request.id, after))
+    _write_outbox(tx, request.id, version, before, after, now)
     event_id = events.audit_event_id(version, transition.event_type)
     tx.create(f"{path}/events/{event_id}", events.transition_event(transition, now))
     for write in transition.writes:
@@ -190,6 +209,7 @@ class DocumentRequests(ABC):
             doc = {**data, "version": 1, "createdAt": now, "updatedAt": now}
             tx.create(path, doc)
             _write_job(tx, _request(request_id, doc))
+            _write_outbox(tx, request_id, 1, None, doc, now)
             event = events.created_event(doc["customerId"], doc["status"], now)
             tx.create(f"{path}/events/{events.audit_event_id(1, 'request_created')}", event)
             return _request(request_id, doc), True
@@ -464,6 +484,8 @@ class DocumentDispatch(ABC):
                 return None
             number = request.dispatch_round + 1
             tx.create(round_path, events.round_started(round_key, number, now))
+            entry = outbox.round_entry(request_id, round_key, now)
+            tx.create(outbox.entry_path(outbox.round_entry_id(request_id, round_key)), entry)
             updates: dict[str, Any] = {"dispatchRound": number}
             if request.dispatchable_at is None:
                 updates["dispatchableAt"] = now
@@ -477,6 +499,23 @@ class DocumentDispatch(ABC):
     ) -> None:
         path = f"requests/{request_id}/dispatches/{round_key}"
         self._docs.update(path, events.round_finished(counts, now))
+        self._docs.delete_all([outbox.entry_path(outbox.round_entry_id(request_id, round_key))])
+
+    def resume_round(self, request_id: str, round_key: str) -> ReservedRound | None:
+        path = f"requests/{request_id}"
+        round_path = f"{path}/dispatches/{round_key}"
+        found = self._docs.get_all([path, round_path])
+        data, reserved = found.get(path), found.get(round_path)
+        if data is None or reserved is None or reserved.get("finishedAt") is not None:
+            return None
+        request = _request(request_id, data)
+        if not request.dispatchable:
+            return None
+        return ReservedRound(request, int(reserved.get("round") or 0))
+
+    def recorded_targets(self, request_id: str, round_key: str) -> set[str]:
+        targets = f"requests/{request_id}/dispatches/{round_key}/targets"
+        return set(self._docs.children(targets, fields=[]))
 
     def record_targets(
         self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
@@ -504,6 +543,38 @@ class DocumentDispatch(ABC):
 
     @abstractmethod
     def rebuild_directory(self, now: datetime) -> int: ...
+
+
+class DocumentOutbox(ABC):
+    """The `Outbox` port; an adapter adds the query of what is owed."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def take(
+        self, entry_id: str, now: datetime, grace: timedelta, lease: timedelta
+    ) -> OutboxEntry | None:
+        path = outbox.entry_path(entry_id)
+
+        def work(tx: Tx) -> OutboxEntry | None:
+            data = tx.get(path)
+            if data is None or not outbox.takeable(data, now, grace):
+                return None
+            updates = outbox.taken(data, now, lease)
+            tx.update(path, updates)
+            return OutboxEntry.of(entry_id, {**data, **updates})
+
+        return self._docs.transact(work, f"outbox {entry_id}")
+
+    def get_entry(self, entry_id: str) -> OutboxEntry | None:
+        data = self._docs.get(outbox.entry_path(entry_id))
+        return None if data is None else OutboxEntry.of(entry_id, data)
+
+    def finish(self, entry_id: str) -> None:
+        self._docs.delete_all([outbox.entry_path(entry_id)])
+
+    @abstractmethod
+    def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]: ...
 
 
 class DocumentInbox:

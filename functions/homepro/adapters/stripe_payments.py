@@ -3,8 +3,11 @@
 Holds are PaymentIntents with `capture_method=manual`, created unconfirmed with the customer's
 payment method (so the request records the id first), then confirmed. Every call carries an
 idempotency key derived from the request (or the intent) and the action, goes through one
-process-wide pacer (`STRIPE_MAX_RPS`), and is retried by the library on 429/5xx/network errors
-(`max_network_retries`, honouring `Stripe-Should-Retry`) within `timeout` seconds a try: the
+process-wide pacer, then (the callables' and the jobs' clients) takes a token of the
+project-wide budget (`stripe_budget.SharedBudget`: every instance together), and is retried
+by the library (`max_network_retries`; stripe-python 16's `HTTPClient._should_retry` follows
+`Stripe-Should-Retry` when Stripe sends it, else retries connection errors, 409 and 5xx, not
+a plain 429) within `timeout` seconds a try: the
 callables' client is short (it must answer inside the callable's 60 s), the jobs' is long.
 """
 
@@ -15,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import stripe
 
@@ -49,6 +52,10 @@ class Pacer:
             time.sleep(start - now)
 
 
+class Budget(Protocol):
+    def take(self) -> bool: ...
+
+
 class StripePayments:
     def __init__(
         self,
@@ -59,6 +66,7 @@ class StripePayments:
         max_network_retries: int = 3,
         timeout: float | None = None,
         http_client: Any = None,
+        budget: Budget | None = None,
     ) -> None:
         options: dict[str, Any] = {"max_network_retries": max_network_retries}
         if http_client is None and timeout is not None:
@@ -69,9 +77,12 @@ class StripePayments:
             options["base_addresses"] = {"api": base_url}
         self._client = stripe.StripeClient(api_key, **options)
         self._pacer = Pacer(max_rps)
+        self._budget = budget
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        self._pacer.wait()
+        self._pacer.wait()  # the first gate: this process's share, no round trip
+        if self._budget is not None:
+            self._budget.take()  # the project's: every instance together
         try:
             return fn(*args, **kwargs)
         except (

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protoc
         Dispatch,
         Inbox,
         Limits,
+        Outbox,
         ReportViews,
         Requests,
         Sessions,
@@ -48,6 +49,14 @@ class Tuning:
     transaction_attempts: int = 30
     # FCM `messages:send` requests in flight at once.
     push_concurrency: int = 500
+    # The outbox (OUTBOX_GRACE_SECONDS, OUTBOX_LEASE_SECONDS): an entry its trigger has not
+    # finished this long after the commit is taken by a drain task; a drainer holds it this long.
+    outbox_grace_seconds: float = 10.0
+    outbox_lease_seconds: float = 30.0
+    # The trigger enqueues its outbox backstop on a thread of its own while its work runs (the
+    # first push does not wait for Cloud Tasks); False: before the work, on the caller's thread
+    # (the simulation, whose order of events must not depend on thread scheduling).
+    backstop_on_thread: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,9 @@ class Context:
     tuning: Tuning = field(default_factory=Tuning)
     # The web app's address (`https://{project}.web.app`): links in text messages start with it.
     app_url: str = ""
-    # Cloud Tasks: the sweeps' settlements go through the `settlepayment` queue. None (the
-    # simulation, tests of other things): the sweeps settle inline, as the task would.
+    # Cloud Tasks: the settlements nobody waits on (the sweeps', the webhook's, the reconcile
+    # job's) go through the `settlepayment` queue. None (the simulation, tests of other
+    # things): they settle inline, as the task would.
     tasks: TaskQueue | None = None
 
     @property
@@ -97,3 +107,7 @@ class Context:
     @property
     def limits(self) -> Limits:
         return self.stores.limits
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.stores.outbox

@@ -2,8 +2,10 @@
 
 A round is reserved by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
 anything is sent, so a duplicate or retried trigger (same event id or another) or two functions
-racing never send a round twice. A crash after the reservation loses that round's sends; the next
-escalation round (ESCALATION_MINUTES later) reaches the same helpers.
+racing never send a round twice. The reservation writes the round's outbox entry in the same
+commit, and finishing the round deletes it: if the worker dies in between, a `drainoutbox` task
+resumes the round, sending to the helpers it has not recorded (the targets are recorded once the
+fan-out is out, so a device hears of a round at most twice, once if nothing died).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from homepro.domain.dispatch import is_target, push_ttl_seconds
 from homepro.domain.events import RoundCounts
 from homepro.services.context import Context
 from homepro.services.notify import push_to_devices, record_sent, send_sms
+from homepro.services.stores import ReservedRound
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,7 @@ class RoundReport:
 
 def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | None:
     """Send round `round_key` of a request, unless it was sent or is no longer dispatchable."""
-    now = ctx.clock.now()
-    reserved = ctx.dispatch.reserve_round(request_id, round_key, now)
+    reserved = ctx.dispatch.reserve_round(request_id, round_key, ctx.clock.now())
     if reserved is None:
         log.info(
             "round already sent or not dispatchable",
@@ -40,8 +42,33 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
         )
         return None
     faults.fault(faults.AFTER_ROUND_RESERVED)
+    return _send(ctx, reserved, round_key, frozenset())
+
+
+def resume_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | None:
+    """Finish a round whose worker died after reserving it: send it to the targets it has not
+    recorded. Nothing if it finished, or the request is no longer dispatchable."""
+    reserved = ctx.dispatch.resume_round(request_id, round_key)
+    if reserved is None:
+        return None
+    recorded = frozenset(ctx.dispatch.recorded_targets(request_id, round_key))
+    log.warning(
+        "dispatch round resumed",
+        extra={"request_id": request_id, "round": round_key, "recorded": len(recorded)},
+    )
+    return _send(ctx, reserved, round_key, recorded)
+
+
+def _send(
+    ctx: Context, reserved: ReservedRound, round_key: str, recorded: frozenset[str]
+) -> RoundReport:
+    """Push the round to every target but the `recorded` ones (a resumed round's), text the
+    targets with no device, and record what went out."""
+    now = ctx.clock.now()
     request = reserved.request
-    targets = [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
+    request_id = request.id
+    every = [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
+    targets = [(h, found) for h, found in every if h.uid not in recorded]
     helpers = [h for h, _ in targets]
     devices = {h.uid: found for h, found in targets}
     device_counts = {uid: len(found) for uid, found in devices.items()}
@@ -58,8 +85,8 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
     record_sent(ctx, note, per_user, device_counts, sms_to)
 
     counts = RoundCounts(
-        helpers_targeted=len(helpers),
-        devices_targeted=sum(device_counts.values()),
+        helpers_targeted=len(every),
+        devices_targeted=sum(len(found) for _, found in every),
         sent=sum(p.sent for p in per_user.values()),
         failed=sum(p.failed for p in per_user.values()),
         tokens_pruned=sum(p.pruned for p in per_user.values()),

@@ -121,9 +121,17 @@ def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> froz
     )
 
 
-def notify(ctx: Context, uids: Sequence[str], note: Notification) -> Delivery:
-    """Notify each user once of `note` (a duplicate call finds the inbox documents and stops)."""
-    fresh = not_yet_notified(ctx, uids, note)
+def notify(
+    ctx: Context, uids: Sequence[str], note: Notification, *, resend: bool = False
+) -> Delivery:
+    """Notify each user once of `note` (a duplicate call finds the inbox documents and stops);
+    with `resend` (an outbox entry resumed after its worker died, maybe between the inbox
+    document and the push), every recipient again."""
+    if resend:
+        fresh = list(dict.fromkeys(uids))
+        ctx.inbox.write_inbox(fresh, note, ctx.clock.now())
+    else:
+        fresh = not_yet_notified(ctx, uids, note)
     if not fresh:
         return Delivery(0, 0, 0, 0, 0)
     users = ctx.users.get_users(fresh)

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -230,11 +231,24 @@ def release_stray(
     return reason
 
 
-def hold_authorized(ctx: Context, request_id: str, intent: str) -> tuple[RequestDoc, str]:
+Settler = Callable[[Context, RequestDoc], RequestDoc]
+StrayReleaser = Callable[[Context, RequestDoc | None, str, str], str | None]
+
+
+def hold_authorized(
+    ctx: Context,
+    request_id: str,
+    intent: str,
+    settler: Settler | None = None,
+    releaser: StrayReleaser | None = None,
+) -> tuple[RequestDoc, str]:
     """Stripe holds the card (confirm's answer, or the webhook after 3-D Secure): the request
     becomes payable, or, if it is over or holds another intent, the hold is released. Returns
     the request and what was done (the transition's event type, `stray_released`, or
-    `unchanged`)."""
+    `unchanged`). `settler` and `releaser` make the Stripe calls (inline by default; the
+    webhook's go through the settlement queue)."""
+    settler = settler or settle
+    releaser = releaser or release_stray
     now = ctx.clock.now()
 
     def plan(request: RequestDoc) -> Transition:
@@ -250,13 +264,13 @@ def hold_authorized(ctx: Context, request_id: str, intent: str) -> tuple[Request
         request, transition = ctx.requests.apply(request_id, plan, now)
     except InvalidTransition:
         current = ctx.requests.get_request(request_id)
-        released = release_stray(ctx, current, request_id, intent)
+        released = releaser(ctx, current, request_id, intent)
         if current is None:
             raise NotFound(f"request {request_id} does not exist") from None
         return current, "stray_released" if released else "unchanged"
     ctx.limits.forget_attempt(request.customer_id, request.id)  # not a failed attempt
     if request.payment_owed is not None:  # authorized after the customer cancelled: release
-        request = settle(ctx, request)
+        request = settler(ctx, request)
     return request, transition.event_type
 
 

@@ -3,7 +3,10 @@ transition calls for, send the notifications of the contract, record analytics.
 
 Triggers run at least once: everything here is keyed by what happened (the request, its
 `version`, its payment state, the round's cause), so a duplicate or retried event sends and
-writes nothing twice.
+writes nothing twice. They run at most once too (firebase-functions cannot retry a Firestore
+trigger): what a transition owes is also its outbox entry, written in its commit
+(`domain/outbox.py`), which the trigger deletes when the work is done and a `drainoutbox`
+task finishes if the trigger's worker died (`services/drain.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from homepro.domain import events, notifications
+from homepro import faults
+from homepro.domain import events, notifications, outbox
 from homepro.domain.dispatch import round_key
 from homepro.domain.events import Recorded
 from homepro.domain.models import RequestDoc
@@ -22,6 +26,7 @@ from homepro.services import timers
 from homepro.services.context import Context
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
+from homepro.services.outbox import backstop
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +51,7 @@ def request_created(ctx: Context, request_id: str, data: Mapping[str, Any] | Non
     request = _parse(request_id, data)
     if request is None:
         return
-    _record(ctx, events.created_analytics(request, ctx.clock.now()))
-    key = round_key(None, request)
-    if key is not None:
-        run_round(ctx, request.id, key)
-    timers.schedule_timers(ctx, None, request)
+    _owed_work(ctx, request_id, request.version, None, data)
 
 
 def request_updated(
@@ -63,12 +64,58 @@ def request_updated(
     before, after = _parse(request_id, before_data), _parse(request_id, after_data)
     if before is None or after is None:
         return
-    key = round_key(before, after, redispatch_on_release=ctx.policy.redispatch_on_release)
+    if after.version == before.version:  # not a transition (a round counted): no entry owed
+        transition_effects(ctx, request_id, before_data, after_data)
+        return
+    _owed_work(ctx, request_id, after.version, before_data, after_data)
+
+
+def _owed_work(
+    ctx: Context,
+    request_id: str,
+    version: int,
+    before_data: Mapping[str, Any] | None,
+    after_data: Mapping[str, Any] | None,
+) -> None:
+    """The work a transition's outbox entry owes, done at once by its trigger, with the drain
+    task that finishes it if this worker dies (scheduled OUTBOX_GRACE_SECONDS on, enqueued
+    while the work runs: the first push does not wait for Cloud Tasks)."""
+    faults.fault(faults.AFTER_COMMIT_BEFORE_OUTBOX)
+    entry_id = outbox.transition_entry_id(request_id, version)
+    with backstop(ctx, entry_id):
+        transition_effects(ctx, request_id, before_data, after_data)
+        ctx.outbox.finish(entry_id)
+
+
+def transition_effects(
+    ctx: Context,
+    request_id: str,
+    before_data: Mapping[str, Any] | None,
+    after_data: Mapping[str, Any] | None,
+    *,
+    resumed: bool = False,
+) -> None:
+    """What a request's change from `before_data` (None: created) to `after_data` owes: its
+    round, its notifications, its analytics events, the timer tasks of its deadlines. Each is
+    keyed by what happened, so doing it again sends and writes nothing twice, except that a
+    `resumed` run (its first worker died) notifies every recipient again: that worker may have
+    died between noting a recipient and pushing to them."""
+    before, after = _parse(request_id, before_data), _parse(request_id, after_data)
+    if after is None:
+        return
+    if before is None:
+        _record(ctx, events.created_analytics(after, ctx.clock.now()))
+        key = round_key(None, after)
+    else:
+        key = round_key(before, after, redispatch_on_release=ctx.policy.redispatch_on_release)
     if key is not None:
         run_round(ctx, after.id, key)
+    if before is None:
+        timers.schedule_timers(ctx, None, after)
+        return
     if after.status != before.status:
         for uids, note in notifications_for(ctx, before, after):
-            notify(ctx, uids, note)
+            notify(ctx, uids, note, resend=resumed)
     session = None  # how the session went, for `session_ended`
     if events.status_event_kind(before, after) == "session_ended" and after.session_id:
         session = ctx.sessions.get_session(after.session_id)

@@ -6,7 +6,8 @@ filter, so it pages through every PaymentIntent created in the last `LOOKBACK` (
 an uncaptured hold for 7 days) and reads `metadata.requestId` on each: a `requires_capture`
 one whose request is over, missing or holds another PaymentIntent is released. Bounded by the
 sweep budget (the next run goes on); idempotent (each release has its own key, and one already
-released is done).
+released is done). The releases go through the settlement queue (a `stray` task each, in the
+bulk budget); the listing's few calls (a page of 100 intents each) take the callables' budget.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from datetime import timedelta
 
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
-from homepro.services.payments import release_stray
 from homepro.services.ports import Hold
+from homepro.services.settlements import release_stray_soon
 from homepro.services.sweeps import SweepResult
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,16 @@ def reconcile_payments(ctx: Context) -> SweepResult:
             return "deferred"
         try:
             request = ctx.requests.get_request(hold.request_id)
-            reason = release_stray(ctx, request, hold.request_id, hold.payment_intent_id)
+            reason = release_stray_soon(ctx, request, hold.request_id, hold.payment_intent_id)
         except Exception as err:  # one bad hold never stops the job
             log.error(
                 "reconcile failed on a hold",
                 extra={"payment_intent_id": hold.payment_intent_id, "error": repr(err)},
             )
             return "errors"
-        return f"released_{reason}" if reason else "kept"
+        if not reason:
+            return "kept"
+        return f"queued_{reason}" if ctx.tasks is not None else f"released_{reason}"
 
     for outcome in bounded_map(one, in_time, ctx.tuning.sweep_concurrency):
         result.add(outcome)

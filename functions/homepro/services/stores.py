@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from homepro.domain.devices import Registration
@@ -28,6 +28,7 @@ from homepro.domain.models import (
     UserDoc,
 )
 from homepro.domain.notifications import Notification
+from homepro.domain.outbox import OutboxEntry
 from homepro.domain.sessions import JoinLinks, SessionChange
 from homepro.domain.writes import DocumentWrite
 
@@ -220,6 +221,15 @@ class Dispatch(Protocol):
         """`dispatches/{round_key}/targets/{uid}` for every targeted helper."""
         ...
 
+    def resume_round(self, request_id: str, round_key: str) -> ReservedRound | None:
+        """A round reserved and never finished (its sender died), if the request is still
+        dispatchable: to be sent to the helpers it has not recorded; else None."""
+        ...
+
+    def recorded_targets(self, request_id: str, round_key: str) -> set[str]:
+        """The helpers round `round_key` recorded as sent (after its fan-out)."""
+        ...
+
     def round_targets(self, request_id: str) -> set[str]:
         """Every helper any round of the request targeted."""
         ...
@@ -330,6 +340,27 @@ class Limits(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """What commits owe the world (`outbox/{entryId}`, written in the commit), until done."""
+
+    def take(
+        self, entry_id: str, now: datetime, grace: timedelta, lease: timedelta
+    ) -> OutboxEntry | None:
+        """In one commit: if the entry is owed for longer than `grace` and no drainer holds
+        it, count an attempt, lease it until `now + lease` and return it; else None."""
+        ...
+
+    def get_entry(self, entry_id: str) -> OutboxEntry | None: ...
+
+    def finish(self, entry_id: str) -> None:
+        """The work is done: the entry is gone (nothing if it was)."""
+        ...
+
+    def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]:
+        """Entries owed since `before` or earlier, oldest first, a page at a time."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """The ports of one database, sharing its unit of work."""
@@ -342,3 +373,4 @@ class Stores:
     analytics: Analytics
     views: ReportViews
     limits: Limits
+    outbox: Outbox

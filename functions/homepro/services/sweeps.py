@@ -22,6 +22,7 @@ from homepro.domain.timers import plan_pending, plan_stale_claim, plan_unpaid
 from homepro.services.attention import release_undecided
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
+from homepro.services.outbox import enqueue_drain, owed_entries
 from homepro.services.payments import settle
 from homepro.services.sessions import (
     end_timed_out_sessions,
@@ -31,6 +32,7 @@ from homepro.services.sessions import (
 from homepro.services.settlements import enqueue_settlement
 
 if TYPE_CHECKING:
+    from homepro.domain.outbox import OutboxEntry
     from homepro.services.stores import QueriedRequest
 
 log = logging.getLogger(__name__)
@@ -153,9 +155,32 @@ def retry_owed_payments(ctx: Context, result: SweepResult, deadline: float) -> N
     settle_owed(ctx, result, owed, deadline)
 
 
+def drain_owed_outbox(ctx: Context, result: SweepResult) -> None:
+    """Outbox entries their triggers did not finish (the worker died before or during the
+    work, or before enqueueing its backstop): a drain task each; with no queue, inline."""
+    from homepro.services.drain import OutboxBusy, drain
+
+    def one(entry: OutboxEntry) -> str:
+        if ctx.tasks is not None:
+            return enqueue_drain(ctx, entry)
+        try:
+            return f"outbox_{drain(ctx, entry.id)}"
+        except OutboxBusy:
+            return "outbox_busy"
+        except Exception as err:  # one entry never stops the sweep
+            log.error("outbox drain failed", extra={"entry": entry.id, "error": repr(err)})
+            return "errors"
+
+    for outcome in bounded_map(one, owed_entries(ctx), ctx.tuning.sweep_concurrency):
+        result.add(outcome)
+
+
 def sweep_stale_requests(ctx: Context) -> SweepResult:
-    """The `sweep_stale_requests` job: expiry, escalation, and every payment still owed."""
+    """The `sweep_stale_requests` job: what the outbox still owes, expiry, escalation, and
+    every payment still owed."""
     deadline = time.monotonic() + ctx.tuning.sweep_budget_seconds
+    outboxed = SweepResult()
+    drain_owed_outbox(ctx, outboxed)
     result = expire_or_escalate(ctx)
     unpaid = expire_unpaid(ctx)
     for key, count in unpaid.counts.items():
@@ -166,6 +191,8 @@ def sweep_stale_requests(ctx: Context) -> SweepResult:
         result.owed.append(request)
     settle_owed(ctx, result, result.owed, deadline)
     retry_owed_payments(ctx, result, deadline)
+    for key, count in outboxed.counts.items():
+        result.counts[key] = result.counts.get(key, 0) + count
     return result
 
 

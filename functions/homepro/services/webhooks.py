@@ -1,5 +1,7 @@
 """Stripe's word on a PaymentIntent, applied once: a repeated or out-of-order event finds the
-request already in (or past) the state it reports and changes nothing."""
+request already in (or past) the state it reports and changes nothing. The Stripe calls an
+event leads to (a release owed after a late authorization, a stray hold's release) go through
+the settlement queue: nobody waits on them, and the queue keeps them in the bulk budget."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from homepro.domain.lifecycle import (
 from homepro.domain.models import Actor, PaymentOwed, RequestDoc
 from homepro.domain.states import PaymentStatus
 from homepro.services.context import Context
-from homepro.services.payments import CARD_DECLINED, hold_authorized, release_stray
+from homepro.services.payments import CARD_DECLINED, hold_authorized
+from homepro.services.settlements import release_stray_soon, settle_soon
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,9 @@ def apply_stripe_event(ctx: Context, event_type: str, obj: Mapping[str, Any]) ->
         # Authorized: the request becomes payable, or the hold is released if the request is
         # over, failed, gone or holds another PaymentIntent.
         try:
-            return hold_authorized(ctx, str(request_id), intent)[1]
+            return hold_authorized(ctx, str(request_id), intent, settle_soon, release_stray_soon)[1]
         except NotFound:
-            release_stray(ctx, None, str(request_id), intent)
+            release_stray_soon(ctx, None, str(request_id), intent)
             return "stray_released"
     now = ctx.clock.now()
 

@@ -12,7 +12,11 @@ from homepro.adapters.documents import (
 )
 from homepro.adapters.firestore.dispatch import FirestoreDispatch
 from homepro.adapters.firestore.documents import FirestoreDocuments
-from homepro.adapters.firestore.requests import FirestoreRequests, FirestoreSessions
+from homepro.adapters.firestore.requests import (
+    FirestoreOutbox,
+    FirestoreRequests,
+    FirestoreSessions,
+)
 from homepro.adapters.firestore.views import FirestoreViews
 from homepro.services.context import Tuning
 from homepro.services.stores import Stores
@@ -30,4 +34,5 @@ def firestore_stores(db: firestore.Client, tuning: Tuning) -> Stores:
         limits=DocumentLimits(docs),
         analytics=DocumentAnalytics(docs),
         views=FirestoreViews(db, tuning),
+        outbox=FirestoreOutbox(docs),
     )

@@ -49,6 +49,8 @@ ACTIVE_SESSIONS = QueryShape("sessions", ("status",), "activeAt")
 # a hold waiting for an admin past its deadline (a single-field index on the map's field)
 UNDECIDED = QueryShape("requests", (), "paymentAttention.releaseBy")
 ALL_DEVICES = QueryShape("devices", (), group=True)
+# what commits owe the world and their triggers did not finish (the outbox's backstop)
+OWED_OUTBOX = QueryShape("outbox", (), "owedAt")
 # dispatch_report: the window's requests by category and status; its claimed ones; its pushes
 DISPATCHABLE_IN_WINDOW = QueryShape("requests", ("category", "status"), "dispatchableAt")
 CLAIMED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="firstClaimedAt")
@@ -69,6 +71,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     ACTIVE_SESSIONS,
     UNDECIDED,
     ALL_DEVICES,
+    OWED_OUTBOX,
     DISPATCHABLE_IN_WINDOW,
     CLAIMED_IN_WINDOW,
     ANALYTICS_IN_WINDOW,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from homepro.adapters.documents import DocumentRequests, DocumentSessions
+from homepro.adapters.documents import DocumentOutbox, DocumentRequests, DocumentSessions
 from homepro.adapters.firestore import queries
 from homepro.adapters.firestore.documents import FirestoreDocuments, pages
 from homepro.domain.models import RequestDoc
+from homepro.domain.outbox import OutboxEntry
 from homepro.services.stores import QueriedRequest
 
 _SHAPE_BY_FIELD = {
@@ -59,3 +60,14 @@ class FirestoreSessions(DocumentSessions):
             self._db, queries.ACTIVE_SESSIONS, ("active",), before, page_size
         )
         yield from (snap.id for snap in pages(query, page_size))
+
+
+class FirestoreOutbox(DocumentOutbox):
+    def __init__(self, docs: FirestoreDocuments) -> None:
+        super().__init__(docs)
+        self._db = docs.db
+
+    def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]:
+        query = queries.older_than(self._db, queries.OWED_OUTBOX, (), before, page_size)
+        for snap in pages(query, page_size):
+            yield OutboxEntry.of(snap.id, snap.to_dict() or {})
