@@ -4,7 +4,7 @@ STACK = $(PY) tools/stack.py
 # The functions package and the tools, importable by name (nothing edits sys.path).
 PYTHONPATH_TOOLS = PYTHONPATH=$(CURDIR)/functions:$(CURDIR)/tools
 
-.PHONY: dev test lint unit discovery integration rules e2e stack-hygiene setup set-role report demo-traffic simulate bench-report bench-trigger bench-dispatch bench-sweep bench-stripe-budget importtime clean
+.PHONY: dev test lint unit discovery integration rules e2e stack-hygiene setup set-role report demo-traffic simulate bench-report bench-trigger bench-dispatch bench-sweep bench-stripe-budget bench-timers importtime clean
 
 dev:            ## the whole local stack, demo data, the ticker; Ctrl-C stops everything
 	$(STACK) dev
@@ -57,6 +57,9 @@ bench-dispatch: setup  ## dispatch round throughput and latency vs the seed's ap
 
 bench-sweep: setup  ## expiring 10,000 stale requests vs the seed loop; paced and unpaced releases
 	HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_sweep.py
+
+bench-timers: setup  ## a deadline done by its timer task (cold, warm) vs the sweep's bound (60 s + its run)
+	$(STACK) run -- .venv/bin/python tools/bench_timers.py 30 2000
 
 bench-stripe-budget: setup  ## one Stripe budget: 600 expiries + 16 clients, a worker killed; calls/s at localstripe
 	HOMEPRO_STACK_FAULTS=1 $(STACK) run -- .venv/bin/python tools/bench_stripe_budget.py

@@ -26,6 +26,7 @@ from homepro.config import (
     SETTLE_MAX_CONCURRENT,
     STRIPE_BULK_RPS,
     STRIPE_WEBHOOK_SECRET,
+    TIMER_MAX_CONCURRENT,
     VIDEO_SECRETS,
 )
 from homepro.domain.models import (
@@ -65,6 +66,9 @@ APP_CHECK = ENFORCE_APP_CHECK.value
 SWEEP_SCHEDULE, SWEEP_TIMEOUT_SEC = "every 1 minutes", 540
 # A hold no request keeps is released within the hour (Stripe would keep it 7 days).
 RECONCILE_SCHEDULE = "every 60 minutes"
+# Timer tasks a second at most: far above what falls due (a few a second at peak), low enough
+# that a storm of deadlines is spread over seconds rather than hitting Firestore at once.
+TIMER_MAX_RPS = 500
 
 
 @identity_fn.before_user_created()
@@ -216,6 +220,24 @@ def reconcile_payments(event: scheduler_fn.ScheduledEvent) -> None:
 )
 def settlepayment(req: Callable) -> dict[str, Any]:
     return entrypoints.settle_payment_task(req)
+
+
+# Timers per request: each deadline of a request (escalation, expiry, claim and join timeouts,
+# the session maximum and its warning) is a named task scheduled for its due time. A contended
+# transaction or a failed read is retried from 1 s; after the retries the sweep (every minute)
+# still does what is due. No Stripe call here: a settlement owed goes to `settlepayment`.
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(
+        max_attempts=5, min_backoff_seconds=1, max_backoff_seconds=60, max_doublings=4
+    ),
+    rate_limits=options.RateLimits(
+        max_dispatches_per_second=TIMER_MAX_RPS,
+        max_concurrent_dispatches=TIMER_MAX_CONCURRENT,
+    ),
+    secrets=[*PAYING_SECRETS, *NOTIFYING_SECRETS],
+)
+def requesttimer(req: Callable) -> dict[str, Any]:
+    return entrypoints.request_timer_task(req)
 
 
 # The outbox's backstop: a transition's work its trigger did not finish (the worker died) is

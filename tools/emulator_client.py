@@ -104,6 +104,22 @@ def call(name: str, data: Any, id_token: str | None = None) -> dict[str, Any]:
     return result
 
 
+def deliver_task(name: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One delivery of a task to the task queue function `name`, as Cloud Tasks makes it
+    (`{"data": payload}`): the HTTP status and the answer's JSON."""
+    req = urllib.request.Request(
+        f"{FUNCTIONS}/{name}",
+        data=json.dumps({"data": payload}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return int(resp.status), json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return int(err.code), json.loads(err.read() or b"{}")
+
+
 def run_scheduled(name: str) -> int:
     """Run a scheduled function once, as Cloud Scheduler would; returns the HTTP status."""
     req = urllib.request.Request(

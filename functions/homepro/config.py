@@ -137,6 +137,15 @@ SETTLE_MAX_CONCURRENT = params.IntParam(
     default=20,
     description="Settlement tasks running at once (the settlepayment queue).",
 )
+# A timer task is one transaction (and an enqueue or two), ~0.1 s: 20 in flight is what the
+# 20 instances (max_instances) serve at once, 200 timers a second, ahead of any storm of
+# deadlines the product makes (a second's worth of requests all falling due together). Low on
+# the local stack: each is its own process there.
+TIMER_MAX_CONCURRENT = params.IntParam(
+    "TIMER_MAX_CONCURRENT",
+    default=20,
+    description="Timer tasks running at once (the requesttimer queue).",
+)
 
 # The outbox (issue 16): a transition's trigger does its work within a second or two; an entry
 # still owed OUTBOX_GRACE_SECONDS after its commit is taken to be its dead worker's, and a

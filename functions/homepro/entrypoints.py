@@ -136,6 +136,28 @@ def settle_payment_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
     return {"outcome": outcome}
 
 
+def request_timer_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
+    """A `requesttimer` task. A bad payload is answered 400 (logged); a contended transaction
+    (aborted) or any other failure is answered an error, and Cloud Tasks retries it."""
+    from homepro.services import timers
+
+    payload = req.data if isinstance(req.data, dict) else {}
+    try:
+        outcome = timers.run_timer(bootstrap.background_context(), payload)
+    except errors.HomeProError as err:
+        log.error("timer task refused", extra={"error": str(err), "payload": payload})
+        raise to_https_error(err) from None
+    log.info(
+        "timer task",
+        extra={
+            "request_id": payload.get("requestId"),
+            "kind": payload.get("kind"),
+            "outcome": outcome,
+        },
+    )
+    return {"outcome": outcome}
+
+
 def drain_outbox_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
     """A `drainoutbox` task. A bad payload is answered 400; an entry another drainer holds
     raises, and Cloud Tasks retries it after that drainer's lease."""

@@ -350,7 +350,7 @@ class FakeSessions(DocumentSessions):
                 for sid, data in self.docs.sessions.items()
                 if data["status"] == "waiting" and data["waitingAt"] <= before
             )
-        yield from (sid for _, sid in found[:page_size])
+        yield from (sid for _, sid in found)
 
     def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         with self.docs.lock:
@@ -361,7 +361,7 @@ class FakeSessions(DocumentSessions):
                 and data.get("activeAt") is not None
                 and data["activeAt"] <= before
             )
-        yield from (sid for _, sid in found[:page_size])
+        yield from (sid for _, sid in found)
 
 
 class FakeDispatch(DocumentDispatch):
@@ -769,17 +769,24 @@ class FakeTaskQueue:
 
 
 def with_settlement_queue(ctx: Context) -> tuple[Context, FakeTaskQueue]:
-    """`ctx` with a task queue whose tasks run through `ctx`: `settlepayment` settles,
-    `drainoutbox` finishes an outbox entry."""
+    """`ctx` with a task queue whose tasks run through `ctx`, as the product's task functions:
+    `settlepayment` settles, `drainoutbox` finishes an outbox entry, `requesttimer` does what
+    a deadline calls for."""
     from homepro.domain.outbox import DRAIN_QUEUE
     from homepro.services.drain import drain_task
     from homepro.services.settlements import SETTLE_QUEUE, settle_task
+    from homepro.services.timers import TIMER_QUEUE, run_timer
 
     queue = FakeTaskQueue()
     queued = dataclasses.replace(ctx, tasks=queue)
     queue.handle(SETTLE_QUEUE, lambda payload: settle_task(queued, payload))
     queue.handle(DRAIN_QUEUE, lambda payload: drain_task(queued, payload))
+    queue.handle(TIMER_QUEUE, lambda payload: run_timer(queued, payload))
     return queued, queue
+
+
+# The same queue, named for the tests of timers.
+with_timer_queue = with_settlement_queue
 
 
 class FakeIdentity:

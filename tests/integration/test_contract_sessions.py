@@ -115,7 +115,8 @@ def test_only_sessions_waiting_since_before_the_cutoff_are_found(backend):
         )
     cutoff = NOW + timedelta(minutes=2)
     assert list(backend.stores.sessions.waiting_session_ids(cutoff, 10)) == ["s0", "s1"]
-    assert list(backend.stores.sessions.waiting_session_ids(cutoff, 1)) == ["s0"]
+    # paged: every one, a page of one at a time
+    assert list(backend.stores.sessions.waiting_session_ids(cutoff, 1)) == ["s0", "s1"]
 
 
 def test_checklists_are_written_once_with_the_defaults_and_read_as_stored(backend):
@@ -135,4 +136,4 @@ def test_only_sessions_active_since_before_the_cutoff_are_found(backend):
         )
     cutoff = NOW + timedelta(minutes=3)
     assert list(backend.stores.sessions.active_session_ids(cutoff, 10)) == ["s0", "s1", "s3"]
-    assert list(backend.stores.sessions.active_session_ids(cutoff, 1)) == ["s0"]
+    assert list(backend.stores.sessions.active_session_ids(cutoff, 1)) == ["s0", "s1", "s3"]

@@ -51,6 +51,7 @@ LOCAL_FUNCTION_ENV = {
     "HOMEPRO_FAULTS": "0",
     # Each concurrent task dispatch is its own functions-framework process on the emulator.
     "SETTLE_MAX_CONCURRENT": "4",
+    "TIMER_MAX_CONCURRENT": "2",
     "DRAIN_MAX_CONCURRENT": "4",
 }
 LOCAL_FUNCTION_SECRETS = {

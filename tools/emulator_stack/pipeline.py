@@ -42,6 +42,7 @@ DEPLOYED_FUNCTIONS = {
     "sweep_stale_claims",
     "reconcile_payments",
     "settlepayment",
+    "requesttimer",
     "drainoutbox",
 }
 

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from homepro.adapters.documents import DocumentInbox
-from homepro.domain.errors import HomeProError
+from homepro.domain.errors import Conflict, HomeProError
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
@@ -56,6 +56,7 @@ from homepro.services.drain import OutboxBusy, drain_task
 from homepro.services.ports import PushMessage, PushResult
 from homepro.services.settlements import SETTLE_QUEUE, SettlementPending, settle_task
 from homepro.services.stores import Admitter, Stores
+from homepro.services.timers import TIMER_QUEUE, run_timer
 from homepro.testing import (
     FakeClock,
     FakeDispatch,
@@ -362,6 +363,7 @@ class Simulation:
         """The product's task queue functions, each given the simulation's context."""
         self.tasks.handle(SETTLE_QUEUE, lambda p: settle_task(self.ctx, p), SettlementPending)
         self.tasks.handle(DRAIN_QUEUE, lambda p: drain_task(self.ctx, p), OutboxBusy)
+        self.tasks.handle(TIMER_QUEUE, lambda p: run_timer(self.ctx, p), Conflict)
 
     def at(self, moment: datetime, key: str, action: Callable[[], None]) -> None:
         heapq.heappush(self._queue, (moment, key, action))

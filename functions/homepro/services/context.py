@@ -36,7 +36,7 @@ class Tuning:
     sweep_page_size: int = 200
     # A sweep stops starting Stripe calls after this long (the job times out at 540 s).
     sweep_budget_seconds: float = 420.0
-    # Sessions a sweep ends per run at most (the next run takes the rest).
+    # Sessions a sweep's query reads per page (it pages through every one due).
     waiting_page_size: int = 200
     # Inbox documents created at once when a notification decides who has not had it yet.
     notify_concurrency: int = 16

@@ -22,6 +22,7 @@ from homepro.domain.events import Recorded
 from homepro.domain.models import RequestDoc
 from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
+from homepro.services import timers
 from homepro.services.context import Context
 from homepro.services.dispatch import run_round
 from homepro.services.notify import notify
@@ -95,10 +96,10 @@ def transition_effects(
     resumed: bool = False,
 ) -> None:
     """What a request's change from `before_data` (None: created) to `after_data` owes: its
-    round, its notifications, its analytics events. Each is keyed by what happened, so doing
-    it again sends and writes nothing twice, except that a `resumed` run (its first worker
-    died) notifies every recipient again: that worker may have died between noting a
-    recipient and pushing to them."""
+    round, its notifications, its analytics events, the timer tasks of its deadlines. Each is
+    keyed by what happened, so doing it again sends and writes nothing twice, except that a
+    `resumed` run (its first worker died) notifies every recipient again: that worker may have
+    died between noting a recipient and pushing to them."""
     before, after = _parse(request_id, before_data), _parse(request_id, after_data)
     if after is None:
         return
@@ -110,6 +111,7 @@ def transition_effects(
     if key is not None:
         run_round(ctx, after.id, key)
     if before is None:
+        timers.schedule_timers(ctx, None, after)
         return
     if after.status != before.status:
         for uids, note in notifications_for(ctx, before, after):
@@ -118,6 +120,7 @@ def transition_effects(
     if events.status_event_kind(before, after) == "session_ended" and after.session_id:
         session = ctx.sessions.get_session(after.session_id)
     _record(ctx, events.changed_analytics(before, after, ctx.clock.now(), session))
+    timers.schedule_timers(ctx, before, after)
 
 
 def _by_system(ctx: Context, request: RequestDoc, event_type: str) -> bool:

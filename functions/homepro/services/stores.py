@@ -129,11 +129,13 @@ class Sessions(Protocol):
         ...
 
     def waiting_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
-        """Sessions still `waiting` since before `before` (join timeout)."""
+        """Sessions still `waiting` since before `before` (join timeout), oldest first, read
+        `page_size` at a time as the caller goes."""
         ...
 
     def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
-        """Sessions `active` since before `before` (`activeAt`: the time limit), oldest first."""
+        """Sessions `active` since before `before` (`activeAt`: the time limit), oldest first,
+        read `page_size` at a time as the caller goes."""
         ...
 
     def get_links(self, session_id: str) -> JoinLinks | None:

@@ -14,19 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from homepro.domain.dispatch import escalation_due
 from homepro.domain.errors import HomeProError, InvalidTransition
-from homepro.domain.lifecycle import (
-    CLAIM_TIMEOUT,
-    PENDING_TIMEOUT,
-    UNPAID_TIMEOUT,
-    Transition,
-    plan_escalate,
-    plan_expire,
-    plan_release,
-)
-from homepro.domain.models import Actor, RequestDoc
+from homepro.domain.lifecycle import Transition
+from homepro.domain.models import RequestDoc
 from homepro.domain.states import RequestStatus
+from homepro.domain.timers import plan_pending, plan_stale_claim, plan_unpaid
 from homepro.services.attention import release_undecided
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Context
@@ -96,56 +88,35 @@ def expire_or_escalate(ctx: Context) -> SweepResult:
     pending get their next escalation every ESCALATION_MINUTES (the trigger sends the round)."""
     now = ctx.clock.now()
     policy = ctx.policy
-    expiry_cutoff = now - timedelta(minutes=policy.pending_timeout_minutes)
     # Escalation off (0): only the expired are due.
     due_after = policy.escalation_minutes or policy.pending_timeout_minutes
     oldest_due = now - timedelta(minutes=min(due_after, policy.pending_timeout_minutes))
-
-    def plan(req: RequestDoc) -> Transition:
-        if req.status != RequestStatus.PENDING:
-            raise InvalidTransition("request is no longer pending")
-        if _before(req.pending_since, expiry_cutoff):
-            return plan_expire(req, Actor.system(), now, reason=PENDING_TIMEOUT)
-        return plan_escalate(req, now, escalation_due(req, policy.escalation_minutes, now))
-
     found = ctx.requests.stale_requests(
         RequestStatus.PENDING.value, "pendingSince", oldest_due, ctx.tuning.sweep_page_size
     )
-    return _run_each(ctx, found, plan, now)
+    return _run_each(ctx, found, lambda req: plan_pending(req, policy, now), now)
 
 
 def release_stale_claims(ctx: Context) -> SweepResult:
     """Claims with no session after CLAIM_TIMEOUT_MINUTES go back to pending (or expire)."""
     now = ctx.clock.now()
-    cutoff = now - timedelta(minutes=ctx.policy.claim_timeout_minutes)
-
-    def plan(req: RequestDoc) -> Transition:
-        if req.status != RequestStatus.CLAIMED or not _before(req.claimed_at, cutoff):
-            raise InvalidTransition("claim is no longer stale")
-        return plan_release(
-            req, Actor.system(), now, max_releases=ctx.policy.max_releases, reason=CLAIM_TIMEOUT
-        )
-
+    policy = ctx.policy
+    cutoff = now - timedelta(minutes=policy.claim_timeout_minutes)
     found = ctx.requests.stale_requests(
         RequestStatus.CLAIMED.value, "claimedAt", cutoff, ctx.tuning.sweep_page_size
     )
-    return _run_each(ctx, found, plan, now)
+    return _run_each(ctx, found, lambda req: plan_stale_claim(req, policy, now), now)
 
 
 def expire_unpaid(ctx: Context) -> SweepResult:
     """Requests whose card was never held (3-D Secure abandoned, or an outage while holding)
     expire PENDING_TIMEOUT_MINUTES after they were made; a PaymentIntent left is released."""
     now = ctx.clock.now()
-    cutoff = now - timedelta(minutes=ctx.policy.pending_timeout_minutes)
-
-    def plan(req: RequestDoc) -> Transition:
-        if req.status != RequestStatus.PENDING or req.payment_status.value != "requires_payment":
-            raise InvalidTransition("request is no longer waiting for payment")
-        return plan_expire(req, Actor.system(), now, reason=UNPAID_TIMEOUT)
-
+    policy = ctx.policy
+    cutoff = now - timedelta(minutes=policy.pending_timeout_minutes)
     page_size = ctx.tuning.sweep_page_size
     found = ctx.requests.stale_requests("requires_payment", "createdAt", cutoff, page_size)
-    return _run_each(ctx, found, plan, now)
+    return _run_each(ctx, found, lambda req: plan_unpaid(req, policy, now), now)
 
 
 def settle_owed(
@@ -243,7 +214,3 @@ def sweep_stale_claims(ctx: Context) -> SweepResult:
     owed = [r for r in timed_out if r.payment_owed is not None]
     settle_owed(ctx, result, [*result.owed, *no_shows, *owed], deadline)
     return result
-
-
-def _before(moment: datetime | None, cutoff: datetime) -> bool:
-    return moment is not None and moment <= cutoff

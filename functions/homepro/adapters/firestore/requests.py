@@ -53,13 +53,13 @@ class FirestoreSessions(DocumentSessions):
         query = queries.older_than(
             self._db, queries.WAITING_SESSIONS, ("waiting",), before, page_size
         )
-        yield from (snap.id for snap in query.stream())
+        yield from (snap.id for snap in pages(query, page_size))
 
     def active_session_ids(self, before: datetime, page_size: int) -> Iterator[str]:
         query = queries.older_than(
             self._db, queries.ACTIVE_SESSIONS, ("active",), before, page_size
         )
-        yield from (snap.id for snap in query.stream())
+        yield from (snap.id for snap in pages(query, page_size))
 
 
 class FirestoreOutbox(DocumentOutbox):
