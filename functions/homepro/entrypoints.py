@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from firebase_functions import firestore_fn, https_fn, identity_fn
@@ -118,62 +118,55 @@ def run_sweep(name: str, sweep: Callable[[Context], sweeps.SweepResult]) -> None
     log.info("sweep finished", extra={"sweep": name, "counts": result.counts})
 
 
+def _task(
+    req: https_fn.CallableRequest[Any],
+    name: str,
+    run: Callable[[Context, Mapping[str, Any]], str],
+    ctx: Context,
+    retry: tuple[type[Exception], ...] = (),
+) -> dict[str, Any]:
+    """One delivery of a task queue function: its outcome, logged with the payload's ids. A bad
+    payload is answered 400 (logged); a failure in `retry` answers UNAVAILABLE, and Cloud Tasks
+    retries it with the queue's backoff (so does any other error it raises)."""
+    payload = req.data if isinstance(req.data, dict) else {}
+    ids = {k: payload.get(k) for k in ("requestId", "kind", "entryId") if k in payload}
+    try:
+        outcome = run(ctx, payload)
+    except errors.HomeProError as err:
+        log.error(f"{name} task refused", extra={"error": str(err), "payload": payload})
+        raise to_https_error(err) from None
+    except retry as err:
+        log.warning(f"{name} task failed, the queue retries it", extra={"error": str(err), **ids})
+        raise https_fn.HttpsError(Code.UNAVAILABLE, f"{name}: {err}") from None
+    log.info(f"{name} task", extra={"outcome": outcome, **ids})
+    return {"outcome": outcome}
+
+
 def settle_payment_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
-    """A `settlepayment` task. A bad payload is answered 400 (logged, not retried usefully);
-    a settlement still pending raises, and Cloud Tasks retries it with backoff."""
+    """A `settlepayment` task: a settlement still pending is retried by the queue."""
     from homepro.services import settlements
 
-    payload = req.data if isinstance(req.data, dict) else {}
-    try:
-        outcome = settlements.settle_task(bootstrap.task_context(), payload)
-    except errors.HomeProError as err:
-        log.error("settlement task refused", extra={"error": str(err), "payload": payload})
-        raise to_https_error(err) from None
-    except settlements.SettlementPending as err:
-        log.warning("settlement failed, the queue retries it", extra={"error": str(err)})
-        raise https_fn.HttpsError(Code.UNAVAILABLE, "settlement pending") from None
-    log.info("settlement task", extra={"request_id": payload.get("requestId"), "outcome": outcome})
-    return {"outcome": outcome}
+    return _task(
+        req,
+        "settlement",
+        settlements.settle_task,
+        bootstrap.task_context(),
+        (settlements.SettlementPending,),
+    )
 
 
 def request_timer_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
-    """A `requesttimer` task. A bad payload is answered 400 (logged); a contended transaction
-    (aborted) or any other failure is answered an error, and Cloud Tasks retries it."""
+    """A `requesttimer` task: a contended transaction (aborted) is retried by the queue."""
     from homepro.services import timers
 
-    payload = req.data if isinstance(req.data, dict) else {}
-    try:
-        outcome = timers.run_timer(bootstrap.background_context(), payload)
-    except errors.HomeProError as err:
-        log.error("timer task refused", extra={"error": str(err), "payload": payload})
-        raise to_https_error(err) from None
-    log.info(
-        "timer task",
-        extra={
-            "request_id": payload.get("requestId"),
-            "kind": payload.get("kind"),
-            "outcome": outcome,
-        },
-    )
-    return {"outcome": outcome}
+    return _task(req, "timer", timers.run_timer, bootstrap.background_context())
 
 
 def drain_outbox_task(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
-    """A `drainoutbox` task. A bad payload is answered 400; an entry another drainer holds
-    raises, and Cloud Tasks retries it after that drainer's lease."""
+    """A `drainoutbox` task: an entry another drainer holds is retried after its lease."""
     from homepro.services import drain
 
-    payload = req.data if isinstance(req.data, dict) else {}
-    try:
-        outcome = drain.drain_task(bootstrap.task_context(), payload)
-    except errors.HomeProError as err:
-        log.error("drain task refused", extra={"error": str(err), "payload": payload})
-        raise to_https_error(err) from None
-    except drain.OutboxBusy as err:
-        log.info("outbox entry busy, the queue retries it", extra={"error": str(err)})
-        raise https_fn.HttpsError(Code.UNAVAILABLE, "outbox entry busy") from None
-    log.info("drain task", extra={"entry": payload.get("entryId"), "outcome": outcome})
-    return {"outcome": outcome}
+    return _task(req, "drain", drain.drain_task, bootstrap.task_context(), (drain.OutboxBusy,))
 
 
 def stripe_webhook(req: Request) -> Response:
