@@ -149,8 +149,9 @@ TIMER_MAX_CONCURRENT = params.IntParam(
 
 # The outbox (issue 16): a transition's trigger does its work within a second or two; an entry
 # still owed OUTBOX_GRACE_SECONDS after its commit is taken to be its dead worker's, and a
-# `drainoutbox` task resumes it. 10 s leaves a slow trigger (a cold start, a round to thousands
-# of devices) room to finish, and keeps a dead worker's round within the 60 s the issue asks.
+# `drainoutbox` task (the trigger's backstop, due then) resumes it, with the round it reserved.
+# 10 s leaves a slow trigger (a cold start, a round to thousands of devices) room to finish; a
+# trigger slower than that has its work done twice (a device hears of a round at most twice).
 OUTBOX_GRACE_SECONDS = params.IntParam(
     "OUTBOX_GRACE_SECONDS",
     default=10,

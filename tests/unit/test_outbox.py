@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from homepro.domain import outbox
+from homepro.domain.errors import InvalidInput
 from homepro.domain.lifecycle import plan_cancel
 from homepro.domain.models import Actor, CreateRequestInput, RequestRef, Role
 from homepro.services import claims, payments, sweeps
-from homepro.services.drain import OutboxBusy, drain
+from homepro.services.drain import OutboxBusy, drain, drain_task
 from homepro.services.notify import not_yet_notified
 from homepro.testing import FakeDocuments, make_context, run_triggers, with_settlement_queue
 
@@ -211,3 +212,85 @@ def test_a_drained_transition_that_owes_a_settlement_queues_it(world):
     ]
     queue.run_all()
     assert store.requests[request_id]["paymentStatus"] == "released"
+
+
+def test_a_resumed_transition_resumes_the_round_its_dead_worker_reserved(world):
+    ctx, store, _ = world
+    _, owed = made(ctx)
+    # the trigger reserved the initial round, and died before a single push
+    request_id = ctx.outbox.get_entry(owed[-1]).request_id
+    assert ctx.dispatch.reserve_round(request_id, "initial", ctx.clock.now()) is not None
+    ctx.clock.advance(seconds=10)
+
+    assert drain(ctx, owed[-1]) == "drained"  # the backstop of the transition, at its grace
+
+    assert pushed(ctx, "new_request") == Counter({"tok-p1": 1, "tok-p2": 1, "tok-o1": 1})
+    assert outbox.round_entry_id(request_id, "initial") not in entries(store)
+    assert store.rounds(request_id)["initial"]["finishedAt"] is not None
+
+
+def test_a_round_resumed_before_its_targets_were_recorded_texts_and_notes_them_again():
+    store = FakeDocuments()
+    ctx = make_context(store, sms_from_round=1)
+    store.add_helper("phone-only", categories=["plumbing"], phone="+15555550100")
+    store.add_request("r", customerId="cust-1")
+    ctx.dispatch.reserve_round("r", "initial", ctx.clock.now())  # died before its texts
+    ctx.clock.advance(seconds=10)
+
+    drain(ctx, outbox.round_entry_id("r", "initial"))
+
+    assert len(ctx.sms.sent) == 1
+    assert set(store.targets("r", "initial")) == {"phone-only"}
+    inbox = store.collection("users/phone-only/notifications")
+    assert [k for k in inbox if k.startswith("new_request")]
+
+
+def test_an_entry_that_fails_every_drain_is_given_up_for_a_person(world, caplog):
+    ctx, store, _ = world
+    _, owed = made(ctx)
+    entry_id = owed[-1]
+    for _ in range(11):  # ten drains that died (each took the entry, none finished it)
+        ctx.clock.advance(seconds=31)
+        assert ctx.outbox.take(entry_id, ctx.clock.now(), GRACE, timedelta(seconds=30))
+    ctx.clock.advance(seconds=31)
+
+    assert drain(ctx, entry_id) == "given_up"
+
+    stored = entries(store)[entry_id]
+    assert stored["owedAt"] is None and stored["gaveUpAt"] == ctx.clock.now()
+    assert "ALERT" in caplog.text
+    assert entry_id not in [e.id for e in ctx.outbox.owed(ctx.clock.now(), 100)]
+    assert drain(ctx, entry_id) == "given_up"
+    assert pushed(ctx, "new_request") == Counter()
+
+
+@pytest.mark.parametrize("entry_id", ["a/b", "", 7, None, "x" * 401])
+def test_a_drain_task_with_a_bad_entry_id_is_refused_naming_it(world, entry_id):
+    ctx, _, _ = world
+    with pytest.raises(InvalidInput) as err:
+        drain_task(ctx, {"entryId": entry_id})
+    assert err.value.field == "entryId"
+
+
+def test_a_resent_notification_keeps_its_read_inbox_item_read(world):
+    ctx, store, _ = world
+    store.add_request("r", customerId="cust-1")
+    claims.claim_request(ctx, HELPER, RequestRef(request_id="r"))
+    entry_id = outbox.transition_entry_id("r", store.requests["r"]["version"])
+    run_triggers(ctx)  # the customer was told, and read it
+    [key] = [k for k in store.collection("users/cust-1/notifications") if "claimed" in k]
+    store.collection("users/cust-1/notifications")[key]["readAt"] = ctx.clock.now()
+    # ... the same entry resumed (as if the trigger had died after its push)
+    store.collection(outbox.COLLECTION)[entry_id] = outbox.transition_entry(
+        "r",
+        store.requests["r"]["version"],
+        dict(store.requests["r"], status="pending"),
+        store.requests["r"],
+        ctx.clock.now(),
+    )
+    ctx.clock.advance(seconds=10)
+
+    drain(ctx, entry_id)
+
+    assert store.collection("users/cust-1/notifications")[key]["readAt"] is not None
+    assert pushed(ctx, "request_claimed") == Counter({"tok-customer": 2})  # at most twice

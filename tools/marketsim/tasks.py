@@ -18,7 +18,10 @@ from typing import Any
 Handler = Callable[[Mapping[str, Any]], Any]
 At = Callable[[datetime, str, Callable[[], None]], None]
 
-# Retries as the queues' RetryConfig: from 10 s, doubling, at most 5 minutes, 30 attempts.
+# Retries of a failure the queue retries (each task function's own exceptions: a settlement
+# still pending, an outbox entry held, a contended timer), as the settlement queue's
+# RetryConfig: from 10 s, doubling, at most 5 minutes, 30 attempts. Any other exception is a
+# bug, and ends the run.
 FIRST_BACKOFF, LONGEST_BACKOFF, MAX_ATTEMPTS = timedelta(seconds=10), timedelta(minutes=5), 30
 
 
@@ -56,14 +59,16 @@ class SimTasks:
         now = self._now()
         due = now if schedule_time is None else max(schedule_time, now)
         self._count += 1
-        self._later(due, queue, dict(payload), 1)
+        self._later(due, self._count, queue, dict(payload), 1)
         return True
 
-    def _later(self, due: datetime, queue: str, payload: dict[str, Any], attempt: int) -> None:
-        key = f"task-{self._count:09d}-{attempt}"
-        self._at(due, key, lambda: self._run(queue, payload, attempt))
+    def _later(
+        self, due: datetime, number: int, queue: str, payload: dict[str, Any], attempt: int
+    ) -> None:
+        key = f"task-{number:09d}-{attempt:02d}"  # unique: the heap never compares actions
+        self._at(due, key, lambda: self._run(number, queue, payload, attempt))
 
-    def _run(self, queue: str, payload: dict[str, Any], attempt: int) -> None:
+    def _run(self, number: int, queue: str, payload: dict[str, Any], attempt: int) -> None:
         self.ran[queue] += 1
         try:
             self._handlers[queue](payload)
@@ -72,4 +77,4 @@ class SimTasks:
                 self.gave_up[queue] += 1
                 return
             backoff = min(FIRST_BACKOFF * 2 ** (attempt - 1), LONGEST_BACKOFF)
-            self._later(self._now() + backoff, queue, payload, attempt + 1)
+            self._later(self._now() + backoff, number, queue, payload, attempt + 1)

@@ -573,6 +573,9 @@ class DocumentOutbox(ABC):
     def finish(self, entry_id: str) -> None:
         self._docs.delete_all([outbox.entry_path(entry_id)])
 
+    def give_up(self, entry_id: str, now: datetime) -> None:
+        self._docs.update(outbox.entry_path(entry_id), {"owedAt": None, "gaveUpAt": now})
+
     @abstractmethod
     def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]: ...
 

@@ -17,9 +17,10 @@ calls are spread evenly (no burst at the top of a second, which would cross into
 at Stripe with any network delay). A process remembers the slots it found taken and skips
 them.
 
-A call that finds no free slot within `max_wait` seconds goes on at once (a warning is logged):
-Stripe answers a burst over the limit 429 with `Stripe-Should-Retry`, and the library retries
-it, so a user is delayed, never refused, by the budget. A token costs one Firestore create
+A call that finds no free slot within `max_wait` seconds, or finds Firestore failing (the
+Stripe adapter catches it), goes on at once, logged: a user is delayed, never refused, by the
+budget. Should Stripe then answer 429, the call fails as any Stripe error does (a settlement
+task is retried by its queue; a callable answers `unavailable`). A token costs one Firestore create
 (about 20 ms on the emulator; a slot found taken costs another). Slots are the instances'
 clocks' (synchronized by Google's NTP to well under a slot).
 

@@ -82,7 +82,10 @@ class StripePayments:
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         self._pacer.wait()  # the first gate: this process's share, no round trip
         if self._budget is not None:
-            self._budget.take()  # the project's: every instance together
+            try:
+                self._budget.take()  # the project's: every instance together
+            except Exception as err:  # the budget paces, it never fails a payment
+                log.warning("stripe budget unavailable, calling anyway", extra={"error": repr(err)})
         try:
             return fn(*args, **kwargs)
         except (

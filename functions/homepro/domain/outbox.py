@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 COLLECTION = "outbox"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EntryKind(StrEnum):
@@ -93,6 +94,7 @@ class OutboxEntry:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     lease_until: datetime | None = None
+    given_up: bool = False  # drained MAX_ATTEMPTS times and failed: kept for a person
 
     @classmethod
     def of(cls, entry_id: str, data: Mapping[str, Any]) -> OutboxEntry:
@@ -100,13 +102,14 @@ class OutboxEntry:
             id=entry_id,
             kind=EntryKind(data["kind"]),
             request_id=data["requestId"],
-            owed_at=data["owedAt"],
+            owed_at=data.get("owedAt") or data.get("gaveUpAt") or EPOCH,
             attempts=int(data.get("attempts") or 0),
             version=int(data.get("version") or 0),
             round_key=data.get("roundKey") or "",
             before=data.get("before"),
             after=data.get("after"),
             lease_until=data.get("leaseUntil"),
+            given_up=data.get("owedAt") is None,
         )
 
 

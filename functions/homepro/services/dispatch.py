@@ -63,7 +63,10 @@ def _send(
     ctx: Context, reserved: ReservedRound, round_key: str, recorded: frozenset[str]
 ) -> RoundReport:
     """Push the round to every target but the `recorded` ones (a resumed round's), text the
-    targets with no device, and record what went out."""
+    targets with no device, write their inbox items and analytics, and only then record them as
+    targets: a recorded target has had everything, so a resumed round skips it, and a round
+    resumed before its targets were recorded does it all again (a device hears of a round at
+    most twice, a phone gets its text at most twice)."""
     now = ctx.clock.now()
     request = reserved.request
     request_id = request.id
@@ -76,13 +79,13 @@ def _send(
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
     per_user = push_to_devices(ctx, devices, note)
-    # Recorded once the pushes are out: thousands of writes must not delay the first push.
-    ctx.dispatch.record_targets(request_id, round_key, device_counts, now)
     sms_to: frozenset[str] = frozenset()
     if 0 < ctx.policy.sms_from_round <= reserved.round:
         sms_to = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
     ctx.inbox.write_inbox(list(devices), note, now)
     record_sent(ctx, note, per_user, device_counts, sms_to)
+    # Recorded once the round is out (thousands of writes must not delay the first push).
+    ctx.dispatch.record_targets(request_id, round_key, device_counts, now)
 
     counts = RoundCounts(
         helpers_targeted=len(every),

@@ -129,7 +129,9 @@ def notify(
     document and the push), every recipient again."""
     if resend:
         fresh = list(dict.fromkeys(uids))
-        ctx.inbox.write_inbox(fresh, note, ctx.clock.now())
+        now = ctx.clock.now()
+        for uid in fresh:  # created if missing; one already read keeps its `readAt`
+            ctx.inbox.create_inbox_once(uid, note, now)
     else:
         fresh = not_yet_notified(ctx, uids, note)
     if not fresh:

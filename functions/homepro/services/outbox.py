@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
+from homepro.domain import outbox
 from homepro.domain.outbox import DRAIN_QUEUE, OutboxEntry, drain_task_id
 from homepro.services.context import Context
 from homepro.services.ports import EnqueueError
@@ -57,6 +58,14 @@ def backstop(ctx: Context, entry_id: str) -> Iterator[None]:
         yield
     finally:
         thread.join(timeout=30)
+
+
+def take_round(ctx: Context, request_id: str, round_key: str) -> bool:
+    """Whether this drainer may resume round `round_key` now: its entry owed and held by no
+    other drainer (taken at once: the worker that reserved it died with the transition being
+    resumed)."""
+    entry_id = outbox.round_entry_id(request_id, round_key)
+    return ctx.outbox.take(entry_id, ctx.clock.now(), timedelta(0), lease(ctx)) is not None
 
 
 def enqueue_drain(ctx: Context, entry: OutboxEntry) -> str:

@@ -24,9 +24,9 @@ from homepro.domain.notifications import Notification
 from homepro.domain.states import RequestStatus
 from homepro.services import timers
 from homepro.services.context import Context
-from homepro.services.dispatch import run_round
+from homepro.services.dispatch import resume_round, run_round
 from homepro.services.notify import notify
-from homepro.services.outbox import backstop
+from homepro.services.outbox import backstop, take_round
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,11 @@ def transition_effects(
         key = round_key(None, after)
     else:
         key = round_key(before, after, redispatch_on_release=ctx.policy.redispatch_on_release)
-    if key is not None:
-        run_round(ctx, after.id, key)
+    sent = run_round(ctx, after.id, key) if key is not None else None
+    # a resumed transition's round reserved by the worker that died: resume it now (its own
+    # entry would wait for a sweep), unless another drainer holds it
+    if key is not None and sent is None and resumed and take_round(ctx, after.id, key):
+        resume_round(ctx, after.id, key)
     if before is None:
         timers.schedule_timers(ctx, None, after)
         return

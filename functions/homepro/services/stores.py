@@ -356,6 +356,11 @@ class Outbox(Protocol):
         """The work is done: the entry is gone (nothing if it was)."""
         ...
 
+    def give_up(self, entry_id: str, now: datetime) -> None:
+        """Nothing retries the entry any more (`owedAt` cleared, `gaveUpAt` set): a person
+        looks at it."""
+        ...
+
     def owed(self, before: datetime, page_size: int) -> Iterator[OutboxEntry]:
         """Entries owed since `before` or earlier, oldest first, a page at a time."""
         ...

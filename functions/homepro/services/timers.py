@@ -117,10 +117,10 @@ def _schedule(ctx: Context, request_id: str, timer: Timer) -> bool:
 def parse_payload(payload: Mapping[str, Any]) -> tuple[str, Timer]:
     """`{requestId, kind, due}` of a timer task, or InvalidInput naming the field."""
     request_id = payload.get("requestId")
-    if not isinstance(request_id, str) or not request_id:
-        raise InvalidInput("requestId", "a timer task names its request")
+    if not isinstance(request_id, str) or not request_id or "/" in request_id:
+        raise InvalidInput("requestId", "a timer task names its request (a document id)")
     kind = payload.get("kind")
-    if kind not in {k.value for k in TimerKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in TimerKind}:
         known = ", ".join(k.value for k in TimerKind)
         raise InvalidInput("kind", f"must be one of {known}")
     due = payload.get("due")
