@@ -35,6 +35,7 @@ def cmd_setup(_: argparse.Namespace) -> int:
 
 
 def cmd_dev(_: argparse.Namespace) -> int:
+    os.environ.setdefault("HOMEPRO_STACK_FAULTS", "0")  # never armed in `make dev`
     env = setup()
     with running_stack(env, "dev") as stack:
         seed = [str(TOOLS_VENV / "bin/python"), "tools/seed.py"]
@@ -72,6 +73,7 @@ def command(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("HOMEPRO_STACK_FAULTS", "0")  # benchmarks run unarmed unless told
     env = {**setup(), "HOMEPRO_TICKER": "0"}
     with running_stack(env, "run") as stack:
         return subprocess.run(command(args), cwd=ROOT, env=stack.env).returncode

@@ -103,8 +103,18 @@ def banner() -> list[str]:
 
 
 def write_function_env() -> None:
-    """`functions/.env.local` and `.secret.local`: read by the Functions emulator only."""
-    faults = os.environ.get("HOMEPRO_STACK_FAULTS", "0")  # `stack.py test` turns it on
+    """`functions/.env.local` and `.secret.local`: read by the Functions emulator only.
+
+    Fault injection is the starting stack's to decide (`HOMEPRO_STACK_FAULTS`: `stack.py test`
+    turns it on, `dev` and `run` off). A bare `setup` (`make simulate`, `make setup`) keeps
+    what the file says: run next to a test stack, it must not disarm that stack's faults."""
+    path = ROOT / "functions" / ".env.local"
+    kept = "0"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.startswith("HOMEPRO_FAULTS="):
+                kept = line.partition("=")[2]
+    faults = os.environ.get("HOMEPRO_STACK_FAULTS", kept)
     for name, values in (
         (".env.local", {**LOCAL_FUNCTION_ENV, "HOMEPRO_FAULTS": faults}),
         (".secret.local", LOCAL_FUNCTION_SECRETS),
