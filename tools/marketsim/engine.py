@@ -603,10 +603,9 @@ class Simulation:
             if helper.busy_with or note.request_id in helper.considered:
                 continue
             group, rng = helper.group, self._rng("notice", note.key, uid)
-            # three draws whatever was sent: a policy that texts someone does not shift the
-            # draws of the others (two policies face the same people); the third was the old
-            # per-round board's, kept so that FATIGUE=0 gives the figures of before
-            push_draw, sms_draw, _ = rng.random(), rng.random(), rng.random()
+            # both draws whatever was sent: a policy that texts someone does not shift the
+            # draws of the others (two policies face the same people)
+            push_draw, sms_draw = rng.random(), rng.random()
             tired = fatigue_factor(recently) if self.spec.fatigue else 1.0
             by_push = got_push and push_draw < group.see_push * tired
             by_sms = got_sms and sms_draw < group.see_sms * tired
@@ -763,7 +762,8 @@ class Simulation:
         return self.stores.requests.open_requests()
 
     def _idle(self) -> bool:
-        """Nothing left to happen but shifts changing: every request has ended."""
+        """Nothing left to happen but shifts changing and helpers looking at the board: every
+        request has ended."""
         people = any(not key.startswith(BACKGROUND) for _, key, _ in self._queue)
         return not people and not self._open()
 
