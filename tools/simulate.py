@@ -13,10 +13,23 @@ claim not dispatched again, sweeps every 5 minutes), `product` (the defaults: es
 ESCALATION_MINUTES, SMS from round 2, re-dispatch on release, sweeps every minute), any
 `[policies.NAME]` of the scenario, and variants `NAME:KEY=VALUE,KEY=VALUE`.
 
+Parameters: the product's (PENDING_TIMEOUT_MINUTES, CLAIM_TIMEOUT_MINUTES, MAX_RELEASES,
+ESCALATION_MINUTES, JOIN_TIMEOUT_MINUTES, SMS_FROM_ROUND, REDISPATCH_ON_RELEASE,
+MAX_CLAIMS_PER_HELPER, MAX_TEXTS_PER_PHONE_PER_HOUR) and the simulation's own:
+  SWEEP_EVERY_MINUTES  both sweeps' schedule (default 1)
+  FATIGUE              1 (default): the chance a helper acts on a new-job notification is the
+                       scenario's chance x 1 / (1 + n / 20), n = the new-job notifications they
+                       received in the 60 minutes before; 0: no fatigue (the figures of before)
+People also look at the job board by themselves (`board_per_hour` of each helper group, the same
+under every policy) and act on an open job there with their push chance, without fatigue.
+`--set` applies to every policy run, after its variant: `--policy product --set FATIGUE=0`; or
+side by side: `--policy product --policy product:FATIGUE=0`.
+
 examples:
   make simulate                                          # the three shipped scenarios
   make simulate ARGS="scenarios/weekday.toml --policy product --set ESCALATION_MINUTES=3"
   make simulate ARGS="scenarios/storm.toml --policy seed --policy product:ESCALATION_MINUTES=3"
+  make simulate ARGS="--seeds 3 --policy product --policy product:FATIGUE=0"
 """
 
 from __future__ import annotations
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a parameter for every policy run, e.g. ESCALATION_MINUTES=3",
+        help="a parameter for every policy run, e.g. ESCALATION_MINUTES=3 or FATIGUE=0",
     )
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument(

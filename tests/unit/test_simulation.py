@@ -28,8 +28,12 @@ def _run(policy: str, **overrides: object):
     return outcome, figures(policy, outcome)
 
 
-def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes():
-    outcome, f = _run("product")
+# FATIGUE=0: the figures of before fatigue. With fatigue on, the tiny day happens to keep them
+# (A's one notification after the first comes with 4 others in the hour: x 0.83, and this seed's
+# draw is under it): test_fatigue_counts_what_reached_a_helper_in_the_hour_busy_or_not.
+@pytest.mark.parametrize("fatigue", [0, 1])
+def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes(fatigue):
+    outcome, f = _run("product", FATIGUE=fatigue)
     # 09:00 claimed by A at 09:02; 09:10 notified while A works (09:03-09:24), escalated at
     # 09:15, 09:20, 09:25: A is free at 09:24 and claims at 09:27 (17 min, round 4); 09:30
     # reaches B only by SMS, from round 2 (09:35): claimed 09:38 (8 min).
@@ -58,7 +62,7 @@ def test_the_tiny_day_under_the_product_policy_has_exactly_the_expected_outcomes
 
 
 def test_the_tiny_day_under_the_seed_policy_has_exactly_the_expected_outcomes():
-    outcome, f = _run("seed")
+    outcome, f = _run("seed", FATIGUE=0)
     # one round each: the second request's finds A busy, the third's cannot reach B (no SMS);
     # both expire 30 minutes on, at the sweep (every 5 minutes) of 09:40 and 10:00
     assert (f.requests, f.claimed, f.within_15) == (3, 1, 0.3333)
@@ -75,10 +79,10 @@ def test_the_tiny_day_under_the_seed_policy_has_exactly_the_expected_outcomes():
 
 def test_one_parameter_changes_the_outcome_through_the_real_rules():
     # SMS from round 1: B is texted at 09:30 and claims at 09:33 (3 minutes)
-    _, f = _run("product", SMS_FROM_ROUND=1)
+    _, f = _run("product", SMS_FROM_ROUND=1, FATIGUE=0)
     assert f.minutes_to_claim == (2.0, 3.0, 17.0)
     # escalation every 3 minutes: B's SMS (round 2) goes out at 09:33, the claim at 09:36
-    _, f = _run("product", ESCALATION_MINUTES=3)
+    _, f = _run("product", ESCALATION_MINUTES=3, FATIGUE=0)
     assert f.minutes_to_claim == (2.0, 6.0, 17.0)
 
 
@@ -88,9 +92,95 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_others():
     first = figures("p", Simulation(scenario, spec).run())
     again = figures("p", Simulation(scenario, spec).run())
     other = figures("p", Simulation(scenario, spec, seed=scenario.seed + 1).run())
+    assert spec.fatigue and scenario.helpers[0].board_per_hour == 1  # fatigue and the board on
     assert first == again
     assert first.requests > 100
     assert other != first
+
+
+def test_fatigues_factor_is_the_issues():
+    """Issue 17: x 1 / (1 + n / 20), n = new-job notifications received in the hour before."""
+    assert engine.fatigue_factor(0) == 1.0
+    assert round(engine.fatigue_factor(8), 2) == 0.71
+    assert round(engine.fatigue_factor(20), 2) == 0.5
+    assert round(engine.fatigue_factor(37), 2) == 0.35
+
+
+def test_a_helper_counts_the_notifications_of_the_last_60_minutes_only():
+    from datetime import UTC, datetime, timedelta
+
+    helper = engine.Helper("h", load(TINY).helpers[0], ("t",), None, [])
+    nine = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    helper.heard.extend(nine + timedelta(minutes=m) for m in (0, 10, 30, 59))
+    assert helper.heard_recently(nine + timedelta(minutes=59)) == 4
+    assert helper.heard_recently(nine + timedelta(minutes=60)) == 3  # 09:00 is an hour old
+    assert helper.heard_recently(nine + timedelta(minutes=100)) == 1
+    assert helper.heard_recently(nine + timedelta(minutes=200)) == 0
+
+
+def test_fatigue_counts_what_reached_a_helper_in_the_hour_busy_or_not(monkeypatch):
+    asked: list[int] = []
+    real = engine.fatigue_factor
+
+    def spy(n: int) -> float:
+        asked.append(n)
+        return real(n)
+
+    monkeypatch.setattr(engine, "fatigue_factor", spy)
+    outcome, f = _run("product")  # fatigue on: the default
+    # A hears 09:00 (n = 0, free: claims); 09:10, 09:15, 09:20 while busy (counted, no
+    # decision); 09:25 free again with 4 before it in the hour. B: no app, so round 1 of the
+    # third request reaches nobody and is not counted; round 2's SMS at 09:35 comes with n = 0.
+    assert asked == [0, 4, 0]
+    assert outcome.events["noticed by push"] == 2
+    _, off = _run("product", FATIGUE=0)
+    assert off == f  # this seed's draw at 09:25 is under 0.83: the tiny day keeps its figures
+
+
+def test_fatigue_on_the_evening_hears_the_same_and_acts_less():
+    """Same people, same seed: fatigue lowers how often a notification is acted on."""
+    scenario = load(ROOT / "scenarios" / "evening.toml")
+    tired = Simulation(scenario, policy_spec("p", {})).run()
+    fresh = Simulation(scenario, policy_spec("p", {"FATIGUE": "0"})).run()
+    by_push = [o.events["noticed by push"] / o.arrivals for o in (tired, fresh)]
+    assert by_push[0] < by_push[1]
+    assert tired.events["noticed on the board"] > 0  # the board is looked at either way
+
+
+def test_a_helper_nobody_notifies_finds_the_job_on_the_board_under_every_policy():
+    """Quiet hours over the whole shift: no round reaches the helper, yet they look at the board
+    (at `board_per_hour`, the same moments whatever the policy) and claim from it."""
+    raw = {
+        "seed": 7,
+        "arrivals": [{"at": "09:00", "category": "plumbing"}],
+        "customers": {"pool": 1, "no_join": 0, "join_delay_minutes": 1, "resolved": 1},
+        "helpers": [
+            {
+                "name": "muted",
+                "count": 1,
+                "categories": ["plumbing"],
+                "shift": "08:00-12:00",
+                "quiet_hours": "06:00-18:00",
+                "see_push": 1,
+                "board_per_hour": 12,
+                "claim_delay_minutes": 2,
+            }
+        ],
+    }
+    scenario = parse(raw, "board")
+    claimed = []
+    for policy in ("seed", "product"):
+        outcome = Simulation(scenario, policy_spec(policy, BUILTIN_POLICIES[policy])).run()
+        f = figures(policy, outcome)
+        assert f.claimed == 1 and f.helper_notifications_per_hour == 0.0
+        assert outcome.events["noticed on the board"] == 1
+        assert not outcome.events["noticed by push"] and not outcome.helpers[0].heard
+        claimed.append(f.minutes_to_claim)
+    assert claimed[0] == claimed[1]  # the same look under both policies
+    # with nobody looking at the board, nobody claims
+    quiet = replace(scenario, helpers=(replace(scenario.helpers[0], board_per_hour=0.0),))
+    spec = policy_spec("product", {})
+    assert figures("p", Simulation(quiet, spec).run()).claimed == 0
 
 
 def test_the_sim_stores_indexes_change_no_figure(monkeypatch):
@@ -178,8 +268,17 @@ def test_bad_scenarios_and_parameters_name_the_problem(tmp_path):
         parse({"helpers": [{"count": 1, "claim_delay_minutes": 2, "see_push": 2}]})
     with pytest.raises(ValueError, match="ESCALATION_MINUTES: must be a whole number"):
         policy_spec("x", {"ESCALATION_MINUTES": "soon"})
-    with pytest.raises(ValueError, match="NOPE: not a parameter"):
+    with pytest.raises(ValueError, match=r"NOPE: not a parameter \(known: .*FATIGUE"):
         policy_spec("x", {"NOPE": 1})
+    with pytest.raises(ValueError, match=r"FATIGUE: must be 1 \(on\) or 0 \(off\)"):
+        policy_spec("x", {"FATIGUE": "2"})
+    assert not policy_spec("x", {"FATIGUE": "0"}).fatigue and policy_spec("x", {}).fatigue
+    with pytest.raises(ScenarioError, match=r"helpers\[0\]\.see_board: replaced by board_per_hour"):
+        parse({"helpers": [{**HELPER, "see_board": 0.1}]})
+    with pytest.raises(ScenarioError, match=r"helpers\[0\]\.board_per_hour: must be a number >= 0"):
+        parse({"helpers": [{**HELPER, "board_per_hour": -1}]})
+    app, no_app = parse({"helpers": [HELPER, {**HELPER, "name": "sms", "devices": 0}]}).helpers
+    assert (app.board_per_hour, no_app.board_per_hour) == (1.0, 0.0)  # no app, no board
     assert simulate.main([str(TINY), "--set", "NOPE=1"]) == 2
     assert simulate.main([str(TINY), "--policy", "mystery"]) == 2
 
@@ -241,7 +340,10 @@ def test_a_variant_and_a_global_override_combine():
     scenario = replace(load(TINY), policies={"eager": {"SMS_FROM_ROUND": 1}})
     spec = simulate.resolve(scenario, "eager:ESCALATION_MINUTES=3", {"MAX_RELEASES": "2"})
     assert spec.policy.sms_from_round == 1 and spec.policy.escalation_minutes == 3
-    assert spec.policy.max_releases == 2 and spec.sweep_every_minutes == 1
+    assert spec.policy.max_releases == 2 and spec.sweep_every_minutes == 1 and spec.fatigue
+    spec = simulate.resolve(scenario, "product", {"FATIGUE": "0"})  # --set FATIGUE=0
+    assert spec.name == "product FATIGUE=0" and not spec.fatigue
+    assert not simulate.resolve(scenario, "product:FATIGUE=0", {}).fatigue
 
 
 def test_a_shift_until_midnight_is_one_evening_interval():

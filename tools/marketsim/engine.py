@@ -13,6 +13,11 @@ joins.
 Randomness is drawn per decision from a generator seeded by the run's seed and the decision's
 identity (request, helper, round), so a run is reproducible, and two policies face the same
 people: the same arrivals, the same helper who notices the same round of the same request.
+
+Two things about people are fixed here (issue 17), so that no policy is tuned against them:
+fatigue (a helper who has heard of many new jobs in the last hour acts on the next one less
+often: `fatigue_factor`), and the job board, which every on-shift helper looks at by themselves
+at their group's `board_per_hour`, whatever the policy sends (`_look`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import contextlib
 import heapq
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from homepro.adapters.documents import DocumentInbox
 from homepro.domain.errors import Conflict, HomeProError
+from homepro.domain.jobs import JOBS
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
@@ -83,6 +89,9 @@ PARAMETERS: dict[str, str] = {
     "MAX_TEXTS_PER_PHONE_PER_HOUR": "max_texts_per_phone_per_hour",
 }
 SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
+FATIGUE = "FATIGUE"  # 1 (the default): helpers tire of new-job notifications; 0: they never do
+# The simulation's own parameters (not the product's): the sweeps' schedule and people's fatigue.
+SIMULATION_KEYS = (SWEEP_EVERY, FATIGUE)
 # The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.
 OFF_AT_ZERO = frozenset({"ESCALATION_MINUTES", "SMS_FROM_ROUND"})
 
@@ -100,6 +109,27 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
 OPEN = {"pending", "claimed", "in_session"}
+# Events of the queue that are no person's business with a request: a day with only these left
+# is over (shifts changing, helpers glancing at an empty board).
+BACKGROUND = ("0-shift", "0-look")
+
+# Fatigue, fixed by issue 17 (not a knob to tune): the chance a helper acts on a new-job
+# notification is the scenario's chance x 1 / (1 + n / FATIGUE_HALF_AT), n being the new-job
+# notifications that helper received in the FATIGUE_WINDOW before it (at n = 20 the chance halves).
+FATIGUE_HALF_AT = 20
+FATIGUE_WINDOW = timedelta(minutes=60)
+
+# Issue 17 item 3 (not built yet): a customer shown an expected wait over WALK_AWAY_OVER_MINUTES
+# before paying walks away with WALK_AWAY_CHANCE, and counts as not served. The product shows no
+# wait yet (`Simulation._quoted_wait` is None), so nobody walks away.
+WALK_AWAY_OVER_MINUTES = 15
+WALK_AWAY_CHANCE = 0.5
+
+
+def fatigue_factor(n: int) -> float:
+    """What `n` new-job notifications in the last hour leave of the chance to act on the next
+    one: 1 / (1 + n / 20) (n = 0: x 1; n = 8: x 0.71; n = 37: x 0.35)."""
+    return 1 / (1 + n / FATIGUE_HALF_AT)
 
 
 @dataclass(frozen=True)
@@ -108,9 +138,15 @@ class PolicySpec:
     policy: Policy
     sweep_every_minutes: int
     parameters: Mapping[str, Any]
+    fatigue: bool = True  # FATIGUE (the simulation's, not the product's)
 
 
 def parse_value(name: str, value: Any) -> Any:
+    if name == FATIGUE:
+        text = str(value).strip().lower()
+        if text not in {"1", "0", "true", "false"}:
+            raise ValueError(f"{name}: must be 1 (on) or 0 (off), not {value!r}")
+        return text in {"1", "true"}
     if name == "REDISPATCH_ON_RELEASE":
         if isinstance(value, bool):
             return value
@@ -143,13 +179,14 @@ def policy_spec(name: str, *layers: Mapping[str, Any]) -> PolicySpec:
     merged: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
-            if key not in PARAMETERS and key != SWEEP_EVERY:
-                known = ", ".join([*PARAMETERS, SWEEP_EVERY])
+            if key not in PARAMETERS and key not in SIMULATION_KEYS:
+                known = ", ".join([*PARAMETERS, *SIMULATION_KEYS])
                 raise ValueError(f"{key}: not a parameter (known: {known})")
             merged[key] = parse_value(key, value)
     fields = {PARAMETERS[k]: v for k, v in merged.items() if k in PARAMETERS}
     policy = Policy(**fields, abuse=HONEST_MARKET)
-    return PolicySpec(name, policy, int(merged.get(SWEEP_EVERY, 1)), merged)
+    sweep_every = int(merged.get(SWEEP_EVERY, 1))
+    return PolicySpec(name, policy, sweep_every, merged, bool(merged.get(FATIGUE, True)))
 
 
 def stable_rng(*key: object) -> random.Random:
@@ -167,6 +204,19 @@ class Helper:
     busy_with: str | None = None
     considered: set[str] = field(default_factory=set)
     shift_seconds: float = 0.0
+    on_duty: bool = False
+    # when each new-job notification reached them (a push to a device or an SMS; one a round),
+    # the last FATIGUE_WINDOW's worth
+    heard: deque[datetime] = field(default_factory=deque)
+
+    def heard_recently(self, now: datetime) -> int:
+        """New-job notifications received in the FATIGUE_WINDOW before `now`."""
+        while self.heard and self.heard[0] <= now - FATIGUE_WINDOW:
+            self.heard.popleft()
+        return len(self.heard)
+
+    def serves(self, category: str) -> bool:
+        return not self.group.categories or category in self.group.categories
 
 
 @dataclass
@@ -356,6 +406,10 @@ class Simulation:
         self._by_phone: dict[str, Helper] = {}
         self._customers = [f"cust-{n:04d}" for n in range(scenario.customers.pool)]
         self.arrivals = 0
+        # the job board as helpers see it: the open `jobs/{id}` documents (the board's query is
+        # `open == true`), kept as the product writes them
+        self._board: dict[str, Mapping[str, Any]] = {}
+        self.docs.listeners.append(self._job_written)
 
     # -- the queue
 
@@ -413,6 +467,7 @@ class Simulation:
                         max(start_at, self.day_start), f"0-shift-on-{uid}", self._duty(helper, True)
                     )
                     self.at(end_at, f"0-shift-off-{uid}", self._duty(helper, False))
+                self._board_looks(helper)
         for uid in self._customers:
             self.docs.users[uid] = {"role": "customer", "displayName": uid}
 
@@ -447,16 +502,53 @@ class Simulation:
 
     # -- people
 
+    def _board_looks(self, helper: Helper) -> None:
+        """When the helper looks at the job board by themselves: a Poisson process at their
+        group's `board_per_hour` over each shift, drawn from the helper's own generator (so
+        every policy sees the same helper look at the same moments)."""
+        rate = helper.group.board_per_hour
+        if rate <= 0:
+            return
+        rng = self._rng("board", helper.uid)
+        stop = self.day_end + timedelta(hours=DRAIN_HOURS)
+        k = 0
+        for start_at, end_at in helper.shifts:
+            moment = max(start_at, self.day_start)
+            while True:
+                moment += timedelta(hours=rng.expovariate(rate))
+                if moment >= min(end_at, stop):
+                    break
+                self.at(moment, f"0-look-{helper.uid}-{k:05d}", self._look(helper, k))
+                k += 1
+
     def _duty(self, helper: Helper, on: bool) -> Callable[[], None]:
         def run() -> None:
             actor = Actor(uid=helper.uid, role=Role.HELPER)
             claims.set_availability(self.ctx, actor, SetAvailabilityInput(is_available=on))
+            helper.on_duty = on
             self.events["shift starts" if on else "shift ends"] += 1
 
         return run
 
+    def _quoted_wait(self, category: str) -> float | None:
+        """The expected wait the product shows before the card is asked for (issue 17 item 3,
+        `quote_wait`, not built yet): None, nothing is shown. Never invented here."""
+        return None
+
+    def _walks_away(self, n: int, category: str) -> bool:
+        """Whether the customer of arrival `n`, shown a wait over WALK_AWAY_OVER_MINUTES, walks
+        away (their own draw). Once a wait is quoted, the figures must count these as not
+        served (`events["walked away"]`)."""
+        shown = self._quoted_wait(category)
+        if shown is None or shown <= WALK_AWAY_OVER_MINUTES:
+            return False
+        return self._rng("walk-away", n).random() < WALK_AWAY_CHANCE
+
     def _arrive(self, n: int, customer: str, category: str) -> Callable[[], None]:
         def run() -> None:
+            if self._walks_away(n, category):
+                self.events["walked away"] += 1
+                return
             data = CreateRequestInput(
                 category=category,
                 description=f"Simulated request {n}: please help.",
@@ -499,26 +591,73 @@ class Simulation:
         now = self.clock.now()
         for uid in uids:
             helper = self.helpers.get(uid)
-            if helper is None or helper.busy_with or note.request_id in helper.considered:
+            if helper is None:
+                continue
+            got_push = any(t in pushed for t in helper.tokens)
+            got_sms = helper.phone in texted
+            # fatigue counts what reached them, busy or not, before this one (one a round)
+            recently = helper.heard_recently(now)
+            if not (got_push or got_sms):
+                continue  # targeted, but nothing reached them (no app, no SMS this round)
+            helper.heard.append(now)
+            if helper.busy_with or note.request_id in helper.considered:
                 continue
             group, rng = helper.group, self._rng("notice", note.key, uid)
-            # three draws whatever was sent: a policy that texts someone does not shift the
+            # both draws whatever was sent: a policy that texts someone does not shift the
             # draws of the others (two policies face the same people)
-            push_draw, sms_draw, board_draw = rng.random(), rng.random(), rng.random()
-            by_push = any(t in pushed for t in helper.tokens) and push_draw < group.see_push
-            by_sms = helper.phone in texted and sms_draw < group.see_sms
-            by_board = board_draw < group.see_board
-            if not (by_push or by_sms or by_board):
+            push_draw, sms_draw = rng.random(), rng.random()
+            tired = fatigue_factor(recently) if self.spec.fatigue else 1.0
+            by_push = got_push and push_draw < group.see_push * tired
+            by_sms = got_sms and sms_draw < group.see_sms * tired
+            if not (by_push or by_sms):
                 continue
-            helper.considered.add(note.request_id)
-            how = "by push" if by_push else "by SMS" if by_sms else "on the board"
-            self.events[f"noticed {how}"] += 1
-            delay = timedelta(minutes=group.claim_delay.draw(self._rng("delay", note.key, uid)))
-            self.at(
-                now + delay,
-                f"3-claim-{note.request_id}-{uid}",
-                self._claim(helper, note.request_id),
-            )
+            how = "by push" if by_push else "by SMS"
+            self._notice(helper, note.request_id, how, self._rng("delay", note.key, uid))
+
+    def _notice(self, helper: Helper, request_id: str, how: str, rng: random.Random) -> None:
+        """The helper means to take the request: they claim it after their claim delay."""
+        helper.considered.add(request_id)
+        self.events[f"noticed {how}"] += 1
+        delay = timedelta(minutes=helper.group.claim_delay.draw(rng))
+        self.at(
+            self.clock.now() + delay,
+            f"3-claim-{request_id}-{helper.uid}",
+            self._claim(helper, request_id),
+        )
+
+    def _job_written(self, path: str, data: Mapping[str, Any] | None) -> None:
+        collection, _, job_id = path.partition("/")
+        if collection != JOBS or "/" in job_id:
+            return
+        if data is not None and data.get("open") is True:
+            self._board[job_id] = data
+        else:
+            self._board.pop(job_id, None)
+
+    def _look(self, helper: Helper, k: int) -> Callable[[], None]:
+        """The helper's `k`-th look at the board: free and on duty, they read the open jobs they
+        may claim, newest first as the board lists them, and act on each with their group's
+        chance for a push, without fatigue (nobody notified them); the first they act on, they
+        claim as if notified. Busy, they do not look."""
+
+        def run() -> None:
+            if helper.busy_with or not helper.on_duty:
+                return
+            seen = [
+                (rid, job)
+                for rid, job in self._board.items()
+                if helper.serves(job["category"]) and rid not in helper.considered
+            ]
+            seen.sort(key=_newest_first)
+            for rid, _ in seen:
+                if helper.uid in self.docs.requests[rid].get("releasedBy", ()):
+                    continue  # they gave it back: the product would refuse their claim
+                if self._rng("look", helper.uid, k, rid).random() < helper.group.see_push:
+                    delay = self._rng("look-delay", helper.uid, k)
+                    self._notice(helper, rid, "on the board", delay)
+                    return
+
+        return run
 
     def _claim(self, helper: Helper, request_id: str) -> Callable[[], None]:
         def run() -> None:
@@ -623,8 +762,9 @@ class Simulation:
         return self.stores.requests.open_requests()
 
     def _idle(self) -> bool:
-        """Nothing left to happen but shifts changing: every request has ended."""
-        people = any(not key.startswith("0-shift") for _, key, _ in self._queue)
+        """Nothing left to happen but shifts changing and helpers looking at the board: every
+        request has ended."""
+        people = any(not key.startswith(BACKGROUND) for _, key, _ in self._queue)
         return not people and not self._open()
 
     def run(self) -> Outcome:
@@ -667,6 +807,13 @@ class Simulation:
             errors.count,
             self.events,
         )
+
+
+def _newest_first(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
+    """The board's order (web/src/queries.ts `newestFirst`): latest pending first."""
+    _, job = item
+    created = job["createdAt"]
+    return (-(job.get("pendingSince") or created).timestamp(), -created.timestamp())
 
 
 # One request at a time in the sweeps and notifications: a run's order of events (and so its
