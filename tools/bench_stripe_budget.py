@@ -33,10 +33,10 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench_sweep import real_holds
 from firebase_admin import firestore
 
 import emulator_client as ec
@@ -60,16 +60,7 @@ def seed(db: Db, count: int, tag: str) -> dict[str, str]:
     with a real hold at localstripe; request id -> PaymentIntent id."""
     stripe = StripePayments(ec.STRIPE_KEY, base_url=ec.STRIPE, max_rps=0)
     old = datetime.now(UTC) - timedelta(minutes=40)
-
-    def one(n: int) -> tuple[str, str]:
-        request_id = f"{tag}-{n:05d}-{uuid.uuid4().hex[:6]}"
-        intent = stripe.create_hold(request_id, 4900, "usd", "pm_card_visa", f"{tag}-cust-{n}")
-        held = stripe.confirm_hold(request_id, intent)
-        assert held.payment_intent_id
-        return request_id, held.payment_intent_id
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        held = dict(pool.map(one, range(count)))
+    held = dict(real_holds(stripe, count, tag))
     batch = db.batch()
     for n, (request_id, intent) in enumerate(held.items(), start=1):
         batch.set(

@@ -38,10 +38,9 @@ from homepro.services.ports import PushMessage
 Db = Any
 
 
-def seed(db: Db, stripe: StripePayments, count: int, tag: str) -> list[str]:
-    """`count` authorized requests pending for 40 minutes, each with a real hold and a customer
-    with one device."""
-    old = datetime.now(UTC) - timedelta(minutes=40)
+def real_holds(stripe: StripePayments, count: int, tag: str) -> list[tuple[str, str]]:
+    """`count` request ids `{tag}-{n}-…`, each with a hold confirmed at localstripe for customer
+    `{tag}-cust-{n}`: (request id, PaymentIntent id), in order."""
 
     def one(n: int) -> tuple[str, str]:
         request_id = f"{tag}-{n:05d}-{uuid.uuid4().hex[:6]}"
@@ -51,7 +50,14 @@ def seed(db: Db, stripe: StripePayments, count: int, tag: str) -> list[str]:
         return request_id, held.payment_intent_id
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        held = list(pool.map(one, range(count)))
+        return list(pool.map(one, range(count)))
+
+
+def seed(db: Db, stripe: StripePayments, count: int, tag: str) -> list[str]:
+    """`count` authorized requests pending for 40 minutes, each with a real hold and a customer
+    with one device."""
+    old = datetime.now(UTC) - timedelta(minutes=40)
+    held = real_holds(stripe, count, tag)
     writes: list[tuple[Any, dict[str, Any]]] = []
     for n, (request_id, intent) in enumerate(held):
         customer = f"{tag}-cust-{n}"

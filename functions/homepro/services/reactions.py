@@ -64,8 +64,7 @@ def request_updated(
     before, after = _parse(request_id, before_data), _parse(request_id, after_data)
     if before is None or after is None:
         return
-    if after.version == before.version:  # not a transition (a round counted): no entry owed
-        transition_effects(ctx, request_id, before_data, after_data)
+    if after.version == before.version:  # not a transition (a round counted): nothing owed
         return
     _owed_work(ctx, request_id, after.version, before_data, after_data)
 
