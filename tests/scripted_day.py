@@ -30,6 +30,7 @@ dispatchable). Times are UTC on the 10th unless said; `rN`: claimed in round N.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,7 +107,9 @@ EXPECTED_EVENTS: dict[str, int] = {
     "payment_captured": 2,
     "payment_released": 5,
     "payment_refunded": 1,
-    "notification_sent": 66,
+    # one per notification batch (a round, or the users one notification went to): 62
+    # recipients told in 46 batches
+    "notification_sent": 46,
 }
 
 
@@ -116,6 +119,9 @@ class Day:
     def __init__(
         self, ctx: Context, read_raw: RawReader, advance: Callable[[datetime], None]
     ) -> None:
+        # the outcomes below were worked out by hand for the first build's broadcast (every
+        # round to every matching helper: WAVE_FIRST 0); the waves have their own tests
+        ctx = replace(ctx, policy=replace(ctx.policy, wave_first=0))
         self.triggers = Triggers(ctx, read_raw, after_each=self._refresh_directory)
         self.ctx = self.triggers.ctx
         self._set_clock = advance

@@ -34,6 +34,23 @@ MAX_DEVICES_PER_USER = params.IntParam(
 ESCALATION_MINUTES = params.IntParam(
     "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
 )
+# Waves (issue 17): the defaults are the ones `make simulate` recommends (docs/simulation.md,
+# "Waves"): a first wave of WAVE_FIRST ranked helpers, each escalation WAVE_GROWTH times wider.
+WAVE_FIRST = params.IntParam(
+    "WAVE_FIRST",
+    default=3,
+    description="Helpers a request's first round asks (0: every matching helper, every round).",
+)
+WAVE_GROWTH = params.IntParam(
+    "WAVE_GROWTH", default=2, description="Each later round asks this many times more helpers."
+)
+# A helper hears of at most this many new jobs an hour by push or text (they may choose fewer);
+# past it they still see every job on the board. See docs/simulation.md, "Waves".
+MAX_JOB_ALERTS_PER_HOUR = params.IntParam(
+    "MAX_JOB_ALERTS_PER_HOUR",
+    default=10,
+    description="New-job alerts (pushes, texts) one helper gets an hour at most.",
+)
 JOIN_TIMEOUT_MINUTES = params.IntParam(
     "JOIN_TIMEOUT_MINUTES", default=15, description="A waiting session ends no_show after this."
 )
@@ -242,6 +259,9 @@ def policy() -> Policy:
         max_releases=MAX_RELEASES.value,
         max_claims_per_helper=MAX_CLAIMS_PER_HELPER.value,
         escalation_minutes=ESCALATION_MINUTES.value,
+        wave_first=WAVE_FIRST.value,
+        wave_growth=WAVE_GROWTH.value,
+        max_job_alerts_per_hour=MAX_JOB_ALERTS_PER_HOUR.value,
         join_timeout_minutes=JOIN_TIMEOUT_MINUTES.value,
         sms_from_round=SMS_FROM_ROUND.value,
         redispatch_on_release=REDISPATCH_ON_RELEASE.value,

@@ -81,8 +81,10 @@ def test_push_ttl_is_the_time_left_before_expiry():
 
 @pytest.fixture
 def world():
+    """The first build's broadcast (WAVE_FIRST 0): every matching helper, every round; the
+    waves have their own tests (test_waves.py)."""
     store = FakeDocuments()
-    ctx = make_context(store)
+    ctx = make_context(store, wave_first=0)
     store.add_helper("plumber", "tok-p1", "tok-p2", categories=["plumbing"])
     store.add_helper("anyone", "tok-a1", categories=[])
     store.add_helper("legacy", fcmToken="tok-legacy")
@@ -110,8 +112,10 @@ def test_a_round_reaches_every_device_of_every_matching_helper_and_no_other(worl
     assert store.rounds("r")["initial"]["sent"] == 5
     assert store.requests["r"]["dispatchRound"] == 1
     assert all("new_request-r-initial" in store.inbox(uid) for uid in ("plumber", "legacy"))
+    # one analytics event for the round, with its counts (not one per recipient)
     sent_events = [a for a in store.analytics.values() if a["type"] == "notification_sent"]
-    assert len(sent_events) == 4
+    assert [e["metadata"]["recipients"] for e in sent_events] == [4]
+    assert (sent_events[0]["metadata"]["sent"], sent_events[0]["metadata"]["failed"]) == (5, 1)
     message = ctx.push.sent[0]
     assert message.urgent and message.data["type"] == "new_request"
     assert message.data["url"] == "/helper/dashboard" and message.data["requestId"] == "r"

@@ -29,7 +29,7 @@ def world():
     store = FakeDocuments()
     store.add_request("r", customerId="cust")
     # texts from the first round, so that one round shows the limit (6 an hour here)
-    ctx = make_context(store, sms_from_round=1, max_texts_per_phone_per_hour=6)
+    ctx = make_context(store, sms_from_round=1, max_texts_per_phone_per_hour=6, wave_first=0)
     return ctx, store
 
 
@@ -68,7 +68,7 @@ def test_other_numbers_keep_their_own_count(world):
 
 def test_a_customer_invited_over_the_limit_still_gets_the_push_and_inbox():
     store = FakeDocuments()
-    ctx = make_context(store, max_texts_per_phone_per_hour=2)
+    ctx = make_context(store, max_texts_per_phone_per_hour=2, wave_first=0)
     store.users["cust"] = {"role": "customer", "phone": NUMBER}
     store.devices("cust")["d0"] = {"token": "tok-cust", "platform": "web"}
     for version in range(3):
@@ -83,7 +83,7 @@ def test_a_customer_invited_over_the_limit_still_gets_the_push_and_inbox():
 def test_numbers_outside_the_allowed_prefixes_get_no_text():
     store = FakeDocuments()
     store.add_request("r", customerId="cust")
-    ctx = make_context(store, sms_from_round=1, sms_allowed_prefixes=("+1",))
+    ctx = make_context(store, sms_from_round=1, sms_allowed_prefixes=("+1",), wave_first=0)
     store.add_helper("abroad", phone="+882355500001")  # an international premium range
     store.add_helper("home", phone="+15125550100")
     run_round(ctx, "r", "initial")

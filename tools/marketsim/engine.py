@@ -87,24 +87,33 @@ PARAMETERS: dict[str, str] = {
     "REDISPATCH_ON_RELEASE": "redispatch_on_release",
     "MAX_CLAIMS_PER_HELPER": "max_claims_per_helper",
     "MAX_TEXTS_PER_PHONE_PER_HOUR": "max_texts_per_phone_per_hour",
+    "WAVE_FIRST": "wave_first",
+    "WAVE_GROWTH": "wave_growth",
+    "MAX_JOB_ALERTS_PER_HOUR": "max_job_alerts_per_hour",
 }
 SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
 FATIGUE = "FATIGUE"  # 1 (the default): helpers tire of new-job notifications; 0: they never do
 # The simulation's own parameters (not the product's): the sweeps' schedule and people's fatigue.
 SIMULATION_KEYS = (SWEEP_EVERY, FATIGUE)
 # The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.
-OFF_AT_ZERO = frozenset({"ESCALATION_MINUTES", "SMS_FROM_ROUND"})
+OFF_AT_ZERO = frozenset(
+    {"ESCALATION_MINUTES", "SMS_FROM_ROUND", "WAVE_FIRST", "MAX_JOB_ALERTS_PER_HOUR"}
+)
 
-# The seed's behaviour in the product's parameters: one round at creation, no escalation, no
-# SMS, a released claim not sent again, releases without limit, sweeps every 5 minutes.
+# The seed's behaviour in the product's parameters: one round at creation to every matching
+# helper, no escalation, no SMS, a released claim not sent again, releases without limit, sweeps
+# every 5 minutes. `broadcast`: the first build's product (every round to every matching helper,
+# busy or not, no alert budget); `product`: the defaults (waves).
 BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
     "seed": {
+        "WAVE_FIRST": 0,
         "ESCALATION_MINUTES": 0,
         "SMS_FROM_ROUND": 0,
         "REDISPATCH_ON_RELEASE": False,
         "MAX_RELEASES": 1000,
         SWEEP_EVERY: 5,
     },
+    "broadcast": {"WAVE_FIRST": 0},
     "product": {},
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
@@ -208,6 +217,7 @@ class Helper:
     # when each new-job notification reached them (a push to a device or an SMS; one a round),
     # the last FATIGUE_WINDOW's worth
     heard: deque[datetime] = field(default_factory=deque)
+    told: list[datetime] = field(default_factory=list)  # every one of them, for the figures
 
     def heard_recently(self, now: datetime) -> int:
         """New-job notifications received in the FATIGUE_WINDOW before `now`."""
@@ -600,6 +610,7 @@ class Simulation:
             if not (got_push or got_sms):
                 continue  # targeted, but nothing reached them (no app, no SMS this round)
             helper.heard.append(now)
+            helper.told.append(now)
             if helper.busy_with or note.request_id in helper.considered:
                 continue
             group, rng = helper.group, self._rng("notice", note.key, uid)

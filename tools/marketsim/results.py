@@ -45,18 +45,9 @@ def figures(policy: str, outcome: Outcome) -> Figures:
         c.seconds / 60
         for c in outcome.stores.views.first_claims(since, until, Tuning().report_page_size)
     )
-    helpers = {h.uid for h in outcome.helpers}
     # New-request notifications that reached a helper: a push delivered to a device or an SMS
-    # (a phone-only helper in a round without SMS is recorded as targeted, but heard nothing).
-    told = sum(
-        1
-        for event in outcome.docs.analytics.values()
-        if event["type"] == "notification_sent"
-        and event["userId"] in helpers
-        and event["metadata"].get("notificationType") == "new_request"
-        and (event["metadata"].get("sent") or event["metadata"].get("sms"))
-        and since <= event["timestamp"] < until
-    )
+    # (a phone-only helper in a round without SMS is targeted, but hears nothing), one a round.
+    told = sum(1 for h in outcome.helpers for at in h.told if since <= at < until)
     shift_hours = sum(h.shift_seconds for h in outcome.helpers) / 3600
     ttc = report["timeToClaimSeconds"]
     return Figures(

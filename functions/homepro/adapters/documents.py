@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from homepro.domain import events, limits, outbox, texts
+from homepro.domain import events, limits, outbox, texts, waves
 from homepro.domain.devices import (
     Registration,
     device_id_of,
@@ -29,10 +29,11 @@ from homepro.domain.devices import (
 from homepro.domain.errors import NotFound
 from homepro.domain.events import RoundCounts
 from homepro.domain.jobs import job_of, job_path
-from homepro.domain.lifecycle import Transition
+from homepro.domain.lifecycle import Transition, helper_claims_path
 from homepro.domain.models import (
     AnalyticsDoc,
     AuditEvent,
+    Category,
     Device,
     RequestDoc,
     Role,
@@ -533,6 +534,55 @@ class DocumentDispatch(ABC):
         found: set[str] = set()
         for round_key in self._docs.children(rounds, fields=[]):
             found.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
+        return found
+
+    def round_wave(self, request_id: str, round_key: str) -> list[str] | None:
+        found = self._docs.get(f"requests/{request_id}/dispatches/{round_key}") or {}
+        wave = found.get("wave")
+        return [str(uid) for uid in wave] if isinstance(wave, list) else None
+
+    def attention_of(self, uids: Sequence[str]) -> dict[str, tuple[bool, list[datetime]]]:
+        claims = {uid: helper_claims_path(uid) for uid in uids}
+        alerts = {uid: waves.alerts_path(uid) for uid in uids}
+        found = self._docs.get_all([*claims.values(), *alerts.values()])
+        return {
+            uid: (
+                bool((found.get(claims[uid]) or {}).get("open")),
+                waves.alerts_of(found.get(alerts[uid])),
+            )
+            for uid in uids
+        }
+
+    def take_alerts(
+        self, request_id: str, round_key: str, limits: Mapping[str, int], now: datetime
+    ) -> list[str]:
+        round_path = f"requests/{request_id}/dispatches/{round_key}"
+        uids = list(limits)
+
+        def work(tx: Tx) -> list[str]:
+            reserved, *found = tx.get_all([round_path, *(waves.alerts_path(u) for u in uids)])
+            if reserved is None:
+                return []
+            if isinstance(reserved.get("wave"), list):
+                return [str(uid) for uid in reserved["wave"]]
+            charged = []
+            for uid, data in zip(uids, found, strict=True):
+                alerts = waves.alerts_of(data)
+                if waves.budget_left(alerts, limits[uid], now) > 0:
+                    tx.set(waves.alerts_path(uid), waves.alerted(alerts, limits[uid], now))
+                    charged.append(uid)
+            tx.update(round_path, {"wave": charged})
+            return charged
+
+        return self._docs.transact(work, f"the wave of {request_id} {round_key}")
+
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]:
+        """Until the partitioned directory lands: the whole directory, this category's part."""
+        found = [
+            (user, devices) for user, devices in self.directory() if user.serves(Category(category))
+        ]
         return found
 
     @abstractmethod

@@ -7,6 +7,7 @@ repeated trigger or a retried transaction names the same document again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -285,23 +286,30 @@ class Reached:
 def notification_sent(
     note: Notification, reached: Mapping[str, Reached], now: datetime
 ) -> dict[str, AnalyticsDoc]:
-    """One `notification_sent` event per recipient, its id the notification's key and the
-    user (a repeat writes the same document)."""
+    """One `notification_sent` event for a batch of recipients of `note` (a round's wave, or
+    the users one notification went to), with its counts: what a round writes does not grow
+    with its recipients. Its id is the notification's key and a digest of the recipients, so
+    a repeat of the same batch writes the same document; `userId` names a lone recipient."""
+    if not reached:
+        return {}
+    uids = sorted(reached)
+    batch = hashlib.blake2b("\n".join(uids).encode(), digest_size=6).hexdigest()
+    got = list(reached.values())
     return {
-        f"notification_sent-{note.key}-{uid}": AnalyticsDoc(
+        f"notification_sent-{note.key}-{batch}": AnalyticsDoc(
             type="notification_sent",
             request_id=note.request_id,
-            user_id=uid,
+            user_id=uids[0] if len(uids) == 1 else None,
             metadata={
                 "notificationType": note.type.value,
                 "key": note.key,
-                "devices": got.devices,
-                "sent": got.sent,
-                "failed": got.failed,
-                "pruned": got.pruned,
-                "sms": 1 if got.sms else 0,
+                "recipients": len(uids),
+                "devices": sum(g.devices for g in got),
+                "sent": sum(g.sent for g in got),
+                "failed": sum(g.failed for g in got),
+                "pruned": sum(g.pruned for g in got),
+                "sms": sum(1 for g in got if g.sms),
             },
             timestamp=now,
         )
-        for uid, got in reached.items()
     }

@@ -1,4 +1,5 @@
-"""Dispatch rounds: every matching helper's every device hears of a paid request, once a round.
+"""Dispatch rounds: a paid request's round reaches a wave of helpers (`domain/waves.py`), every
+device of each, once a round.
 
 A round is reserved by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
 anything is sent, so a duplicate or retried trigger (same event id or another) or two functions
@@ -14,9 +15,10 @@ import logging
 from dataclasses import dataclass
 
 from homepro import faults
-from homepro.domain import notifications
+from homepro.domain import notifications, waves
 from homepro.domain.dispatch import is_target, push_ttl_seconds
 from homepro.domain.events import RoundCounts
+from homepro.domain.models import Device, UserDoc
 from homepro.services.context import Context
 from homepro.services.notify import push_to_devices, record_sent, send_sms
 from homepro.services.stores import ReservedRound
@@ -70,7 +72,7 @@ def _send(
     now = ctx.clock.now()
     request = reserved.request
     request_id = request.id
-    every = [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
+    every = _wave(ctx, reserved, round_key)
     targets = [(h, found) for h, found in every if h.uid not in recorded]
     helpers = [h for h, _ in targets]
     devices = {h.uid: found for h, found in targets}
@@ -101,3 +103,53 @@ def _send(
         extra={"request_id": request_id, "round": round_key, **counts.as_data()},
     )
     return RoundReport(request_id, round_key, reserved.round, counts)
+
+
+Targets = list[tuple[UserDoc, list[Device]]]
+
+
+def _wave(ctx: Context, reserved: ReservedRound, round_key: str) -> Targets:
+    """Who round `round_key` asks, with their devices. Broadcast (WAVE_FIRST 0): every matching
+    helper. Waves: the wave the round chose already, if a worker that died chose it; else a
+    new one, chosen and charged to the helpers' alert budgets in one commit."""
+    now = ctx.clock.now()
+    request, policy = reserved.request, ctx.policy
+    size = waves.wave_size(reserved.round, policy.wave_first, policy.wave_growth)
+    if size is None:
+        return [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
+    chosen = ctx.dispatch.round_wave(request.id, round_key)
+    if chosen is not None:
+        users = ctx.users.get_users(chosen)
+        devices = ctx.users.devices_of(list(users.values()))
+        return [(users[uid], devices.get(uid, [])) for uid in chosen if uid in users]
+    texting = 0 < policy.sms_from_round <= reserved.round
+    reached = ctx.dispatch.round_targets(request.id)
+    seed = f"{request.id}/{round_key}"
+    entries = ctx.dispatch.directory_of(
+        request.category,
+        start=waves.start_shard(request.id),
+        want=waves.SAMPLE * size + len(reached),
+    )
+    # the eligible: matching, never asked of this request, reachable now (a device, or a phone
+    # in a round that texts); a random sample of them is ranked, so a round reads a few times
+    # its wave, whatever the pool
+    eligible = {
+        h.uid: (h, found)
+        for h, found in entries
+        if h.uid not in reached and is_target(h, request, now) and (found or (texting and h.phone))
+    }
+    sample = sorted(eligible, key=lambda uid: waves.tiebreak(seed, uid))[: waves.SAMPLE * size]
+    attention = ctx.dispatch.attention_of(sample)
+    limits = {
+        uid: waves.alert_limit(
+            eligible[uid][0].max_job_alerts_per_hour, policy.max_job_alerts_per_hour
+        )
+        for uid in sample
+    }
+    candidates = [
+        waves.Candidate(uid, tuple(attention[uid][1]), limits[uid], attention[uid][0])
+        for uid in sample
+    ]
+    picks = waves.choose(candidates, size, seed, now)
+    charged = ctx.dispatch.take_alerts(request.id, round_key, {u: limits[u] for u in picks}, now)
+    return [eligible[uid] for uid in charged if uid in eligible]

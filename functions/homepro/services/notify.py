@@ -84,7 +84,7 @@ def record_sent(
     devices: Mapping[str, int],
     sms_to: frozenset[str] = frozenset(),
 ) -> None:
-    """The `notification_sent` analytics events of `note`, one per recipient."""
+    """The `notification_sent` analytics event of `note` to these recipients, with counts."""
     reached = {
         uid: Reached(devices.get(uid, 0), p.sent, p.failed, p.pruned, uid in sms_to)
         for uid, p in per_user.items()

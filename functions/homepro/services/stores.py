@@ -234,6 +234,31 @@ class Dispatch(Protocol):
         """Every helper any round of the request targeted."""
         ...
 
+    def round_wave(self, request_id: str, round_key: str) -> list[str] | None:
+        """The helpers round `round_key` chose and charged an alert (`take_alerts`), or None
+        if it has not (or broadcast)."""
+        ...
+
+    def attention_of(self, uids: Sequence[str]) -> dict[str, tuple[bool, list[datetime]]]:
+        """Each helper's (busy, alerts): busy when they hold a claim or are in a session
+        (`helperClaims/{uid}.open`), alerts their `helperAlerts/{uid}` of the last hour."""
+        ...
+
+    def take_alerts(
+        self, request_id: str, round_key: str, limits: Mapping[str, int], now: datetime
+    ) -> list[str]:
+        """In one commit: charge one alert at `now` to each helper of `limits` still under their
+        limit, and record them as round `round_key`'s wave; the helpers charged. A round that
+        has its wave already answers it and charges nothing."""
+        ...
+
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]:
+        """The category's available helpers, read shard by shard from shard `start` (modulo the
+        shards), stopping once `want` were read (None: all)."""
+        ...
+
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
         """Every available helper with their devices, from the dispatch directory (a few
         documents, kept current by triggers on users and devices)."""

@@ -57,7 +57,7 @@ CLAIMED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="fi
 ANALYTICS_IN_WINDOW = QueryShape("analytics", ("type",), "timestamp")
 # Firestore sums from index entries: each summed field in an index after the filters (one
 # query per field; the emulator does not check indexes, the first deploy's error would).
-PUSH_SUMS = ("sent", "failed", "pruned", "sms")
+PUSH_SUMS = ("recipients", "sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )

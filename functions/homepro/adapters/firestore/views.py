@@ -58,15 +58,14 @@ class FirestoreViews:
     def push_totals(
         self, since: datetime, until: datetime, read_time: datetime | None = None
     ) -> dict[str, int]:
-        def total(name: str | None) -> tuple[str, int]:
+        def total(name: str) -> tuple[str, int]:
             query = AggregationQuery(
                 queries.analytics_between(self._db, "notification_sent", since, until)
             )
-            if name is None:
-                query.count(alias="n")
-            else:
-                query.sum(f"metadata.{name}", alias="n")
-            return name or "notifications", int(query.get(read_time=read_time)[0][0].value or 0)
+            query.sum(f"metadata.{name}", alias="n")
+            return name, int(query.get(read_time=read_time)[0][0].value or 0)
 
-        fields: list[str | None] = [None, *queries.PUSH_SUMS]
-        return dict(bounded_map(total, fields, min(self._tuning.io_concurrency, len(fields))))
+        fields = list(queries.PUSH_SUMS)
+        sums = dict(bounded_map(total, fields, min(self._tuning.io_concurrency, len(fields))))
+        # one event counts a batch of recipients (`recipients`): the recipients told
+        return {"notifications": sums.pop("recipients"), **sums}

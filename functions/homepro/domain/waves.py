@@ -1,0 +1,119 @@
+"""Waves: each round of a request goes to the few helpers likeliest to take it.
+
+A round used to go to every free matching helper: on a normal day a helper heard of a new job
+every 1.6 minutes, and people mute an app like that. Now round `n` of a request goes to a wave
+of `wave_size(n)` helpers: the first small, each later one `growth` times wider, until every
+eligible helper has been asked. Within a category the wave takes, from a sample of the
+directory, the helpers who have heard least in the last hour and longest ago (a least-loaded
+choice among a random sample: notifications spread evenly, nobody is asked twice a minute while
+another waits all day), skipping whoever holds a claim or is in a session, whoever already
+heard of this request, and whoever used up their alert budget (`MAX_JOB_ALERTS_PER_HOUR`, or
+fewer if they chose so): those still see every job on the board.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+ALERTS = "helperAlerts"
+ALERT_WINDOW = timedelta(hours=1)
+# A wave is chosen among SAMPLE times its size of candidates: enough that the least-loaded
+# choice evens the load out (two choices already do, per the balls-into-bins results), few
+# enough that the reads of a round stay a small multiple of its wave, whatever the pool.
+SAMPLE = 3
+
+
+def alerts_path(uid: str) -> str:
+    """`helperAlerts/{uid}` (server-written, read by its helper): the new-job alerts of the
+    last hour, oldest first, and the budget in force."""
+    return f"{ALERTS}/{uid}"
+
+
+def wave_size(round_number: int, first: int, growth: int) -> int | None:
+    """How many helpers round `round_number` (1, 2, ...) asks; None: every eligible one (the
+    broadcast of the first build, `first` = 0)."""
+    if first <= 0:
+        return None
+    return int(first * max(1, growth) ** max(0, round_number - 1))
+
+
+def alert_limit(own: int | None, project: int) -> int:
+    """A helper's alerts an hour: the project's cap, or fewer if they chose so."""
+    if own is None:
+        return project
+    return max(0, min(own, project))
+
+
+def recent(alerts: Iterable[datetime], now: datetime) -> list[datetime]:
+    """The alerts of the last hour, oldest first."""
+    since = now - ALERT_WINDOW
+    return sorted(a for a in alerts if since < a <= now)
+
+
+def alerts_of(data: Mapping[str, Any] | None) -> list[datetime]:
+    return [a for a in (data or {}).get("alerts") or [] if isinstance(a, datetime)]
+
+
+def budget_left(alerts: Sequence[datetime], limit: int, now: datetime) -> int:
+    return max(0, limit - len(recent(alerts, now)))
+
+
+def free_again_at(alerts: Sequence[datetime], limit: int, now: datetime) -> datetime | None:
+    """When a helper whose budget is used up may be alerted again (None: it is not used up)."""
+    last_hour = recent(alerts, now)
+    if len(last_hour) < limit or not last_hour:
+        return None
+    return last_hour[len(last_hour) - limit] + ALERT_WINDOW if limit else None
+
+
+def alerted(alerts: Sequence[datetime], limit: int, now: datetime) -> dict[str, Any]:
+    """`helperAlerts/{uid}` after one more alert at `now` (older than an hour dropped)."""
+    return {"alerts": [*recent(alerts, now), now], "limit": limit, "updatedAt": now}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A helper a wave may ask: their alerts of the last hour and whether they are busy."""
+
+    uid: str
+    alerts: tuple[datetime, ...]
+    limit: int
+    busy: bool = False
+
+
+def tiebreak(seed: str, uid: str) -> str:
+    return hashlib.blake2b(f"{seed}/{uid}".encode(), digest_size=8).hexdigest()
+
+
+def rank(candidates: Iterable[Candidate], seed: str, now: datetime) -> list[Candidate]:
+    """Who is asked first: the fewest alerts in the last hour, then the longest since the last
+    one, then a draw fixed by `seed` (the request and round: a retry ranks the same)."""
+
+    def key(c: Candidate) -> tuple[int, datetime | None, str]:
+        last_hour = recent(c.alerts, now)
+        return (len(last_hour), last_hour[-1] if last_hour else None, tiebreak(seed, c.uid))
+
+    def sortable(c: Candidate) -> tuple[int, float, str]:
+        n, last, tie = key(c)
+        return (n, last.timestamp() if last else 0.0, tie)
+
+    return sorted(candidates, key=sortable)
+
+
+def choose(
+    candidates: Iterable[Candidate], size: int | None, seed: str, now: datetime
+) -> list[str]:
+    """The wave: the best ranked of the candidates who are free and under budget (`size`
+    None: all of them)."""
+    able = [c for c in candidates if not c.busy and budget_left(c.alerts, c.limit, now) > 0]
+    ranked = rank(able, seed, now)
+    return [c.uid for c in (ranked if size is None else ranked[:size])]
+
+
+def start_shard(request_id: str) -> int:
+    """Where a request's waves start reading the directory: spread over the shards."""
+    return int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=4).digest(), "big")
