@@ -22,7 +22,15 @@ DIRECTORY = "dispatchDirectory"
 SHARDS = 16
 
 # The profile fields an entry holds: a change to any other field leaves the directory alone.
-ENTRY_FIELDS = ("role", "isAvailable", "categories", "quietHours", "phone", "fcmToken")
+ENTRY_FIELDS = (
+    "role",
+    "isAvailable",
+    "categories",
+    "quietHours",
+    "phone",
+    "fcmToken",
+    "maxJobAlertsPerHour",
+)
 
 
 def shard_of(uid: str) -> str:

@@ -21,9 +21,10 @@ from typing import Any
 
 ALERTS = "helperAlerts"
 ALERT_WINDOW = timedelta(hours=1)
-# A wave is chosen among SAMPLE times its size of candidates: enough that the least-loaded
-# choice evens the load out (two choices already do, per the balls-into-bins results), few
-# enough that the reads of a round stay a small multiple of its wave, whatever the pool.
+# A wave is chosen among SAMPLE times its size of able candidates (free, under budget), drawn at
+# random: enough that the least-loaded choice evens the load out (two choices already do, per
+# the balls-into-bins results), few enough that the reads of a round stay a small multiple of
+# its wave, whatever the pool.
 SAMPLE = 3
 
 
@@ -84,6 +85,10 @@ class Candidate:
     limit: int
     busy: bool = False
 
+    def able(self, now: datetime) -> bool:
+        """Free (no claim, no session) and under their alert budget."""
+        return not self.busy and budget_left(self.alerts, self.limit, now) > 0
+
 
 def tiebreak(seed: str, uid: str) -> str:
     return hashlib.blake2b(f"{seed}/{uid}".encode(), digest_size=8).hexdigest()
@@ -109,8 +114,7 @@ def choose(
 ) -> list[str]:
     """The wave: the best ranked of the candidates who are free and under budget (`size`
     None: all of them)."""
-    able = [c for c in candidates if not c.busy and budget_left(c.alerts, c.limit, now) > 0]
-    ranked = rank(able, seed, now)
+    ranked = rank([c for c in candidates if c.able(now)], seed, now)
     return [c.uid for c in (ranked if size is None else ranked[:size])]
 
 

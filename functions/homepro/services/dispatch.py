@@ -122,34 +122,53 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str) -> Targets:
         users = ctx.users.get_users(chosen)
         devices = ctx.users.devices_of(list(users.values()))
         return [(users[uid], devices.get(uid, [])) for uid in chosen if uid in users]
-    texting = 0 < policy.sms_from_round <= reserved.round
-    reached = ctx.dispatch.round_targets(request.id)
     seed = f"{request.id}/{round_key}"
-    entries = ctx.dispatch.directory_of(
-        request.category,
-        start=waves.start_shard(request.id),
-        want=waves.SAMPLE * size + len(reached),
-    )
-    # the eligible: matching, never asked of this request, reachable now (a device, or a phone
-    # in a round that texts); a random sample of them is ranked, so a round reads a few times
-    # its wave, whatever the pool
-    eligible = {
-        h.uid: (h, found)
-        for h, found in entries
-        if h.uid not in reached and is_target(h, request, now) and (found or (texting and h.phone))
-    }
-    sample = sorted(eligible, key=lambda uid: waves.tiebreak(seed, uid))[: waves.SAMPLE * size]
-    attention = ctx.dispatch.attention_of(sample)
-    limits = {
-        uid: waves.alert_limit(
-            eligible[uid][0].max_job_alerts_per_hour, policy.max_job_alerts_per_hour
-        )
-        for uid in sample
-    }
-    candidates = [
-        waves.Candidate(uid, tuple(attention[uid][1]), limits[uid], attention[uid][0])
-        for uid in sample
-    ]
+    eligible, candidates = _candidates(ctx, reserved, size, seed)
     picks = waves.choose(candidates, size, seed, now)
+    limits = {c.uid: c.limit for c in candidates}
     charged = ctx.dispatch.take_alerts(request.id, round_key, {u: limits[u] for u in picks}, now)
     return [eligible[uid] for uid in charged if uid in eligible]
+
+
+def _candidates(
+    ctx: Context, reserved: ReservedRound, size: int, seed: str
+) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate]]:
+    """The eligible helpers a wave of `size` may ask (matching, never asked of this request,
+    reachable now: a device, or a phone in a round that texts), and a random sample of them
+    looked up (busy? alerts?) until it holds SAMPLE x `size` able ones or none are left. The
+    directory is read from the request's own shard on, a few shards more each time the ones
+    read hold too few: a round reads a few times its wave, whatever the pool."""
+    now = ctx.clock.now()
+    request, policy = reserved.request, ctx.policy
+    texting = 0 < policy.sms_from_round <= reserved.round
+    reached = ctx.dispatch.round_targets(request.id)
+    goal = waves.SAMPLE * size
+    want = goal + len(reached)
+    looked: dict[str, waves.Candidate] = {}
+    while True:
+        entries = ctx.dispatch.directory_of(
+            request.category, start=waves.start_shard(request.id), want=want
+        )
+        eligible = {
+            h.uid: (h, found)
+            for h, found in entries
+            if h.uid not in reached
+            and is_target(h, request, now)
+            and (found or (texting and h.phone))
+        }
+        fresh = sorted(
+            (u for u in eligible if u not in looked), key=lambda u: waves.tiebreak(seed, u)
+        )
+        able = sum(1 for c in looked.values() if c.able(now))
+        while fresh and able < goal:
+            batch, fresh = fresh[: goal - able], fresh[goal - able :]
+            attention = ctx.dispatch.attention_of(batch)
+            for uid in batch:
+                busy, alerts = attention[uid]
+                own = eligible[uid][0].max_job_alerts_per_hour
+                limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
+                looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
+                able += looked[uid].able(now)
+        if able >= goal or len(entries) < want:
+            return eligible, list(looked.values())
+        want *= 4

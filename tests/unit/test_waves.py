@@ -1,0 +1,200 @@
+"""Waves: the ranking, the busy skip, the alert budget, the widening, on the fakes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from homepro.domain import waves
+from homepro.domain.waves import Candidate, alert_limit, choose, free_again_at, rank, wave_size
+from homepro.services import reactions
+from homepro.services.dispatch import resume_round, run_round
+from homepro.testing import FakeDocuments, make_context
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+# ---------------------------------------------------------------- the pure rules
+
+
+def test_each_wave_is_wider_and_zero_is_the_broadcast():
+    assert [wave_size(n, 3, 2) for n in (1, 2, 3, 4)] == [3, 6, 12, 24]
+    assert [wave_size(n, 5, 1) for n in (1, 2, 3)] == [5, 5, 5]
+    assert wave_size(4, 0, 2) is None
+
+
+def test_a_helper_may_choose_fewer_alerts_never_more():
+    assert alert_limit(None, 10) == 10
+    assert alert_limit(4, 10) == 4
+    assert alert_limit(60, 10) == 10
+    assert alert_limit(0, 10) == 0  # board only
+
+
+def test_the_fewest_alerts_of_the_hour_first_then_the_longest_since():
+    ranked = rank(
+        [
+            Candidate("busy-hour", (ago(50), ago(30), ago(5)), 10),
+            Candidate("two-old", (ago(59), ago(40)), 10),
+            Candidate("two-recent", (ago(20), ago(2)), 10),
+            Candidate("yesterday", (ago(600),), 10),  # older than an hour: not counted
+            Candidate("never", (), 10),
+        ],
+        "r/initial",
+        NOW,
+    )
+    assert [c.uid for c in ranked][2:] == ["two-old", "two-recent", "busy-hour"]
+    assert {c.uid for c in ranked[:2]} == {"yesterday", "never"}
+
+
+def test_ties_are_drawn_by_the_round_and_a_retry_draws_the_same():
+    tied = [Candidate(f"h{n}", (), 10) for n in range(20)]
+    first = [c.uid for c in rank(tied, "r/initial", NOW)]
+    assert first == [c.uid for c in rank(reversed(tied), "r/initial", NOW)]
+    assert first != [c.uid for c in rank(tied, "r/escalation-1", NOW)]
+
+
+def test_busy_and_spent_helpers_are_never_chosen():
+    found = choose(
+        [
+            Candidate("busy", (), 10, busy=True),
+            Candidate("spent", tuple(ago(m) for m in range(1, 11)), 10),
+            Candidate("own-limit", (ago(3),), 1),
+            Candidate("board-only", (), 0),
+            Candidate("free", (ago(30),), 10),
+        ],
+        3,
+        "r/initial",
+        NOW,
+    )
+    assert found == ["free"]
+
+
+def test_a_spent_budget_frees_when_its_oldest_alert_is_an_hour_old():
+    alerts = [ago(50), ago(40), ago(10)]
+    assert free_again_at(alerts, 3, NOW) == ago(50) + timedelta(hours=1)
+    assert free_again_at(alerts, 2, NOW) == ago(40) + timedelta(hours=1)
+    assert free_again_at(alerts, 4, NOW) is None
+
+
+# ---------------------------------------------------------------- rounds on the fakes
+
+
+@pytest.fixture
+def plumbers():
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=2, wave_growth=2, max_job_alerts_per_hour=10)
+    for n in range(14):
+        store.add_helper(f"p{n:02d}", f"tok-p{n:02d}", categories=["plumbing"])
+    store.add_helper("e", "tok-e", categories=["electrical"])
+    store.add_request("r")
+    return ctx, store
+
+
+def asked(store: FakeDocuments, round_key: str, request_id: str = "r") -> set[str]:
+    return set(store.targets(request_id, round_key))
+
+
+def test_the_first_wave_is_small_and_each_escalation_asks_new_helpers_wider(plumbers):
+    ctx, store = plumbers
+    seen: set[str] = set()
+    sizes = []
+    for key in ("initial", "escalation-1", "escalation-2", "escalation-3"):
+        run_round(ctx, "r", key)
+        wave = asked(store, key)
+        assert not wave & seen  # nobody is asked twice of one request
+        seen |= wave
+        sizes.append(len(wave))
+    assert sizes == [2, 4, 8, 0]  # 2, 4, then the 8 left of 14: everyone has been asked
+    assert seen == {f"p{n:02d}" for n in range(14)}
+    assert len(ctx.push.tokens("new_request")) == 14  # one push each, never the electrician
+    # the round records the wave it chose (a resumed round sends that one)
+    assert set(store.rounds("r")["escalation-1"]["wave"]) == asked(store, "escalation-1")
+
+
+def test_helpers_holding_a_claim_or_in_a_session_are_skipped(plumbers):
+    ctx, store = plumbers
+    busy = {f"p{n:02d}" for n in range(12)}
+    for uid in busy:
+        store.collection("helperClaims")[uid] = {"open": [f"other-{uid}"]}
+    store.collection("helperClaims")["p12"] = {"open": []}  # held one, done with it
+    run_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"p12", "p13"}
+
+
+def test_the_budget_caps_alerts_an_hour_and_the_board_still_lists_the_job(plumbers):
+    ctx, store = plumbers
+    alerts = store.collection("helperAlerts")
+    for n in range(12):  # every one of them heard 10 jobs in the last hour
+        alerts[f"p{n:02d}"] = {"alerts": [ago(m) for m in range(1, 11)], "limit": 10}
+    alerts["p12"] = {"alerts": [ago(m) for m in range(61, 80)], "limit": 10}  # all old
+    store.users["p13"]["maxJobAlertsPerHour"] = 0  # board only, by their own choice
+    run_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"p12"}
+    # the alert is charged: p12's old ones are dropped, this one kept, the limit in force noted
+    assert alerts["p12"]["alerts"] == [NOW] and alerts["p12"]["limit"] == 10
+    assert len(alerts["p00"]["alerts"]) == 10  # a helper not asked is not charged
+    assert store.collection("jobs")["r"]["open"] is True  # everyone still sees it on the board
+
+
+def test_no_helper_hears_of_more_jobs_an_hour_than_the_budget(plumbers):
+    ctx, store = plumbers
+    ctx = make_context(store, ctx.clock, wave_first=14, max_job_alerts_per_hour=3)
+    for n in range(6):
+        store.add_request(f"r{n}")
+        run_round(ctx, f"r{n}", "initial")
+        ctx.clock.advance(minutes=5)
+    heard = {uid: len(data["alerts"]) for uid, data in store.collection("helperAlerts").items()}
+    assert max(heard.values()) == 3 and len(heard) == 14
+    ctx.clock.advance(minutes=40)  # the first alerts are an hour old now
+    store.add_request("later")
+    run_round(ctx, "later", "initial")
+    assert len(asked(store, "initial", "later")) == 14
+
+
+def test_the_least_alerted_are_asked_first():
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=2)
+    heard = {"a": 4, "b": 0, "c": 2, "d": 1, "e": 3, "f": 5}  # 6 = the sample of a wave of 2
+    for uid, n in heard.items():
+        store.add_helper(uid, f"tok-{uid}", categories=["plumbing"])
+        store.collection("helperAlerts")[uid] = {"alerts": [ago(m + 1) for m in range(n)]}
+    store.add_request("r")
+    run_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"b", "d"}
+
+
+def test_request_taken_goes_to_the_helpers_the_waves_reached(plumbers):
+    ctx, store = plumbers
+    run_round(ctx, "r", "initial")
+    run_round(ctx, "r", "escalation-1")
+    reached = asked(store, "initial") | asked(store, "escalation-1")
+    taker = sorted(reached)[0]
+    before = dict(store.requests["r"])
+    after = {**before, "status": "claimed", "helperId": taker, "version": before["version"] + 1}
+    reactions.request_updated(ctx, "r", before, after)
+    told = {m.token for m in ctx.push.sent if m.data["type"] == "request_taken"}
+    assert told == {f"tok-{uid}" for uid in reached - {taker}}
+    assert len(told) == 5
+
+
+def test_a_resumed_round_sends_the_wave_its_dead_worker_chose_and_charges_nothing_more(plumbers):
+    ctx, store = plumbers
+    reserved = ctx.dispatch.reserve_round("r", "initial", NOW)
+    assert reserved is not None
+    chosen = ctx.dispatch.take_alerts("r", "initial", {"p03": 10, "p09": 10}, NOW)
+    assert chosen == ["p03", "p09"]
+    # the worker died here: nothing pushed, nothing recorded
+    resume_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"p03", "p09"}
+    assert sorted(ctx.push.tokens("new_request")) == ["tok-p03", "tok-p09"]
+    assert [len(store.collection("helperAlerts")[u]["alerts"]) for u in ("p03", "p09")] == [1, 1]
+    # taking the wave again answers the same wave and charges nobody
+    assert ctx.dispatch.take_alerts("r", "initial", {"p00": 10}, NOW) == ["p03", "p09"]
+    assert "p00" not in store.collection("helperAlerts")
+
+
+def test_the_alert_state_names_its_collection():
+    assert waves.alerts_path("u1") == "helperAlerts/u1"
