@@ -35,14 +35,14 @@ ESCALATION_MINUTES = params.IntParam(
     "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
 )
 # Waves (issue 17): the defaults are the ones `make simulate` recommends (docs/simulation.md,
-# "Waves"): a first wave of WAVE_FIRST ranked helpers, each escalation WAVE_GROWTH times wider.
+# "Waves"): a first wave of WAVE_FIRST ranked helpers, each escalation WAVE_GROWTH more.
 WAVE_FIRST = params.IntParam(
     "WAVE_FIRST",
     default=3,
     description="Helpers a request's first round asks (0: every matching helper, every round).",
 )
 WAVE_GROWTH = params.IntParam(
-    "WAVE_GROWTH", default=2, description="Each later round asks this many times more helpers."
+    "WAVE_GROWTH", default=2, description="Each later round asks this many helpers more."
 )
 # A helper hears of at most this many new jobs an hour by push or text (they may choose fewer);
 # past it they still see every job on the board. See docs/simulation.md, "Waves".

@@ -21,8 +21,8 @@ def ago(minutes: float) -> datetime:
 
 
 def test_each_wave_is_wider_and_zero_is_the_broadcast():
-    assert [wave_size(n, 3, 2) for n in (1, 2, 3, 4)] == [3, 6, 12, 24]
-    assert [wave_size(n, 5, 1) for n in (1, 2, 3)] == [5, 5, 5]
+    assert [wave_size(n, 3, 2) for n in (1, 2, 3, 4)] == [3, 5, 7, 9]
+    assert [wave_size(n, 5, 0) for n in (1, 2, 3)] == [5, 5, 5]
     assert wave_size(4, 0, 2) is None
 
 
@@ -101,13 +101,13 @@ def test_the_first_wave_is_small_and_each_escalation_asks_new_helpers_wider(plum
     ctx, store = plumbers
     seen: set[str] = set()
     sizes = []
-    for key in ("initial", "escalation-1", "escalation-2", "escalation-3"):
+    for key in ("initial", "escalation-1", "escalation-2", "escalation-3", "escalation-4"):
         run_round(ctx, "r", key)
         wave = asked(store, key)
         assert not wave & seen  # nobody is asked twice of one request
         seen |= wave
         sizes.append(len(wave))
-    assert sizes == [2, 4, 8, 0]  # 2, 4, then the 8 left of 14: everyone has been asked
+    assert sizes == [2, 4, 6, 2, 0]  # 2, 4, 6, then the 2 left of 14: everyone has been asked
     assert seen == {f"p{n:02d}" for n in range(14)}
     assert len(ctx.push.tokens("new_request")) == 14  # one push each, never the electrician
     # the round records the wave it chose (a resumed round sends that one)

@@ -25,7 +25,7 @@ class Policy:
     # Requests one helper may hold at once (`claimed` or `in_session`).
     max_claims_per_helper: int = 1
     escalation_minutes: int = 5
-    # Waves (domain/waves.py): round n asks wave_first x wave_growth^(n-1) helpers, ranked;
+    # Waves (domain/waves.py): round n asks wave_first + wave_growth x (n-1) helpers, ranked;
     # wave_first 0 is the first build's broadcast (every matching helper, every round).
     wave_first: int = 3
     wave_growth: int = 2

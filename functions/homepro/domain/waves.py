@@ -2,13 +2,14 @@
 
 A round used to go to every free matching helper: on a normal day a helper heard of a new job
 every 1.6 minutes, and people mute an app like that. Now round `n` of a request goes to a wave
-of `wave_size(n)` helpers: the first small, each later one `growth` times wider, until every
-eligible helper has been asked. Within a category the wave takes, from a sample of the
-directory, the helpers who have heard least in the last hour and longest ago (a least-loaded
-choice among a random sample: notifications spread evenly, nobody is asked twice a minute while
-another waits all day), skipping whoever holds a claim or is in a session, whoever already
-heard of this request, and whoever used up their alert budget (`MAX_JOB_ALERTS_PER_HOUR`, or
-fewer if they chose so): those still see every job on the board.
+of `wave_size(n)` helpers: the first small, each later one `growth` wider, until every
+eligible helper has been asked (once: asking again spends alert budgets on the requests the
+asked ones passed on, and the simulation finds that slower). Within a category a wave takes,
+from a random sample of the helpers this request has not asked, those who heard least in the
+last hour and longest ago (a least-loaded choice among a random sample: alerts spread evenly,
+nobody is asked twice a minute while another waits all day). It skips whoever holds a claim or
+is in a session, and whoever used up their alert budget (`MAX_JOB_ALERTS_PER_HOUR`, or fewer if
+they chose so): they still see every job on the board.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ def alerts_path(uid: str) -> str:
 
 
 def wave_size(round_number: int, first: int, growth: int) -> int | None:
-    """How many helpers round `round_number` (1, 2, ...) asks; None: every eligible one (the
-    broadcast of the first build, `first` = 0)."""
+    """How many helpers round `round_number` (1, 2, ...) asks: `first`, then `growth` more
+    each round; None: every eligible one (the broadcast of the first build, `first` = 0).
+    Linear, not geometric: the simulation finds doubling waves spend the alert budgets on the
+    few requests left waiting (docs/simulation.md, "Waves")."""
     if first <= 0:
         return None
-    return int(first * max(1, growth) ** max(0, round_number - 1))
+    return first + max(0, growth) * max(0, round_number - 1)
 
 
 def alert_limit(own: int | None, project: int) -> int:
@@ -98,13 +101,10 @@ def rank(candidates: Iterable[Candidate], seed: str, now: datetime) -> list[Cand
     """Who is asked first: the fewest alerts in the last hour, then the longest since the last
     one, then a draw fixed by `seed` (the request and round: a retry ranks the same)."""
 
-    def key(c: Candidate) -> tuple[int, datetime | None, str]:
-        last_hour = recent(c.alerts, now)
-        return (len(last_hour), last_hour[-1] if last_hour else None, tiebreak(seed, c.uid))
-
     def sortable(c: Candidate) -> tuple[int, float, str]:
-        n, last, tie = key(c)
-        return (n, last.timestamp() if last else 0.0, tie)
+        last_hour = recent(c.alerts, now)
+        last = last_hour[-1].timestamp() if last_hour else 0.0
+        return (len(last_hour), last, tiebreak(seed, c.uid))
 
     return sorted(candidates, key=sortable)
 

@@ -133,7 +133,7 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str) -> Targets:
 def _candidates(
     ctx: Context, reserved: ReservedRound, size: int, seed: str
 ) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate]]:
-    """The eligible helpers a wave of `size` may ask (matching, never asked of this request,
+    """The eligible helpers a wave of `size` may ask (matching, not asked of this request yet,
     reachable now: a device, or a phone in a round that texts), and a random sample of them
     looked up (busy? alerts?) until it holds SAMPLE x `size` able ones or none are left. The
     directory is read from the request's own shard on, a few shards more each time the ones
