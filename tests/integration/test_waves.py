@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from test_dispatch import add_helper, pushes, round_done, tokens
+
 import emulator_client as ec
 from conftest import wait_for
 from homepro import config
 from homepro.domain import waves
-from test_dispatch import add_helper, pushes, round_done, tokens
 
 FIRST = config.WAVE_FIRST.default
 GROWTH = config.WAVE_GROWTH.default
