@@ -120,8 +120,9 @@ class Day:
         self, ctx: Context, read_raw: RawReader, advance: Callable[[datetime], None]
     ) -> None:
         # the outcomes below were worked out by hand for the first build's broadcast (every
-        # round to every matching helper: WAVE_FIRST 0); the waves have their own tests
-        ctx = replace(ctx, policy=replace(ctx.policy, wave_first=0))
+        # round to every matching helper: WAVE_FIRST 0, every 5 minutes); the waves have
+        # their own tests
+        ctx = replace(ctx, policy=replace(ctx.policy, wave_first=0, escalation_minutes=5))
         self.triggers = Triggers(ctx, read_raw, after_each=self._refresh_directory)
         self.ctx = self.triggers.ctx
         self._set_clock = advance

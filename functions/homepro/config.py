@@ -31,14 +31,16 @@ MAX_DEVICES_PER_USER = params.IntParam(
     default=10,
     description="Devices one user may register; a new one past it replaces the oldest.",
 )
+# Two minutes: the simulation's best with waves (docs/simulation.md, "Waves"): a wave asks
+# few, so the next must not wait long; each round costs a sweep's or a timer's run.
 ESCALATION_MINUTES = params.IntParam(
-    "ESCALATION_MINUTES", default=5, description="A pending request gets a new round this often."
+    "ESCALATION_MINUTES", default=2, description="A pending request gets a new round this often."
 )
 # Waves (issue 17): the defaults are the ones `make simulate` recommends (docs/simulation.md,
 # "Waves"): a first wave of WAVE_FIRST ranked helpers, each escalation WAVE_GROWTH more.
 WAVE_FIRST = params.IntParam(
     "WAVE_FIRST",
-    default=3,
+    default=2,
     description="Helpers a request's first round asks (0: every matching helper, every round).",
 )
 WAVE_GROWTH = params.IntParam(
@@ -48,7 +50,7 @@ WAVE_GROWTH = params.IntParam(
 # past it they still see every job on the board. See docs/simulation.md, "Waves".
 MAX_JOB_ALERTS_PER_HOUR = params.IntParam(
     "MAX_JOB_ALERTS_PER_HOUR",
-    default=10,
+    default=16,
     description="New-job alerts (pushes, texts) one helper gets an hour at most.",
 )
 JOIN_TIMEOUT_MINUTES = params.IntParam(

@@ -81,10 +81,10 @@ def test_push_ttl_is_the_time_left_before_expiry():
 
 @pytest.fixture
 def world():
-    """The first build's broadcast (WAVE_FIRST 0): every matching helper, every round; the
-    waves have their own tests (test_waves.py)."""
+    """The first build's broadcast (WAVE_FIRST 0) every 5 minutes (its ESCALATION_MINUTES):
+    every matching helper, every round; the waves have their own tests (test_waves.py)."""
     store = FakeDocuments()
-    ctx = make_context(store, wave_first=0)
+    ctx = make_context(store, wave_first=0, escalation_minutes=5)
     store.add_helper("plumber", "tok-p1", "tok-p2", categories=["plumbing"])
     store.add_helper("anyone", "tok-a1", categories=[])
     store.add_helper("legacy", fcmToken="tok-legacy")

@@ -41,7 +41,7 @@ REQUEST_STATES: dict[str, tuple[dict[str, Any], list[tuple[TimerKind, int]]]] = 
 def queued_context(**fields: Any):
     store = FakeDocuments()
     store.add_request("r", **fields)
-    ctx, queue = with_timer_queue(make_context(store))
+    ctx, queue = with_timer_queue(make_context(store, escalation_minutes=5))
     return store, ctx, queue
 
 
@@ -94,7 +94,7 @@ def test_each_due_time_is_the_sweep_s_own_moment(state):
         due = T0 + timedelta(minutes=minutes)
         store = FakeDocuments()
         store.add_request("r", **fields)
-        ctx = make_context(store)
+        ctx = make_context(store, escalation_minutes=5)
         claim = kind == TimerKind.CLAIM_TIMEOUT
         run = sweeps.sweep_stale_claims if claim else sweeps.sweep_stale_requests
         ctx.clock.set(due - timedelta(milliseconds=1))

@@ -24,13 +24,13 @@ class Policy:
     max_releases: int = 3
     # Requests one helper may hold at once (`claimed` or `in_session`).
     max_claims_per_helper: int = 1
-    escalation_minutes: int = 5
+    escalation_minutes: int = 2
     # Waves (domain/waves.py): round n asks wave_first + wave_growth x (n-1) helpers, ranked;
     # wave_first 0 is the first build's broadcast (every matching helper, every round).
-    wave_first: int = 3
+    wave_first: int = 2
     wave_growth: int = 2
     # New-job alerts (pushes and texts) one helper gets an hour at most; past it, the board.
-    max_job_alerts_per_hour: int = 10
+    max_job_alerts_per_hour: int = 16
     join_timeout_minutes: int = 15
     # From which dispatch round helpers with no device get an SMS (0: never).
     sms_from_round: int = 2
