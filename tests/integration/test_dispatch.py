@@ -14,8 +14,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
 from conftest import unique, wait_for
+from homepro import config
 from homepro.domain import directory
 from homepro.domain.texts import TEXT_COUNTS
+
+ESCALATION = config.ESCALATION_MINUTES.default
 
 
 def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
@@ -273,7 +276,7 @@ def test_escalation_sends_round_2_and_sms_to_phone_only_helpers(clean, make_requ
     add_helper(db, ["esc-web"])
     add_helper(db, [], phone="+15125550142")
     add_helper(db, ["has-device"], phone="+15125550143")
-    started = datetime.now(UTC) - timedelta(minutes=6)
+    started = datetime.now(UTC) - timedelta(minutes=ESCALATION + 1)  # escalation 1 due
     request_id = make_request(pendingSince=started, createdAt=started)
     # texts start at round 2 (which the request's own escalation timer may send at once: it
     # was made already due)
@@ -352,7 +355,7 @@ def test_one_number_gets_at_most_twelve_texts_an_hour(clean, make_request):
     for _ in range(13):
         add_helper(db, [], phone=PREMIUM)  # no device: from round 2 they are texted
     add_helper(db, [], phone="+15125550167")  # someone else, unaffected
-    started = datetime.now(UTC) - timedelta(minutes=6)
+    started = datetime.now(UTC) - timedelta(minutes=ESCALATION + 1)  # escalation 1 due
     request_id = make_request(pendingSince=started, createdAt=started)
     # texts start at round 2 (which the request's own escalation timer may send at once: it
     # was made already due)
