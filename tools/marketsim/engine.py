@@ -39,6 +39,7 @@ from homepro.domain.jobs import JOBS
 from homepro.domain.models import (
     Actor,
     CancelRequestInput,
+    Category,
     CreateRequestInput,
     Device,
     EndSessionInput,
@@ -287,6 +288,7 @@ class SimDispatch(FakeDispatch):
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
         self._directory: list[tuple[UserDoc, list[Device]]] | None = None
+        self._by_category: dict[str, list[tuple[UserDoc, list[Device]]]] = {}
         self._targets_of: dict[str, set[str]] = {}
         docs.listeners.append(self._written)
 
@@ -307,7 +309,18 @@ class SimDispatch(FakeDispatch):
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
         if self._directory is None:
             self._directory = super().directory()
+            self._by_category = {}
         return list(self._directory)
+
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]:
+        """The category's part of the cached directory, whole (a simulated pool is a shard)."""
+        every = self.directory()
+        if category not in self._by_category:
+            wanted = Category(category)
+            self._by_category[category] = [(u, d) for u, d in every if u.serves(wanted)]
+        return list(self._by_category[category])
 
 
 class SimInbox(DocumentInbox):
