@@ -296,6 +296,7 @@ class SimDispatch(FakeDispatch):
         parts = path.split("/")
         if parts[0] == "users" and (len(parts) == 2 or parts[2] == "devices"):
             self._directory = None  # a profile or a device changed
+            self._by_category = {}
 
     def record_targets(
         self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
@@ -309,7 +310,6 @@ class SimDispatch(FakeDispatch):
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
         if self._directory is None:
             self._directory = super().directory()
-            self._by_category = {}
         return list(self._directory)
 
     def directory_of(
