@@ -539,6 +539,11 @@ class DocumentDispatch(ABC):
     def directory(self) -> list[tuple[UserDoc, list[Device]]]: ...
 
     @abstractmethod
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]: ...
+
+    @abstractmethod
     def refresh_directory(self, uid: str, now: datetime) -> bool: ...
 
     @abstractmethod

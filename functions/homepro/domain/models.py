@@ -96,6 +96,7 @@ class UserDoc(_Doc):
     categories: list[Category] | None = None
     quiet_hours: QuietHours | None = None
     fcm_token: str | None = None
+    max_job_alerts_per_hour: int | None = None  # own budget (0..60); None: the project's
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
