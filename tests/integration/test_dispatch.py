@@ -13,24 +13,9 @@ from google.cloud.firestore_v1 import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
-from conftest import unique, wait_for
+from conftest import directory_entry, unique, wait_for
 from homepro.domain import directory
 from homepro.domain.texts import TEXT_COUNTS
-
-
-def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
-    """The helper's entry (the same in each of their categories' shards), or None."""
-    member = db.document(directory.member_path(uid)).get().to_dict() or {}
-    categories = member.get("categories") or []
-    if not categories:
-        return None
-    meta = db.document(directory.category_path(categories[0])).get().to_dict() or {}
-    shards = int(meta.get("shards") or 0)
-    if not shards:
-        return None
-    path = directory.shard_path(categories[0], directory.shard_index(uid, shards))
-    entry = ((db.document(path).get().to_dict() or {}).get("helpers") or {}).get(uid)
-    return directory.read_entry(entry) if entry else None
 
 
 def in_directory(db: Client, uid: str, tokens: list[str], timeout: float = 120) -> dict[str, Any]:
