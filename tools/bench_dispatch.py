@@ -201,6 +201,27 @@ def run_rounds(ctx: Context, loader: firestore.Client, counted: Counted, rounds:
     return found
 
 
+def directory_reads(ctx: Context, counted: Counted) -> dict[str, tuple[float, int, int]]:
+    """The directory's part of a round alone: `directory_of` for a first wave (10 helpers) and
+    for every helper, and today's `directory()`: (median seconds of 5, documents read, entries)."""
+    found = {}
+    calls = {
+        "directory_of(want=10)": lambda: ctx.dispatch.directory_of(CATEGORY, start=7, want=10),
+        "directory_of(want=None)": lambda: ctx.dispatch.directory_of(CATEGORY, start=7, want=None),
+        "directory()": ctx.dispatch.directory,
+    }
+    for name, call in calls.items():
+        times, reads, entries = [], 0, 0
+        for _ in range(5):
+            counted.take()
+            started = time.perf_counter()
+            entries = len(call())
+            times.append(time.perf_counter() - started)
+            reads = counted.take()[0]
+        found[name] = (statistics.median(times), reads, entries)
+    return found
+
+
 def broadcast_policy(ctx: Context) -> Context:
     """The round asking every helper of the category: today's round does; with waves, the
     first wave as large as any pool."""
@@ -232,15 +253,17 @@ def main() -> None:
     results: dict[int, dict[str, Any]] = {}
     for size in sizes:
         largest = load(loader, size)
-        row: dict[str, Any] = {"largest": largest}
-        run_rounds(ctx, loader, counted, 1)  # warm the clients
-        if not args.broadcast_only and (WAVES or size <= 10_000):
+        row: dict[str, Any] = {"largest": largest, "read": directory_reads(ctx, counted)}
+        broadcast = size <= 10_000
+        if WAVES and not args.broadcast_only:
+            run_rounds(ctx, loader, counted, 1)  # warm the clients
             row["product"] = run_rounds(ctx, loader, counted, args.rounds).row()
-        if size <= 10_000:
+        if broadcast:
+            run_rounds(wide, loader, counted, 1)
             count = args.broadcast_rounds if size <= 1_000 else max(2, args.broadcast_rounds - 1)
             row["broadcast"] = run_rounds(wide, loader, counted, count).row()
         results[size] = row
-        print(f"  loaded and ran {size:,} helpers (largest directory document {largest:,} B)")
+        print(f"  ran {size:,} helpers")
 
     measured = sorted(s for s, r in results.items() if "broadcast" in r)
     if len(measured) >= 2:
@@ -253,6 +276,11 @@ def main() -> None:
                 lo + (hi - lo) * (size - a) / (b - a) for lo, hi in zip(first, last, strict=True)
             )
 
+    print(f"\n  {'helpers':>8} {'directory read':24} {'median s':>9} {'reads':>6} {'entries':>8}")
+    for size in sizes:
+        for name, (seconds, reads, entries) in results[size]["read"].items():
+            print(f"  {size:>8,} {name:24} {seconds:>9.4f} {reads:>6,} {entries:>8,}")
+
     print(
         f"\n  {'helpers':>8} {'round':22} {'p50 s':>7} {'p95 s':>7} {'reads':>8} "
         f"{'writes':>8} {'asked':>7} {'largest doc B':>14}"
@@ -260,7 +288,7 @@ def main() -> None:
     for size in sizes:
         row = results[size]
         for name, key in (
-            ("product" + ("" if WAVES else " (= broadcast)"), "product"),
+            ("product (waves)", "product"),
             ("broadcast (measured)", "broadcast"),
             ("broadcast (computed)", "broadcast_computed"),
         ):
@@ -271,6 +299,8 @@ def main() -> None:
                 f"  {size:>8,} {name:22} {p50:>7.3f} {p95:>7.3f} {reads:>8,.0f} "
                 f"{writes:>8,.0f} {asked:>7,.0f} {row['largest']:>14,}"
             )
+    if not WAVES:
+        print("  (no waves on this branch: the product's round is today's, i.e. the broadcast)")
     print(
         f"\n  largest directory document: "
         f"{max(r['largest'] for r in results.values()):,} B of 1,048,576 "
