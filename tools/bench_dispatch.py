@@ -265,16 +265,22 @@ def main() -> None:
         results[size] = row
         print(f"  ran {size:,} helpers")
 
+    # Broadcast where it was not measured: latency and writes per helper, the line through the
+    # smallest and largest measured pools; reads, today's round's outside the directory (the
+    # largest pool's) plus what `directory()` read at this size.
     measured = sorted(s for s, r in results.items() if "broadcast" in r)
     if len(measured) >= 2:
         a, b = measured[0], measured[-1]
         first, last = results[a]["broadcast"], results[b]["broadcast"]
+        outside = last[2] - results[b]["read"]["directory()"][1]
         for size in sizes:
             if "broadcast" in results[size]:
                 continue
-            results[size]["broadcast_computed"] = tuple(
+            line = [
                 lo + (hi - lo) * (size - a) / (b - a) for lo, hi in zip(first, last, strict=True)
-            )
+            ]
+            line[2] = outside + results[size]["read"]["directory()"][1]
+            results[size]["broadcast_computed"] = tuple(line)
 
     print(f"\n  {'helpers':>8} {'directory read':24} {'median s':>9} {'reads':>6} {'entries':>8}")
     for size in sizes:
