@@ -262,6 +262,8 @@ def main() -> None:
             run_rounds(wide, loader, counted, 1)
             count = args.broadcast_rounds if size <= 1_000 else max(2, args.broadcast_rounds - 1)
             row["broadcast"] = run_rounds(wide, loader, counted, count).row()
+            if row["broadcast"][4] < size:
+                print(f"  warning: the broadcast asked {row['broadcast'][4]:,.0f} of {size:,}")
         results[size] = row
         print(f"  ran {size:,} helpers")
 
