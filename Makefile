@@ -52,8 +52,8 @@ simulate: setup  ## a simulated marketplace day per scenario, seed vs product po
 bench-trigger: setup  ## latency from a Firestore write to the trigger's effect, cold and warm
 	$(STACK) run -- .venv/bin/python tools/bench_trigger_latency.py 30
 
-bench-dispatch: setup  ## dispatch round throughput and latency vs the seed's approach (FCM at 50 ms)
-	HOMEPRO_FCM_DELAY_MS=50 $(STACK) run -- .venv/bin/python tools/bench_dispatch.py
+bench-dispatch: setup  ## a round at 1k/10k/50k helpers: latency, reads, writes, largest directory doc; broadcast beside
+	HOMEPRO_FCM_DELAY_MS=50 HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_dispatch.py
 
 bench-sweep: setup  ## expiring 10,000 stale requests vs the seed loop; paced and unpaced releases
 	HOMEPRO_EMULATORS=firestore $(STACK) run -- .venv/bin/python tools/bench_sweep.py

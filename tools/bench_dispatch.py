@@ -1,14 +1,24 @@
-"""Benchmark: a dispatch round, from dispatchable to the last push accepted by FCM.
+"""Benchmark: a dispatch round over pools of 1k, 10k and 50k available helpers (`make
+bench-dispatch`).
 
-Runs on the local stack with the FCM stand-in answering each send after 50 ms (`make
-bench-dispatch`). Ours: a request is written authorized, the `on_request_created` trigger in the
-Functions emulator runs the round (the dispatch directory, then FCM v1 on libcurl's multi
-interface, 500 in flight). The seed's way, in the same run on the same data: read the helpers and
-their devices, then firebase-admin `send_each_for_multicast`, 500 tokens at a time, one call
-after the other.
+Runs the product's round (`homepro.services.dispatch.run_round`) in this process against the
+Firestore emulator and the FCM stand-in (answering each send after 50 ms), through a Firestore
+client that counts what the round costs: every document a read returns (or looks up and does
+not find; an empty query counts one, as Firestore bills), every write a commit carries.
 
-    phase 1: 1,000 helpers / 1,500 devices, N rounds: p50 / p95 dispatchable -> last message
-    phase 2: 10,000 helpers / 15,000 devices: messages/s and time to the last message, both ways
+For each pool size the directory is loaded directly: the helpers' entries (one device each, a
+163-character token, as FCM issues) laid out in `dispatchShards` exactly as `rebuild_directory`
+lays them out, every helper serving the request's category. Then, per size:
+
+- the product's round (waves, when they are on this branch; until then today's round, which
+  asks everyone): dispatchable -> last push accepted p50 / p95 over several rounds, Firestore
+  reads and writes per round;
+- broadcast, every helper of the category asked (`--broadcast-only` runs just that; with waves
+  on the branch it is the product's round with the first wave as large as the pool): measured
+  at 1k and 10k, computed at 50k from its per-helper cost (the line through 1k and 10k); the
+  emulator cannot take 150k writes a round;
+- the largest directory document in bytes (Firestore's rule: its name, each field name and
+  value, plus 32), against the 1 MiB limit.
 
 Figures, with their dates: docs/benchmarks.md.
 """
@@ -16,31 +26,80 @@ Figures, with their dates: docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import json
 import statistics
+import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import firebase_admin
-from firebase_admin import credentials, firestore, messaging
-from google.oauth2 import credentials as oauth2
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
 
 import emulator_client as ec
 from homepro import bootstrap
+from homepro.adapters.firestore import firestore_stores
+from homepro.adapters.firestore.dispatch import rebuilt_documents
 from homepro.domain import directory
 from homepro.domain.models import Device
+from homepro.services import dispatch
+from homepro.services.context import Context
 
-Db = Any
+CATEGORY = "general"
+SIZES = (1_000, 10_000, 50_000)
+TOKEN = 163  # characters in an FCM registration token
+WAVES = importlib.util.find_spec("homepro.domain.waves") is not None
 
 
-class StaticToken(credentials.Base):  # type: ignore[misc]
-    """A credential that needs no network (an anonymous one aborts a whole multicast on 401)."""
+class Counted:
+    """Documents read and written through one Firestore client (its GAPIC calls wrapped)."""
 
-    def get_credential(self) -> oauth2.Credentials:
-        return oauth2.Credentials(token="local-fcm-token")
+    def __init__(self, db: firestore.Client) -> None:
+        self.reads = 0
+        self.writes = 0
+        self._lock = threading.Lock()
+        api = db._firestore_api
+        commit, batch_get, run_query = api.commit, api.batch_get_documents, api.run_query
+
+        def counted_commit(*args: Any, request: Any = None, **kwargs: Any) -> Any:
+            self._add(writes=len(_field(request, "writes")))
+            return commit(*args, request=request, **kwargs)
+
+        def counted_batch_get(*args: Any, request: Any = None, **kwargs: Any) -> Any:
+            self._add(reads=len(_field(request, "documents")))  # found or missing: one read
+            return batch_get(*args, request=request, **kwargs)
+
+        def counted_query(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            found = 0
+            for response in run_query(*args, **kwargs):
+                if response._pb.HasField("document"):
+                    found += 1
+                yield response
+            self._add(reads=max(found, 1))  # a query that finds nothing costs one read
+
+        api.commit = counted_commit
+        api.batch_get_documents = counted_batch_get
+        api.run_query = counted_query
+
+    def _add(self, reads: int = 0, writes: int = 0) -> None:
+        with self._lock:
+            self.reads += reads
+            self.writes += writes
+
+    def take(self) -> tuple[int, int]:
+        with self._lock:
+            found, self.reads, self.writes = (self.reads, self.writes), 0, 0
+        return found
+
+
+def _field(request: Any, name: str) -> list[Any]:
+    value = request.get(name) if isinstance(request, dict) else getattr(request, name, None)
+    return list(value or [])
 
 
 def fcm_stats() -> dict[str, Any]:
@@ -49,164 +108,208 @@ def fcm_stats() -> dict[str, Any]:
     return result
 
 
-def wait_for_messages(expected: int, timeout: float = 600) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stats = fcm_stats()
-        if stats["count"] >= expected:
-            return stats
-        time.sleep(0.02)
-    raise SystemExit(f"only {fcm_stats()['count']} of {expected} messages arrived")
-
-
-def seed_helpers(db: Db, start: int, count: int, shards: dict[str, dict[str, Any]]) -> int:
-    """Helpers `start..start+count`, every other one with two devices; returns devices added.
-
-    The seed's way reads profiles and devices (`benchUsers/{uid}` and its `devices`); ours
-    reads the dispatch directory, which the triggers on `users` and `devices` keep current in
-    steady state. Both are written here from the same helpers. (`benchUsers`, not `users`:
-    25,000 writes to `users` would queue 25,000 trigger runs, one after the other, in the
-    emulator.)"""
-    writes: list[tuple[Any, dict[str, Any]]] = []
-    devices = 0
-    for n in range(start, start + count):
+def load(db: firestore.Client, size: int) -> int:
+    """An emptied database with `size` available helpers of CATEGORY in the directory; the
+    largest directory document's bytes."""
+    ec.clear_firestore()
+    profile = {"role": "helper", "isAvailable": True, "categories": [CATEGORY]}
+    entries = {}
+    for n in range(size):
         uid = f"bench-helper-{n:05d}"
-        profile = {"role": "helper", "isAvailable": True}
-        writes.append((db.collection("benchUsers").document(uid), profile))
-        found = []
-        for d in range(2 if n % 2 else 1):
-            token = f"bench-{n:05d}-{d}"
-            ref = db.collection("benchUsers").document(uid).collection("devices").document(f"d{d}")
-            writes.append((ref, {"token": token, "platform": "android"}))
-            found.append(Device(uid, f"d{d}", token, "android"))
-            devices += 1
-        shards.setdefault(directory.shard_of(uid), {})[uid] = directory.entry_for(profile, found)
-    for name, helpers in shards.items():
-        writes.append((db.collection(directory.DIRECTORY).document(name), {"helpers": helpers}))
-    for i in range(0, len(writes), 500):
+        token = f"bench-{n:05d}-".ljust(TOKEN, "x")
+        device = Device(uid, f"t{n:032x}", token, "android")
+        entries[uid] = directory.entry_for(profile, [device]) or ""
+    now = datetime.now(UTC)
+    writes = rebuilt_documents({CATEGORY: entries}, {}, now)
+    largest = max(
+        directory.shard_bytes(path, data["helpers"])
+        for path, data in writes.items()
+        if path.startswith(directory.SHARDS)
+    )
+    items = list(writes.items())
+    for i in range(0, len(items), 20):  # shards of ~256 KB: a few per batch (10 MiB a commit)
         batch = db.batch()
-        for ref, data in writes[i : i + 500]:
-            batch.set(ref, data)
+        for path, data in items[i : i + 20]:
+            batch.set(db.document(path), data)
         batch.commit()
-    return devices
+    return largest
 
 
-def write_request(db: Db) -> tuple[str, float]:
+def write_request(db: firestore.Client) -> str:
     request_id = f"bench-{uuid.uuid4().hex[:10]}"
     now = datetime.now(UTC)
-    data = {
-        "customerId": "bench-customer",
-        "category": "general",
-        "description": "Benchmark request: a door that will not close.",
-        "amount": 2900,
-        "currency": "usd",
-        "status": "pending",
-        "paymentStatus": "authorized",
-        "paymentIntentId": f"pi_{request_id}",
-        "createdAt": now,
-        "pendingSince": now,
-        "updatedAt": now,
-        "version": 1,
-    }
-    started = time.time()
-    db.collection("requests").document(request_id).set(data)
-    return request_id, started
-
-
-def wait_round_finished(db: Db, request_id: str) -> None:
-    ref = (
-        db.collection("requests").document(request_id).collection("dispatches").document("initial")
+    db.collection("requests").document(request_id).set(
+        {
+            "customerId": "bench-customer",
+            "category": CATEGORY,
+            "description": "Benchmark request: a door that will not close.",
+            "amount": 2900,
+            "currency": "usd",
+            "status": "pending",
+            "paymentStatus": "authorized",
+            "paymentIntentId": f"pi_{request_id}",
+            "createdAt": now,
+            "pendingSince": now,
+            "updatedAt": now,
+            "releaseCount": 0,
+            "dispatchRound": 0,
+            "version": 1,
+        }
     )
-    for _ in range(6000):
-        data = ref.get().to_dict()
-        if data and data.get("finishedAt"):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"round of {request_id} did not finish")
+    return request_id
 
 
-def ours(db: Db, devices: int) -> tuple[float, float]:
-    """(seconds from dispatchable to the last message, messages/s from first to last)."""
-    ec.clear_fcm()
-    request_id, started = write_request(db)
-    stats = wait_for_messages(devices)
-    wait_round_finished(db, request_id)
-    return stats["last"] - started, devices / (stats["last"] - stats["first"])
+@dataclasses.dataclass
+class Rounds:
+    latencies: list[float]
+    reads: list[int]
+    writes: list[int]
+    targeted: list[int]
 
-
-def seed_way(db: Db, app: firebase_admin.App, devices: int) -> tuple[float, float]:
-    """The seed's sketch: read helpers and tokens, then one multicast of 500 after the other."""
-    ec.clear_fcm()
-    started = time.time()
-    helpers = {
-        snap.id
-        for snap in db.collection("benchUsers")
-        .where(filter=firestore.FieldFilter("role", "==", "helper"))
-        .where(filter=firestore.FieldFilter("isAvailable", "==", True))
-        .stream()
-    }
-    tokens = [
-        snap.get("token")
-        for snap in db.collection_group("devices").stream()
-        if snap.reference.parent.parent.id in helpers
-    ]
-    for i in range(0, len(tokens), 500):
-        messaging.send_each_for_multicast(
-            messaging.MulticastMessage(
-                tokens=tokens[i : i + 500],
-                notification=messaging.Notification(title="New Job Available!", body="general"),
-                data={"type": "new_request", "requestId": "seed", "category": "general"},
-            ),
-            app=app,
+    def row(self) -> tuple[float, float, float, float, float]:
+        ordered = sorted(self.latencies)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return (
+            statistics.median(ordered),
+            p95,
+            statistics.mean(self.reads),
+            statistics.mean(self.writes),
+            statistics.mean(self.targeted),
         )
-    stats = wait_for_messages(devices)
-    return stats["last"] - started, devices / (stats["last"] - stats["first"])
+
+
+def run_rounds(ctx: Context, loader: firestore.Client, counted: Counted, rounds: int) -> Rounds:
+    """`rounds` rounds of new requests, one after the other: dispatchable (the round starts)
+    -> the last push the FCM stand-in accepted."""
+    found = Rounds([], [], [], [])
+    for _ in range(rounds):
+        request_id = write_request(loader)
+        ec.clear_fcm()
+        counted.take()
+        started = time.time()
+        report = dispatch.run_round(ctx, request_id, "initial")
+        reads, writes = counted.take()
+        assert report is not None, "the round was not reserved"
+        stats = fcm_stats()
+        if stats["count"]:
+            found.latencies.append(stats["last"] - started)
+        else:
+            found.latencies.append(time.time() - started)
+        found.reads.append(reads)
+        found.writes.append(writes)
+        found.targeted.append(report.counts.helpers_targeted)
+    return found
+
+
+def directory_reads(ctx: Context, counted: Counted) -> dict[str, tuple[float, int, int]]:
+    """The directory's part of a round alone: `directory_of` for a first wave (10 helpers) and
+    for every helper, and today's `directory()`: (median seconds of 5, documents read, entries)."""
+    found = {}
+    calls = {
+        "directory_of(want=10)": lambda: ctx.dispatch.directory_of(CATEGORY, start=7, want=10),
+        "directory_of(want=None)": lambda: ctx.dispatch.directory_of(CATEGORY, start=7, want=None),
+        "directory()": ctx.dispatch.directory,
+    }
+    for name, call in calls.items():
+        times, reads, entries = [], 0, 0
+        for _ in range(5):
+            counted.take()
+            started = time.perf_counter()
+            entries = len(call())
+            times.append(time.perf_counter() - started)
+            reads = counted.take()[0]
+        found[name] = (statistics.median(times), reads, entries)
+    return found
+
+
+def broadcast_policy(ctx: Context) -> Context:
+    """The first build's round, asking every matching helper (WAVE_FIRST 0)."""
+    return dataclasses.replace(ctx, policy=dataclasses.replace(ctx.policy, wave_first=0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=20, help="phase 1 rounds (p95)")
-    parser.add_argument("--repeats", type=int, default=3, help="phase 2 runs of each approach")
+    parser.add_argument("--rounds", type=int, default=10, help="product rounds per size")
+    parser.add_argument("--broadcast-rounds", type=int, default=3, help="at 1k (10k: 2)")
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    parser.add_argument("--broadcast-only", action="store_true", help="skip the product rounds")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
 
-    db = firestore.client(bootstrap.app())
-    messaging._MessagingService.FCM_URL = f"{ec.FCM}/v1/projects/{{0}}/messages:send"
-    seed_app = firebase_admin.initialize_app(
-        StaticToken(), {"projectId": ec.PROJECT}, name="seed-bench"
-    )
-    ec.clear_firestore()
-
-    shards: dict[str, dict[str, Any]] = {}
-    devices = seed_helpers(db, 0, 1_000, shards)
-    ours(db, devices)  # warm the function worker
-    latencies = sorted(ours(db, devices)[0] for _ in range(args.rounds))
-    p95 = statistics.quantiles(latencies, n=20, method="inclusive")[18]
-    print(f"\nphase 1: 1,000 helpers, {devices:,} devices, {args.rounds} rounds (ours)")
+    loader = firestore.Client(project=ec.PROJECT, credentials=AnonymousCredentials())
+    db = firestore.Client(project=ec.PROJECT, credentials=AnonymousCredentials())
+    counted = Counted(db)
+    base = bootstrap.context()
+    ctx = dataclasses.replace(base, stores=firestore_stores(db, base.tuning))
+    wide = broadcast_policy(ctx)
     print(
-        f"  dispatchable -> last message: p50 {statistics.median(latencies):.3f} s, "
-        f"p95 {p95:.3f} s, max {latencies[-1]:.3f} s   (goal: p95 <= 1 s)"
+        f"dispatch round, FCM answering after 50 ms; product round: "
+        f"{'waves' if WAVES else 'today (no waves on this branch: every helper)'}"
     )
 
-    devices += seed_helpers(db, 1_000, 9_000, shards)
-    ours_runs = [ours(db, devices) for _ in range(args.repeats)]
-    seed_runs = [seed_way(db, seed_app, devices) for _ in range(args.repeats)]
-    o_time = statistics.median(t for t, _ in ours_runs)
-    s_time = statistics.median(t for t, _ in seed_runs)
-    o_rate = statistics.median(r for _, r in ours_runs)
-    s_rate = statistics.median(r for _, r in seed_runs)
+    results: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        largest = load(loader, size)
+        row: dict[str, Any] = {"largest": largest, "read": directory_reads(ctx, counted)}
+        broadcast = size <= 10_000
+        if WAVES and not args.broadcast_only:
+            run_rounds(ctx, loader, counted, 1)  # warm the clients
+            row["product"] = run_rounds(ctx, loader, counted, args.rounds).row()
+        if broadcast:
+            run_rounds(wide, loader, counted, 1)
+            count = args.broadcast_rounds if size <= 1_000 else max(2, args.broadcast_rounds - 1)
+            row["broadcast"] = run_rounds(wide, loader, counted, count).row()
+            if row["broadcast"][4] < size:
+                print(f"  warning: the broadcast asked {row['broadcast'][4]:,.0f} of {size:,}")
+        results[size] = row
+        print(f"  ran {size:,} helpers")
+
+    # Broadcast where it was not measured: latency and writes per helper, the line through the
+    # smallest and largest measured pools; reads, today's round's outside the directory (the
+    # largest pool's) plus what `directory()` read at this size.
+    measured = sorted(s for s, r in results.items() if "broadcast" in r)
+    if len(measured) >= 2:
+        a, b = measured[0], measured[-1]
+        first, last = results[a]["broadcast"], results[b]["broadcast"]
+        outside = last[2] - results[b]["read"]["directory()"][1]
+        for size in sizes:
+            if "broadcast" in results[size]:
+                continue
+            line = [
+                lo + (hi - lo) * (size - a) / (b - a) for lo, hi in zip(first, last, strict=True)
+            ]
+            line[2] = outside + results[size]["read"]["directory()"][1]
+            results[size]["broadcast_computed"] = tuple(line)
+
+    print(f"\n  {'helpers':>8} {'directory read':24} {'median s':>9} {'reads':>6} {'entries':>8}")
+    for size in sizes:
+        for name, (seconds, reads, entries) in results[size]["read"].items():
+            print(f"  {size:>8,} {name:24} {seconds:>9.4f} {reads:>6,} {entries:>8,}")
+
     print(
-        f"\nphase 2: 10,000 helpers, {devices:,} devices, FCM answering after 50 ms, "
-        f"median of {args.repeats}"
+        f"\n  {'helpers':>8} {'round':22} {'p50 s':>7} {'p95 s':>7} {'reads':>8} "
+        f"{'writes':>8} {'asked':>7} {'largest doc B':>14}"
     )
-    print(f"  {'approach':36} {'to last message':>15} {'end to end':>11} {'while sending':>14}")
-    for name, elapsed, rate in (
-        ("ours (trigger, FCM v1 on libcurl)", o_time, o_rate),
-        ("seed (send_each_for_multicast x500)", s_time, s_rate),
-    ):
-        print(f"  {name:36} {elapsed:>13.2f} s {devices / elapsed:>9,.0f}/s {rate:>12,.0f}/s")
+    for size in sizes:
+        row = results[size]
+        for name, key in (
+            ("product (waves)", "product"),
+            ("broadcast (measured)", "broadcast"),
+            ("broadcast (computed)", "broadcast_computed"),
+        ):
+            if key not in row:
+                continue
+            p50, p95, reads, writes, asked = row[key]
+            print(
+                f"  {size:>8,} {name:22} {p50:>7.3f} {p95:>7.3f} {reads:>8,.0f} "
+                f"{writes:>8,.0f} {asked:>7,.0f} {row['largest']:>14,}"
+            )
+    if not WAVES:
+        print("  (no waves on this branch: the product's round is today's, i.e. the broadcast)")
     print(
-        f"  ratio (time to last message): ours is {s_time / o_time:.1f}x faster"
-        "   (goal: >= 5,000 messages/s)"
+        f"\n  largest directory document: "
+        f"{max(r['largest'] for r in results.values()):,} B of 1,048,576 "
+        f"(split at {directory.SHARD_SPLIT_BYTES:,})"
     )
 
 

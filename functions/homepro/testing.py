@@ -366,7 +366,10 @@ class FakeSessions(DocumentSessions):
 
 class FakeDispatch(DocumentDispatch):
     """The directory is computed from the profiles and devices as they are: the triggers that
-    keep Firestore's current run at once here."""
+    keep Firestore's current run at once here. Only the shard counts are stored (by
+    `refresh_directory` and `rebuild_directory`, as on Firestore; a category with none counted
+    gets the count a rebuild would give it), so `directory_of` reads the shards in the order
+    Firestore does and answers the same for the same data."""
 
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
@@ -382,11 +385,76 @@ class FakeDispatch(DocumentDispatch):
                     found.append(directory.from_entry(uid, entry))
             return found
 
+    def _entry(self, uid: str) -> tuple[str | None, list[str]]:
+        profile = self.docs.users.get(uid)
+        devices = [device_of(uid, i, d) for i, d in self.docs.devices(uid).items()]
+        entry = directory.entry_for(profile, devices)
+        return entry, directory.categories_of(profile) if entry is not None else []
+
+    def _entries_of(self, category: str) -> dict[str, str]:
+        found = {}
+        for uid in self.docs.users:
+            entry, categories = self._entry(uid)
+            if entry is not None and category in categories:
+                found[uid] = entry
+        return found
+
+    def _shard_count(self, category: str, entries: Mapping[str, str]) -> int:
+        meta = self.docs.get(directory.category_path(category))
+        if meta is not None:
+            return int(meta.get("shards") or 0)
+        return directory.shards_for(category, entries) if entries else 0
+
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]:
+        with self.docs.lock:
+            entries = self._entries_of(category)
+            shards = self._shard_count(category, entries)
+            by_shard = directory.layout(sorted(entries), shards)
+            found: list[tuple[UserDoc, list[Device]]] = []
+            for index in directory.read_order(shards, start):
+                found.extend(directory.from_entry(uid, entries[uid]) for uid in by_shard[index])
+                if want is not None and len(found) >= want:
+                    break
+            return found
+
     def refresh_directory(self, uid: str, now: datetime) -> bool:
-        return True
+        """Count the shards as Firestore's refresh does: a category's first entry opens its
+        first shard; an entry that leaves its shard over the bound splits the next shard until
+        its own is within it."""
+        with self.docs.lock:
+            _, categories = self._entry(uid)
+            for category in categories:
+                meta = self.docs.get(directory.category_path(category))
+                shards = int(meta.get("shards") or 0) if meta is not None else 0
+                counted = max(shards, 1)
+                entries = self._entries_of(category)
+                for _ in range(directory.MAX_SPLITS_PER_REFRESH):
+                    index = directory.shard_index(uid, counted)
+                    helpers = {
+                        u: e
+                        for u, e in entries.items()
+                        if directory.shard_index(u, counted) == index
+                    }
+                    path = directory.shard_path(category, index)
+                    if directory.shard_bytes(path, helpers) <= directory.SHARD_SPLIT_BYTES:
+                        break
+                    counted += 1
+                if counted != shards:
+                    self.docs.set_all(
+                        {directory.category_path(category): {"shards": counted, "updatedAt": now}}
+                    )
+            return True
 
     def rebuild_directory(self, now: datetime) -> int:
-        return len(self.directory())
+        with self.docs.lock:
+            for category in directory.CATEGORIES:
+                shards = directory.shards_for(category, self._entries_of(category))
+                self.docs.set_all(
+                    {directory.category_path(category): {"shards": shards, "updatedAt": now}}
+                )
+            return len(self.directory())
 
 
 class FakeViews:

@@ -17,6 +17,7 @@ from google.cloud.firestore_v1 import Client
 import emulator_client as ec
 from contract import backend  # noqa: F401  (the contract suite's fixture: fake and Firestore)
 from homepro import bootstrap
+from homepro.domain import directory
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.services.roles import assign_role
 from homepro.testing import paid_request
@@ -91,3 +92,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+def directory_entry(db: Client, uid: str) -> dict[str, Any] | None:
+    """The helper's dispatch directory entry (the same in each of their categories' shards), or
+    None."""
+    member = db.document(directory.member_path(uid)).get().to_dict() or {}
+    categories = member.get("categories") or []
+    if not categories:
+        return None
+    meta = db.document(directory.category_path(categories[0])).get().to_dict() or {}
+    shards = int(meta.get("shards") or 0)
+    if not shards:
+        return None
+    path = directory.shard_path(categories[0], directory.shard_index(uid, shards))
+    entry = ((db.document(path).get().to_dict() or {}).get("helpers") or {}).get(uid)
+    return directory.read_entry(entry) if entry else None

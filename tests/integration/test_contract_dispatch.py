@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from contract import NOW, request_doc
+from homepro.domain import directory
 from homepro.domain.events import RoundCounts
+from homepro.domain.models import Device
 
 
 def test_a_round_is_reserved_once_and_counted_on_the_request(backend):
@@ -62,3 +68,152 @@ def test_the_directory_holds_available_helpers_with_their_devices(backend):
 
     assert found == {"h1": ["t1"]}
     assert dispatch.rebuild_directory(NOW) == 1
+
+
+# ---------------------------------------------------------------- the directory by category
+
+
+def helper_profile(*categories: str, **fields: Any) -> dict[str, Any]:
+    return {"role": "helper", "isAvailable": True, "categories": list(categories), **fields}
+
+
+def add(backend, uid: str, profile: dict[str, Any], *tokens: str) -> str:
+    """Seed a helper and their devices, then refresh their entries (what the triggers do)."""
+    backend.seed(f"users/{uid}", profile)
+    for n, token in enumerate(tokens):
+        backend.seed(f"users/{uid}/devices/d{n}", {"token": token, "platform": "android"})
+    backend.stores.dispatch.refresh_directory(uid, NOW)
+    return uid
+
+
+def uids_of(found) -> list[str]:
+    return [user.uid for user, _ in found]
+
+
+def shard_count(backend, category: str) -> int:
+    return int(backend.dump()[directory.category_path(category)]["shards"])
+
+
+def test_each_category_holds_its_helpers(backend):
+    add(backend, "h1", helper_profile("hvac"), "t1")
+    add(backend, "h2", helper_profile("hvac", "plumbing"), "t2a", "t2b")
+    add(backend, "h3", helper_profile(), "t3")  # names none: serves every category
+    add(backend, "h4", helper_profile("hvac", isAvailable=False), "t4")
+    add(backend, "c1", {"role": "customer", "isAvailable": True, "categories": ["hvac"]}, "t5")
+    dispatch = backend.stores.dispatch
+
+    def of(category: str) -> dict[str, list[str]]:
+        found = dispatch.directory_of(category, start=0, want=None)
+        return {user.uid: sorted(d.token for d in devices) for user, devices in found}
+
+    assert of("hvac") == {"h1": ["t1"], "h2": ["t2a", "t2b"], "h3": ["t3"]}
+    assert of("plumbing") == {"h2": ["t2a", "t2b"], "h3": ["t3"]}
+    assert of("electrical") == {"h3": ["t3"]}
+    assert sorted(uids_of(dispatch.directory())) == ["h1", "h2", "h3"]  # once each
+    assert dispatch.rebuild_directory(NOW) == 3
+    assert of("hvac") == {"h1": ["t1"], "h2": ["t2a", "t2b"], "h3": ["t3"]}
+    assert of("carpentry") == {"h3": ["t3"]}
+
+
+def test_a_helper_leaves_a_category_and_the_directory(backend):
+    add(backend, "h1", helper_profile("hvac", "plumbing", maxJobAlertsPerHour=5), "t1", "t2")
+    dispatch = backend.stores.dispatch
+    [(user, devices)] = dispatch.directory_of("plumbing", start=0, want=None)
+    assert user.max_job_alerts_per_hour == 5 and len(devices) == 2
+
+    add(backend, "h1", helper_profile("hvac"), "t1", "t2")  # plumbing removed
+    assert dispatch.directory_of("plumbing", start=0, want=None) == []
+    [(user, devices)] = dispatch.directory_of("hvac", start=0, want=None)
+    assert sorted(d.token for d in devices) == ["t1", "t2"]
+    assert dispatch.refresh_directory("h1", NOW) in (False, True)  # a repeated trigger
+
+    add(backend, "h1", helper_profile("hvac", isAvailable=False))
+    assert dispatch.directory_of("hvac", start=0, want=None) == []
+    assert dispatch.directory() == []
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    """Shards of ~2 KB (a few entries each), so a few dozen helpers make many shards."""
+    monkeypatch.setattr(directory, "SHARD_SPLIT_BYTES", 2048)
+
+
+def crowd(backend, count: int, category: str = "hvac") -> dict[str, str]:
+    """`count` helpers of `category`, each added and refreshed in turn; their entries by uid."""
+    entries = {}
+    for n in range(count):
+        uid = f"helper-{n:03d}"
+        profile = helper_profile(category)
+        tokens = [f"{uid}-token-{d}-" + "x" * 60 for d in range(2)]
+        add(backend, uid, profile, *tokens)
+        devices = [Device(uid, f"d{d}", token, "android") for d, token in enumerate(tokens)]
+        entries[uid] = directory.entry_for(profile, devices)
+    return entries
+
+
+def test_many_helpers_make_more_shards_each_within_the_bound(backend, small_shards):
+    entries = crowd(backend, 40)
+    dispatch = backend.stores.dispatch
+    shards = shard_count(backend, "hvac")
+    assert shards >= 8
+    assert sorted(uids_of(dispatch.directory_of("hvac", start=0, want=None))) == sorted(entries)
+
+    largest = max(len(e) for e in entries.values()) + 20
+    for start in range(shards):
+        held = uids_of(dispatch.directory_of("hvac", start=start, want=0))  # that shard alone
+        assert held == sorted(u for u in entries if directory.shard_index(u, shards) == start)
+        path = directory.shard_path("hvac", start)
+        size = directory.shard_bytes(path, {uid: entries[uid] for uid in held})
+        assert size <= directory.SHARD_SPLIT_BYTES + largest
+
+    if backend.name == "firestore":  # the stored shards are what the layout says
+        stored = backend.dump()
+        for index in range(shards):
+            shard = stored[directory.shard_path("hvac", index)]
+            assert shard["mod"] == directory.modulus(index, shards)
+            assert sorted(shard["helpers"]) == uids_of(
+                dispatch.directory_of("hvac", start=index, want=0)
+            )
+
+    assert dispatch.rebuild_directory(NOW) == 40
+    assert sorted(uids_of(dispatch.directory_of("hvac", start=3, want=None))) == sorted(entries)
+    assert shard_count(backend, "hvac") == directory.shards_for("hvac", entries)
+
+
+def test_a_read_starts_at_a_shard_wraps_and_stops_once_it_has_enough(backend, small_shards):
+    entries = crowd(backend, 30)
+    dispatch = backend.stores.dispatch
+    shards = shard_count(backend, "hvac")
+    by_shard = directory.layout(sorted(entries), shards)
+    last = shards - 1
+
+    assert uids_of(dispatch.directory_of("hvac", start=last, want=1)) == by_shard[last]
+    want = len(by_shard[last]) + 1  # the last shard is not enough: wrap to the first
+    found = uids_of(dispatch.directory_of("hvac", start=last + shards, want=want))
+    assert found == by_shard[last] + by_shard[0]
+    found = uids_of(dispatch.directory_of("hvac", start=2, want=None))
+    assert found == [u for i in directory.read_order(shards, 2) for u in by_shard[i]]
+    assert uids_of(dispatch.directory_of("hvac", start=0, want=10_000)) == [
+        u for shard in by_shard for u in shard
+    ]
+    assert dispatch.directory_of("plumbing", start=0, want=5) == []
+
+
+def test_refreshes_of_one_category_at_once_converge(backend, small_shards):
+    """Twelve helpers refreshed from eight threads at once, splitting shards as they go: every
+    entry ends in the shard the layout names, once."""
+    profiles = {f"racer-{n:02d}": helper_profile("hvac") for n in range(12)}
+    for uid, profile in profiles.items():
+        backend.seed(f"users/{uid}", profile)
+        backend.seed(f"users/{uid}/devices/d0", {"token": f"{uid}-" + "y" * 150})
+    dispatch = backend.stores.dispatch
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda uid: dispatch.refresh_directory(uid, NOW), sorted(profiles) * 2))
+    shards = shard_count(backend, "hvac")
+    found = uids_of(dispatch.directory_of("hvac", start=0, want=None))
+    assert sorted(found) == sorted(profiles) and len(found) == len(set(found))
+    if backend.name == "firestore":
+        stored = backend.dump()
+        for index in range(shards):
+            for uid in stored[directory.shard_path("hvac", index)]["helpers"]:
+                assert directory.shard_index(uid, shards) == index

@@ -3,14 +3,12 @@ user, the least recently registered replaced; the dispatch directory follows."""
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import emulator_client as ec
-from conftest import wait_for
-from homepro.domain import directory
+from conftest import directory_entry, wait_for
 from homepro.domain.devices import device_id_of
 
 
@@ -82,11 +80,9 @@ def test_a_malformed_registration_is_invalid_argument(clean, make_account, data,
 def test_a_registered_helper_device_reaches_the_dispatch_directory(clean, make_account):
     helper = make_account("helper")
     ec.call("register_device", {"token": "dir-tok", "platform": "android"}, helper.id_token)
-    shard = clean.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
 
     def entry() -> dict | None:
-        raw = ((shard.get().to_dict() or {}).get("helpers") or {}).get(helper.uid)
-        return json.loads(raw) if raw else None
+        return directory_entry(clean, helper.uid)
 
     found = wait_for(lambda: (e := entry()) and e["devices"] and e)
     assert [d["token"] for d in found["devices"].values()] == ["dir-tok"]

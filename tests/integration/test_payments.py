@@ -16,8 +16,7 @@ import pytest
 from google.cloud.firestore_v1 import Client
 
 import emulator_client as ec
-from conftest import wait_for
-from homepro.domain import directory
+from conftest import directory_entry, wait_for
 
 DESCRIPTION = "The kitchen sink drips all night long."
 
@@ -59,8 +58,7 @@ def with_device(db: Client, account: ec.Account, token: str) -> ec.Account:
 def test_create_holds_the_card_and_dispatches(db, make_account):
     customer = make_account("customer")
     helper = with_device(db, make_account("helper", isAvailable=True), "pay-helper-web")
-    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
-    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    wait_for(lambda: directory_entry(db, helper.uid) is not None)
 
     result = create(customer)
 
@@ -211,8 +209,7 @@ def test_expiry_releases_the_hold_and_tells_the_customer(db, make_account):
 
 def available_helper(db: Client, make_account, token: str) -> ec.Account:
     helper = with_device(db, make_account("helper", isAvailable=True), token)
-    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
-    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    wait_for(lambda: directory_entry(db, helper.uid) is not None)
     return helper
 
 
@@ -455,8 +452,7 @@ def stripe_event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
 def test_3ds_then_the_webhook_authorizes_and_dispatches(db, make_account):
     customer = make_account("customer")
     helper = with_device(db, make_account("helper", isAvailable=True), "3ds-helper-web")
-    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
-    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    wait_for(lambda: directory_entry(db, helper.uid) is not None)
     created = create(customer, paymentMethodId="pm_card_threeDSecure2Required")
     assert created["paymentStatus"] == "requires_payment" and created["clientSecret"]
     request_id = created["requestId"]

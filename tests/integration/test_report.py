@@ -18,9 +18,8 @@ from google.cloud.firestore_v1 import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 import emulator_client as ec
-from conftest import wait_for
+from conftest import directory_entry, wait_for
 from homepro.adapters.firestore import firestore_stores
-from homepro.domain import directory
 from homepro.domain.policy import Policy
 from homepro.services import reports
 from homepro.services.context import Context, Tuning
@@ -162,8 +161,7 @@ def test_the_callable_counts_a_claim_once_under_a_duplicated_trigger_event(clean
     users.document(helper.uid).collection("devices").document("d").set(
         {"token": "report-helper-web", "platform": "web"}
     )
-    shard = db.collection(directory.DIRECTORY).document(directory.shard_of(helper.uid))
-    wait_for(lambda: helper.uid in ((shard.get().to_dict() or {}).get("helpers") or {}))
+    wait_for(lambda: directory_entry(db, helper.uid) is not None)
 
     body = {
         "category": "plumbing",

@@ -33,7 +33,6 @@ from homepro.domain.lifecycle import Transition, helper_claims_path
 from homepro.domain.models import (
     AnalyticsDoc,
     AuditEvent,
-    Category,
     Device,
     RequestDoc,
     Role,
@@ -576,17 +575,13 @@ class DocumentDispatch(ABC):
 
         return self._docs.transact(work, f"the wave of {request_id} {round_key}")
 
-    def directory_of(
-        self, category: str, *, start: int, want: int | None
-    ) -> list[tuple[UserDoc, list[Device]]]:
-        """Until the partitioned directory lands: the whole directory, this category's part."""
-        found = [
-            (user, devices) for user, devices in self.directory() if user.serves(Category(category))
-        ]
-        return found
-
     @abstractmethod
     def directory(self) -> list[tuple[UserDoc, list[Device]]]: ...
+
+    @abstractmethod
+    def directory_of(
+        self, category: str, *, start: int, want: int | None
+    ) -> list[tuple[UserDoc, list[Device]]]: ...
 
     @abstractmethod
     def refresh_directory(self, uid: str, now: datetime) -> bool: ...

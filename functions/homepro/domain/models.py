@@ -95,7 +95,7 @@ class UserDoc(_Doc):
     is_available: bool = False
     categories: list[Category] | None = None
     quiet_hours: QuietHours | None = None
-    # New-job alerts an hour the helper accepts (None: the project's MAX_JOB_ALERTS_PER_HOUR)
+    # New-job alerts an hour the helper accepts, 0..60 (None: the project's MAX_JOB_ALERTS_PER_HOUR)
     max_job_alerts_per_hour: int | None = None
     fcm_token: str | None = None
     created_at: datetime | None = None

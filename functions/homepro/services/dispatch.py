@@ -157,7 +157,8 @@ def _candidates(
             and (found or (texting and h.phone))
         }
         fresh = sorted(
-            (u for u in eligible if u not in looked), key=lambda u: waves.tiebreak(seed, u)
+            (u for u in eligible if u not in looked),
+            key=lambda u: (u in reached, waves.tiebreak(seed, u)),
         )
         able = sum(1 for c in looked.values() if c.able(now))
         while fresh and able < goal:
@@ -167,7 +168,7 @@ def _candidates(
                 busy, alerts = attention[uid]
                 own = eligible[uid][0].max_job_alerts_per_hour
                 limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
-                looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
+                looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy, uid in reached)
                 able += looked[uid].able(now)
         if able >= goal or len(entries) < want:
             return eligible, list(looked.values())

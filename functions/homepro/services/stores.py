@@ -252,16 +252,19 @@ class Dispatch(Protocol):
         has its wave already answers it and charges nothing."""
         ...
 
+    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
+        """Every available helper with their devices, once each, from the dispatch directory
+        (every shard of every category: for repair and the simulation, not for rounds)."""
+        ...
+
     def directory_of(
         self, category: str, *, start: int, want: int | None
     ) -> list[tuple[UserDoc, list[Device]]]:
-        """The category's available helpers, read shard by shard from shard `start` (modulo the
-        shards), stopping once `want` were read (None: all)."""
-        ...
-
-    def directory(self) -> list[tuple[UserDoc, list[Device]]]:
-        """Every available helper with their devices, from the dispatch directory (a few
-        documents, kept current by triggers on users and devices)."""
+        """The entries of `category`'s available helpers, read shard by shard from shard
+        `start % shard_count`, wrapping around, stopping after the shard in which at least
+        `want` entries have been read (`want=None`: every shard; `want <= 0`: the first shard).
+        Only the shards needed are read. Within a shard, entries come in uid order; the same
+        data gives the same answer on every backend."""
         ...
 
     def refresh_directory(self, uid: str, now: datetime) -> bool:
