@@ -27,7 +27,6 @@ ALERT_WINDOW = timedelta(hours=1)
 # the balls-into-bins results), few enough that the reads of a round stay a small multiple of
 # its wave, whatever the pool.
 SAMPLE = 3
-REMIND = False
 
 
 def alerts_path(uid: str) -> str:
@@ -88,7 +87,6 @@ class Candidate:
     alerts: tuple[datetime, ...]
     limit: int
     busy: bool = False
-    asked: bool = False
 
     def able(self, now: datetime) -> bool:
         """Free (no claim, no session) and under their alert budget."""
@@ -103,10 +101,10 @@ def rank(candidates: Iterable[Candidate], seed: str, now: datetime) -> list[Cand
     """Who is asked first: the fewest alerts in the last hour, then the longest since the last
     one, then a draw fixed by `seed` (the request and round: a retry ranks the same)."""
 
-    def sortable(c: Candidate) -> tuple[bool, int, float, str]:
+    def sortable(c: Candidate) -> tuple[int, float, str]:
         last_hour = recent(c.alerts, now)
         last = last_hour[-1].timestamp() if last_hour else 0.0
-        return (c.asked, len(last_hour), last, tiebreak(seed, c.uid))
+        return (len(last_hour), last, tiebreak(seed, c.uid))
 
     return sorted(candidates, key=sortable)
 

@@ -158,7 +158,7 @@ def _candidates(
         }
         fresh = sorted(
             (u for u in eligible if u not in looked),
-            key=lambda u: (u in reached, waves.tiebreak(seed, u)),
+            key=lambda u: waves.tiebreak(seed, u),
         )
         able = sum(1 for c in looked.values() if c.able(now))
         while fresh and able < goal:
@@ -168,7 +168,7 @@ def _candidates(
                 busy, alerts = attention[uid]
                 own = eligible[uid][0].max_job_alerts_per_hour
                 limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
-                looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy, uid in reached)
+                looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
                 able += looked[uid].able(now)
         if able >= goal or len(entries) < want:
             return eligible, list(looked.values())
