@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 # FCM registration tokens are 140-200 characters (APNs device tokens 64 hex digits); 512 leaves
-# room for a longer format while keeping a helper's ten devices a few KB of the dispatch
-# directory shard (1 MiB) they share with 1/16 of all helpers.
+# room for a longer format while keeping a helper's ten devices a few KB of a dispatch
+# directory shard (split past 256 KiB, domain/directory.py).
 MAX_TOKEN_LENGTH = 512
 # Printable ASCII, no spaces: every token format FCM and APNs issue.
 TOKEN_PATTERN = r"^[\x21-\x7e]+$"
