@@ -476,7 +476,7 @@ class FakeQuotes(DocumentQuotes):
         super().__init__(docs)
         self.docs = docs
 
-    def open_requests(self) -> Iterable[Data]:
+    def open_requests(self) -> Iterable[Mapping[str, Any]]:
         """The requests the supply's queries look through (every one; the simulation keeps an
         index of those not yet claimed or ended)."""
         return self.docs.requests.values()
@@ -500,7 +500,7 @@ class FakeQuotes(DocumentQuotes):
                 and data.get("dispatchableAt") is not None
             ]
 
-    def claimed_since(self, since: datetime) -> Iterable[Data]:
+    def claimed_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
         """The requests first claimed since `since` may be among (every one here)."""
         return self.docs.requests.values()
 

@@ -11,7 +11,7 @@ from homepro.domain.policy import AbuseLimits
 from homepro.domain.quotes import Supply, estimate
 from homepro.services import payments
 from homepro.services.quotes import live_supply, quote_wait
-from homepro.testing import FakeDocuments, fake_docs, make_context
+from homepro.testing import FakeClock, FakeDocuments, fake_docs, make_context
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 OTHER = Actor(uid="cust-2", role="customer")
@@ -130,6 +130,15 @@ def test_only_customers_ask_for_the_wait(ctx):
         quote_wait(ctx, Actor(uid="h", role="helper"), QuoteWaitInput(category="hvac"))
 
 
+def test_quote_ids_are_their_customers_and_moments():
+    now = FakeClock().now()
+    assert quotes.quote_id_for("c1", now) == quotes.quote_id_for("c1", now)
+    assert quotes.quote_id_for("c1", now) != quotes.quote_id_for("c2", now)
+    assert quotes.quote_id_for("c1", now) != quotes.quote_id_for(
+        "c1", now + timedelta(microseconds=1)
+    )
+
+
 def test_a_bad_category_is_invalid_input():
     with pytest.raises(InvalidInput) as err:
         parse_input(QuoteWaitInput, {"category": "roofing"})
@@ -138,11 +147,13 @@ def test_a_bad_category_is_invalid_input():
 
 def test_quotes_are_limited_per_customer_per_hour():
     ctx = make_context(FakeDocuments(), abuse=AbuseLimits(quotes_per_customer_per_hour=2))
+    first = ctx.clock.now()
     for _ in range(2):
         quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))
+        ctx.clock.advance(seconds=1)
     with pytest.raises(ResourceExhausted) as err:
         quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))
-    assert err.value.retry_at == ctx.clock.now() + timedelta(hours=1)
+    assert err.value.retry_at == first + timedelta(hours=1)
     quote_wait(ctx, OTHER, QuoteWaitInput(category="hvac"))  # another customer's own count
     ctx.clock.advance(hours=1)
     quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))

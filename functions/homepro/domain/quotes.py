@@ -11,6 +11,7 @@ commit, which also marks the quote used (`use`): one quote, one request.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ def _round(minutes: float) -> float:
 
 
 # ---------------------------------------------------------------- the quote document
+
+
+def quote_id_for(customer_id: str, now: datetime) -> str:
+    """A quote's id: its customer's and its moment's digest (the same customer twice in one
+    microsecond is refused as busy; a replayed simulation makes the same ids)."""
+    digest = hashlib.sha256(f"{customer_id}\x00{now.isoformat()}".encode()).hexdigest()
+    return f"q{digest[:19]}"
 
 
 def quote_path(quote_id: str) -> str:

@@ -9,7 +9,6 @@ each). The estimate is `domain.quotes.estimate`; the quote is kept QUOTE_TTL_SEC
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +42,7 @@ def quote_wait(ctx: Context, actor: Actor, data: QuoteWaitInput) -> dict[str, An
     shown = quotes.estimate(supply)
     ttl = timedelta(seconds=ctx.policy.quote_ttl_seconds)
     quote = quotes.quote_document(actor.uid, category, shown, supply, now, ttl)
-    quote_id = uuid.uuid4().hex[:20]
+    quote_id = quotes.quote_id_for(actor.uid, now)
     counter = quotes.quote_limits_path(actor.uid)
     most = ctx.policy.abuse.quotes_per_customer_per_hour
     ctx.quotes.create_quote(
