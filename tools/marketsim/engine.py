@@ -304,14 +304,14 @@ class SimDispatch(FakeDispatch):
 
 
 class SimQuotes(FakeQuotes):
-    """The quote's reads of the live supply look through the requests not ended yet and the
-    first claims of the last hour only (kept as the requests are written), not the whole day."""
+    """The quote's reads of the live supply look through the requests not ended yet and those
+    dispatchable in the last hour only (kept as the requests are written), not the whole day."""
 
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
         self._open: dict[str, Mapping[str, Any]] = {}
-        self._claims: list[tuple[datetime, str]] = []  # (firstClaimedAt, id), in claim order
-        self._claimed: set[str] = set()
+        self._dispatchable: list[tuple[datetime, str]] = []  # (dispatchableAt, id), in order
+        self._seen: set[str] = set()
         docs.listeners.append(self._written)
 
     def _written(self, path: str, data: Mapping[str, Any] | None) -> None:
@@ -322,18 +322,18 @@ class SimQuotes(FakeQuotes):
             self._open[request_id] = data
         else:
             self._open.pop(request_id, None)
-        claimed = data.get("firstClaimedAt") if data is not None else None
-        if claimed is not None and request_id not in self._claimed:
-            self._claimed.add(request_id)
-            self._claims.append((claimed, request_id))
+        since = data.get("dispatchableAt") if data is not None else None
+        if since is not None and request_id not in self._seen:
+            self._seen.add(request_id)
+            self._dispatchable.append((since, request_id))
 
     def open_requests(self) -> Iterable[Mapping[str, Any]]:
         return list(self._open.values())
 
-    def claimed_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
+    def dispatchable_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
         found = []
-        for claimed, request_id in reversed(self._claims):
-            if claimed < since:
+        for moment, request_id in reversed(self._dispatchable):
+            if moment < since:
                 break
             found.append(self.docs.requests[request_id])
         return found
