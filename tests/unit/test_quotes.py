@@ -48,18 +48,18 @@ def test_no_free_helper_says_over_the_promise():
 def test_known_supply_gives_the_prior_and_more_helpers_a_shorter_wait():
     one, three, twenty = (estimate(Supply(n)) for n in (1, 3, 20))
     assert (one.expected_minutes, one.p90_minutes) == (12.0, 28.8)
-    assert three.expected_minutes == 7.0  # 2.5 + 9.5 / 3 ** 0.7 = 6.90, to the tenth above
-    assert twenty.expected_minutes == 3.7
+    assert three.expected_minutes == 6.4  # 1.5 + 10.5 / 3 ** 0.7 = 6.37, to the tenth above
+    assert twenty.expected_minutes == 2.8
     assert twenty.p90_minutes == pytest.approx(twenty.expected_minutes * quotes.P90_RATIO, 0.05)
 
 
 def test_recent_waits_outweigh_the_prior_as_they_grow_in_number():
-    # eight requests of the last hour, each claimed after 9 minutes: as much as the prior
+    # four requests of the last hour, each claimed after 9 minutes: as much as the prior
     prior = quotes.prior_minutes(10)
-    eight = estimate(Supply(10, recent=((9.0, True),) * 8)).expected_minutes
-    assert eight == pytest.approx((prior + 9.0) / 2, abs=0.1)
+    four = estimate(Supply(10, recent=((9.0, True),) * 4)).expected_minutes
+    assert four == pytest.approx((prior + 9.0) / 2, abs=0.1)
     many = estimate(Supply(10, recent=((9.0, True),) * 80)).expected_minutes
-    assert eight < many < 9.0
+    assert four < many < 9.0
     fast = estimate(Supply(10, recent=((1.0, True),) * 80)).expected_minutes
     assert fast < prior
 

@@ -40,18 +40,19 @@ HOUR = timedelta(hours=1)
 # over the promise. The p90 then: an hour (shifts change, sessions end, within it).
 NO_HELPER_P90_MINUTES = 60.0
 # The median wait with n free helpers, before any recent request says otherwise:
-# FLOOR + (ONE - FLOOR) / n ** SHRINK (one helper: 12 minutes; three: 6.9; twenty: 3.7). The
-# simulated days' medians were 6-9 minutes with 10+ helpers free, longer with fewer; the recent
-# requests, once there are a few, outweigh it.
+# FLOOR + (ONE - FLOOR) / n ** SHRINK (one helper: 12 minutes; three: 6.4; twenty: 2.8). The
+# simulated weekdays' medians were 2-3 minutes with 20+ helpers free and nobody tired, 6-9 with
+# fatigue, longer with fewer helpers; the recent requests, once there are a few, outweigh it.
 ONE_HELPER_MINUTES = 12.0
-FLOOR_MINUTES = 2.5
+FLOOR_MINUTES = 1.5
 SHRINK = 0.7
 # p90 / median of the time to claim when the recent requests cannot say (2.35-2.8 simulated).
 P90_RATIO = 2.4
 # The prior weighs as much as this many recent requests: an hour of a weekday's plumbing (20+
-# requests) outweighs it; a quiet category at night (two or three) does not. Of 4, 8 and 16,
-# 8 gave the smallest error on the weekday (tools/simulate.py, seed 20260310).
-PRIOR_WEIGHT = 8
+# requests) outweighs it; a quiet category at night (two or three) does not. Of (FLOOR 1.5,
+# 2.5) x (weight 1, 2, 4, 8), this pair kept the weekday's error lowest across dispatch with
+# and without fatigue (README "The wait shown": the grid).
+PRIOR_WEIGHT = 4
 
 
 @dataclass(frozen=True)
