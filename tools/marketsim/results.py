@@ -246,10 +246,10 @@ def table(title: str, rows: Sequence[Figures]) -> str:
 
 def promise_line(f: Figures) -> str:
     """The wait shown before paying, kept or not, and how close the expected wait was."""
+    better = ""
     if f.wait_error is not None and f.constant_error:
-        better = f", {100 * (1 - f.wait_error / f.constant_error):.0f} % below it"
-    else:
-        better = ""
+        below = round(100 * (1 - f.wait_error / f.constant_error))
+        better = f", {abs(below)} % {'below' if below >= 0 else 'above'} it"
     return (
         f"  {f.policy}: shown <= 15 min: {f.shown_within} requests, {_pct(f.kept_within)} claimed"
         f" within 15 (goal >= 97 %); shown more: {f.shown_over}, {_pct(f.kept_over)}; walked"
