@@ -14,10 +14,12 @@ Randomness is drawn per decision from a generator seeded by the run's seed and t
 identity (request, helper, round), so a run is reproducible, and two policies face the same
 people: the same arrivals, the same helper who notices the same round of the same request.
 
-Two things about people are fixed here (issue 17), so that no policy is tuned against them:
+Three things about people are fixed here (issue 17), so that no policy is tuned against them:
 fatigue (a helper who has heard of many new jobs in the last hour acts on the next one less
-often: `fatigue_factor`), and the job board, which every on-shift helper looks at by themselves
-at their group's `board_per_hour`, whatever the policy sends (`_look`).
+often: `fatigue_factor`), the job board, which every on-shift helper looks at by themselves
+at their group's `board_per_hour`, whatever the policy sends (`_look`), and walk-aways: each
+customer asks the product's `quote_wait` before paying and, shown over 15 minutes, leaves with
+probability 0.5 (`_walks_away`).
 """
 
 from __future__ import annotations
