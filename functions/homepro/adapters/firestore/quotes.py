@@ -1,0 +1,28 @@
+"""The `Quotes` port's reads of the live supply on Firestore (`queries`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from homepro.adapters.documents import DocumentQuotes, recent_request
+from homepro.adapters.firestore import queries
+from homepro.adapters.firestore.documents import FirestoreDocuments
+from homepro.services.stores import RecentRequest
+
+
+class FirestoreQuotes(DocumentQuotes):
+    def __init__(self, docs: FirestoreDocuments) -> None:
+        super().__init__(docs)
+        self._db = docs.db
+
+    def busy_helpers(self) -> set[str]:
+        found = set()
+        for snap in queries.under_way(self._db).stream():
+            helper = (snap.to_dict() or {}).get("helperId")
+            if helper:
+                found.add(str(helper))
+        return found
+
+    def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
+        query = queries.recent_requests(self._db, category, since)
+        return [recent_request(snap.to_dict() or {}) for snap in query.stream()]
