@@ -41,11 +41,32 @@ function callable<Input, Output>(name: string): (data: Input) => Promise<Output>
   };
 }
 
+/** The wait a customer is shown before the card step (`quote_wait`, customers only). */
+export interface WaitQuote {
+  /** Passed to `create_request`: the request stores what was shown. */
+  quoteId: string;
+  category: Category;
+  /** The expected wait for a first claim, in minutes. */
+  expectedMinutes: number;
+  /** 9 in 10 are claimed within this many minutes. */
+  p90Minutes: number;
+  /** Available helpers of the category not busy with a job now. */
+  helpersAvailable: number;
+  /** `expectedMinutes > 15`: the promise cannot be made; the customer chooses. */
+  overPromise: boolean;
+  /** ISO 8601: after it, `create_request` refuses the quote (failed-precondition). */
+  expiresAt: string;
+}
+
+export const quoteWait = callable<{ category: Category }, WaitQuote>('quote_wait');
+
 export interface CreateRequestInput {
   category: Category;
   description: string;
   paymentMethodId: string;
   clientRequestId: string;
+  /** The quote shown (`quote_wait`); expired -> failed-precondition, ask again. */
+  quoteId?: string;
 }
 export interface CreateRequestResult {
   requestId: string;
