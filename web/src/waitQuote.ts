@@ -115,13 +115,15 @@ export function p90Text(minutes: number): string {
 }
 
 /**
- * Whether `create_request` refused the quote itself (expired: failed-precondition "the wait
- * shown is out of date"; unknown or not this category's: invalid-argument naming the quote),
- * as opposed to the card or a limit.
+ * Whether `create_request` refused the quote itself (failed-precondition: expired, "the wait
+ * shown is out of date: ask again", or already used, "this wait was shown for another request";
+ * invalid-argument: unknown or another category's, naming `quoteId`), as opposed to the card or
+ * a limit.
  */
 export function quoteRefused(err: unknown, expiredHere: boolean): boolean {
   const code = errorCode(err);
   if (code !== 'failed-precondition' && code !== 'invalid-argument') return false;
   const message = err instanceof Error ? err.message : '';
-  return /quote|wait shown/i.test(message) || (code === 'failed-precondition' && expiredHere);
+  const aboutTheQuote = /quote|\bwait (was )?shown\b/i.test(message);
+  return aboutTheQuote || (code === 'failed-precondition' && expiredHere);
 }
