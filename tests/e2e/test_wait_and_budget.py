@@ -241,10 +241,12 @@ def test_the_alert_budget_saves_and_says_when_it_is_used_up(
     # 0: the job board only; empty: back to the project's budget (null)
     field.fill("0")
     page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("settings-saved")).to_be_visible()  # the write acknowledged
     expect(budget).to_have_text("New-job alerts are off: new jobs show only on the job board.")
     assert (profile.get().to_dict() or {}).get("maxJobAlertsPerHour") == 0
     field.fill("")
     page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("settings-saved")).to_be_visible()
     expect(page.get_by_test_id("alert-budget-used")).to_have_text(
         "1 of 3 alerts used in the last hour"
     )
