@@ -35,6 +35,7 @@ from homepro.domain.models import (
     CreateRequestInput,
     DispatchReportInput,
     EndSessionInput,
+    QuoteWaitInput,
     RefundRequestInput,
     RegisterDeviceInput,
     RemoveDeviceInput,
@@ -48,6 +49,7 @@ from homepro.services import (
     claims,
     devices,
     payments,
+    quotes,
     reconcile,
     reports,
     sessions,
@@ -81,6 +83,11 @@ def create_request(req: Callable) -> dict[str, Any]:
     return entrypoints.call(
         req, CreateRequestInput, entrypoints.from_source(req, payments.create_request)
     )
+
+
+@https_fn.on_call(enforce_app_check=APP_CHECK)
+def quote_wait(req: Callable) -> dict[str, Any]:
+    return entrypoints.call(req, QuoteWaitInput, quotes.quote_wait)
 
 
 @https_fn.on_call(secrets=PAYING_SECRETS, enforce_app_check=APP_CHECK)

@@ -34,6 +34,28 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}:{rest:02d}"
 
 
+def promise_lines(promise: Mapping[str, Any] | None) -> list[str]:
+    """The wait shown before paying, kept or not (`promiseKept`)."""
+    if not promise:
+        return []
+    lines = ["", "  the wait shown before paying (requests made with a quote)"]
+    for key, label in (("shownWithin15", "shown <= 15 min"), ("shownOver15", "shown > 15 min")):
+        side = promise[key]
+        undecided = f", {side['undecided']} undecided" if side["undecided"] else ""
+        lines.append(
+            f"  {label:<17} {side['requests']:>5} requests, claimed within 15 min"
+            f" {percent(side['claimedWithin15Share'])} ({side['claimedWithin15']}{undecided})"
+        )
+    quotes = promise["quotes"]
+    lines.append(
+        f"  quotes shown      {quotes['shown']:>5}, never used {quotes['unused']}"
+        f" (<= 15 min: {quotes['unusedWithin15']} of {quotes['shownWithin15']};"
+        f" > 15 min: {quotes['unusedOver15']} of {quotes['shownOver15']}: walked away or"
+        " asked again)"
+    )
+    return lines
+
+
 def render(report: Mapping[str, Any]) -> str:
     """The KPIs as a few aligned tables."""
     window, requests = report["window"], report["requests"]
@@ -70,6 +92,7 @@ def render(report: Mapping[str, Any]) -> str:
             f" {duration(row['timeToClaimSeconds']['p90']):>6}"
             f" {percent(row['expiryRate']):>8} {percent(row['cancellationRate']):>9}"
         )
+    lines += promise_lines(report.get("promiseKept"))
     bars = report["timeToClaimHistogram"]
     tallest = max((b["count"] for b in bars), default=0)
     if tallest:

@@ -88,6 +88,22 @@ MAX_SIGNUPS_PER_IP_PER_HOUR = params.IntParam(
     default=10,
     description="New accounts per source IP per hour (the blocking function refuses more).",
 )
+# A customer's form asks for the wait when it opens, when the category changes and when the
+# shown wait runs out (QUOTE_TTL_SECONDS): a few an hour. 30 is one every two minutes for an
+# hour, far above a person, and bounds a script to 30 reads of the live supply an hour.
+MAX_QUOTES_PER_CUSTOMER_PER_HOUR = params.IntParam(
+    "MAX_QUOTES_PER_CUSTOMER_PER_HOUR",
+    default=30,
+    description="Waits (quote_wait) one customer may ask for in an hour.",
+)
+# A quote is used within the time it takes to read it and enter a card (a minute or two); the
+# supply it was computed from changes within minutes (a round every ESCALATION_MINUTES): 10
+# minutes leaves a slow form room, and a wait older than that is asked again.
+QUOTE_TTL_SECONDS = params.IntParam(
+    "QUOTE_TTL_SECONDS",
+    default=600,
+    description="Seconds a wait shown (quote_wait) may be used by create_request.",
+)
 TRUSTED_PROXY_HOPS = params.IntParam(
     "TRUSTED_PROXY_HOPS",
     default=0,
@@ -251,6 +267,7 @@ def policy() -> Policy:
             declines_per_customer_per_day=MAX_DECLINES_PER_CUSTOMER_PER_DAY.value,
             declines_per_source_per_hour=MAX_DECLINES_PER_IP_PER_HOUR.value,
             signups_per_source_per_hour=MAX_SIGNUPS_PER_IP_PER_HOUR.value,
+            quotes_per_customer_per_hour=MAX_QUOTES_PER_CUSTOMER_PER_HOUR.value,
         ),
         session_max_minutes=SESSION_MAX_MINUTES.value,
         admin_decision_hours=ADMIN_DECISION_HOURS.value,
@@ -258,6 +275,7 @@ def policy() -> Policy:
         max_texts_per_phone_per_hour=MAX_TEXTS_PER_PHONE_PER_HOUR.value,
         sms_allowed_prefixes=parse_prefixes(SMS_ALLOWED_PREFIXES.value),
         max_devices_per_user=MAX_DEVICES_PER_USER.value,
+        quote_ttl_seconds=QUOTE_TTL_SECONDS.value,
     )
 
 

@@ -24,12 +24,14 @@ from homepro.adapters.documents import (
     DocumentInbox,
     DocumentLimits,
     DocumentOutbox,
+    DocumentQuotes,
     DocumentRequests,
     DocumentSessions,
     DocumentUsers,
     Tx,
     device_of,
     first_claim,
+    quoted_request,
 )
 from homepro.domain import directory, outbox
 from homepro.domain.errors import Conflict, NotFound
@@ -48,7 +50,7 @@ from homepro.services.ports import (
     PushMessage,
     PushResult,
 )
-from homepro.services.stores import FirstClaim, QueriedRequest, Stores
+from homepro.services.stores import FirstClaim, QueriedRequest, QuotedRequest, Stores
 
 T = TypeVar("T")
 Listener = Callable[[str, Data | None], None]
@@ -443,6 +445,76 @@ class FakeViews:
                         totals[name] += int(event["metadata"].get(name) or 0)
         return totals
 
+    def quoted_requests(
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
+    ) -> Iterator[QuotedRequest]:
+        with self.docs.lock:
+            rows = sorted(
+                (data["dispatchableAt"], rid)
+                for rid, data in self.docs.requests.items()
+                if _in_window(data.get("dispatchableAt"), since, until)
+                and (data.get("quote") or {}).get("expectedMinutes") is not None
+            )
+            found = [quoted_request(self.docs.requests[rid]) for _, rid in rows]
+        yield from found
+
+    def quote_counts(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[tuple[bool, bool], int]:
+        found = {(over, used): 0 for over in (False, True) for used in (False, True)}
+        with self.docs.lock:
+            for quote in self.docs.collection("quotes").values():
+                if _in_window(quote.get("createdAt"), since, until):
+                    found[(bool(quote["overPromise"]), bool(quote["used"]))] += 1
+        return found
+
+
+class FakeQuotes(DocumentQuotes):
+    """The live supply's reads, answered by a scan of the requests (as the queries would)."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self.docs = docs
+
+    def open_requests(self) -> Iterable[Data]:
+        """The requests the supply's queries look through (every one; the simulation keeps an
+        index of those not yet claimed or ended)."""
+        return self.docs.requests.values()
+
+    def busy_helpers(self) -> set[str]:
+        with self.docs.lock:
+            return {
+                str(data["helperId"])
+                for data in self.open_requests()
+                if data.get("status") in ("claimed", "in_session") and data.get("helperId")
+            }
+
+    def recent_claims(self, category: str, since: datetime) -> list[float]:
+        with self.docs.lock:
+            return [
+                (data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds()
+                for data in self.claimed_since(since)
+                if data.get("category") == category
+                and data.get("firstClaimedAt") is not None
+                and data["firstClaimedAt"] >= since
+                and data.get("dispatchableAt") is not None
+            ]
+
+    def claimed_since(self, since: datetime) -> Iterable[Data]:
+        """The requests first claimed since `since` may be among (every one here)."""
+        return self.docs.requests.values()
+
+    def waiting(self, category: str) -> list[datetime]:
+        with self.docs.lock:
+            return [
+                data["pendingSince"]
+                for data in self.open_requests()
+                if data.get("category") == category
+                and data.get("status") == "pending"
+                and data.get("paymentStatus") == "authorized"
+                and data.get("pendingSince") is not None
+            ]
+
 
 class FakeOutbox(DocumentOutbox):
     """The owed entries, answered by a scan."""
@@ -499,6 +571,7 @@ def fake_stores(docs: FakeDocuments, tuning: Tuning | None = None) -> Stores:
         analytics=DocumentAnalytics(docs),
         views=FakeViews(docs),
         outbox=FakeOutbox(docs),
+        quotes=FakeQuotes(docs),
     )
 
 

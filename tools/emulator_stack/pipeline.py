@@ -20,6 +20,7 @@ BIN = TOOLS_VENV / "bin"
 # What `firebase deploy --only functions` must find (CONTRACT.md: callables, triggers, jobs).
 DEPLOYED_FUNCTIONS = {
     "before_user_created",
+    "quote_wait",
     "create_request",
     "cancel_request",
     "refund_request",

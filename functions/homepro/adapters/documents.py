@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from homepro.domain import events, limits, outbox, texts
+from homepro.domain import events, limits, outbox, quotes, texts
 from homepro.domain.devices import (
     Registration,
     device_id_of,
@@ -49,6 +49,7 @@ from homepro.services.stores import (
     FirstClaim,
     Planner,
     QueriedRequest,
+    QuotedRequest,
     ReadingPlanner,
     ReservedRound,
     SessionPlanner,
@@ -674,3 +675,50 @@ class DocumentLimits:
             _write(tx, plan(tx.get(path)))
 
         self._docs.transact(work, f"the sign-ups of {source}")
+
+
+class DocumentQuotes(ABC):
+    """The `Quotes` port; an adapter adds the three reads of the live supply."""
+
+    def __init__(self, docs: Documents) -> None:
+        self._docs = docs
+
+    def create_quote(
+        self,
+        quote_id: str,
+        quote: Mapping[str, Any],
+        counter_path: str,
+        count: Callable[[Mapping[str, Any] | None], DocumentWrite],
+    ) -> None:
+        path = quotes.quote_path(quote_id)
+
+        def work(tx: Tx) -> None:
+            _write(tx, count(tx.get(counter_path)))
+            tx.create(path, quote)
+
+        self._docs.transact(work, f"the quotes of {quote.get('customerId')}")
+
+    def get_quote(self, quote_id: str) -> dict[str, Any] | None:
+        return self._docs.get(quotes.quote_path(quote_id))
+
+    @abstractmethod
+    def busy_helpers(self) -> set[str]: ...
+
+    @abstractmethod
+    def recent_claims(self, category: str, since: datetime) -> list[float]: ...
+
+    @abstractmethod
+    def waiting(self, category: str) -> list[datetime]: ...
+
+
+def quoted_request(data: Mapping[str, Any]) -> QuotedRequest:
+    """A request created with a quote, as the report's promise-kept scan reads it."""
+    claimed = data.get("firstClaimedAt")
+    return QuotedRequest(
+        expected_minutes=float((data.get("quote") or {}).get("expectedMinutes") or 0),
+        claim_seconds=None
+        if claimed is None
+        else (claimed - data["dispatchableAt"]).total_seconds(),
+        status=str(data.get("status")),
+        dispatchable_at=data["dispatchableAt"],
+    )

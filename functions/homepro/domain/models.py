@@ -153,6 +153,15 @@ class PaymentDecision(_Doc):
     at: datetime | None = None
 
 
+class ShownQuote(_Doc):
+    """`requests/{id}.quote`: the wait its customer was shown before paying (`quote_wait`)."""
+
+    id: str
+    expected_minutes: float
+    p90_minutes: float
+    shown_at: datetime | None = None
+
+
 class RequestDoc(_Doc):
     id: str = ""
     customer_id: str
@@ -190,6 +199,7 @@ class RequestDoc(_Doc):
     escalation: int = 0
     version: int = 0
     client_request_id: str | None = None
+    quote: ShownQuote | None = None
 
     @property
     def dispatchable(self) -> bool:
@@ -272,6 +282,14 @@ class CreateRequestInput(_Input):
     description: Annotated[StrictStr, Field(min_length=10, max_length=1000)]
     payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)]
     client_request_id: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
+    # the wait shown before paying (`quote_wait`); optional for older clients
+    quote_id: DocId | None = None
+
+
+class QuoteWaitInput(_Input):
+    """Data of `quote_wait`: the category a customer is about to ask help for."""
+
+    category: Category
 
 
 class RequestRef(_Input):

@@ -15,6 +15,7 @@ class AbuseLimits:
     declines_per_customer_per_day: int = 5
     declines_per_source_per_hour: int = 10
     signups_per_source_per_hour: int = 10
+    quotes_per_customer_per_hour: int = 30
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,5 @@ class Policy:
     # texts may go to at all (empty: any number).
     max_texts_per_phone_per_hour: int = 12
     sms_allowed_prefixes: tuple[str, ...] = ("+1",)
+    # A quote (`quote_wait`) may be used by `create_request` this long after it was shown.
+    quote_ttl_seconds: int = 600

@@ -45,6 +45,65 @@ class ClaimTally:
         self.by_category.setdefault(category, []).append(max(0.0, time_to_claim))
 
 
+@dataclass
+class PromiseSide:
+    """Requests shown one side of the promise (a wait <= 15 minutes, or more): how many, how
+    many a helper claimed within 15 minutes, how many are not decided yet."""
+
+    requests: int = 0
+    kept: int = 0
+    undecided: int = 0
+
+    def as_data(self) -> dict[str, object]:
+        return {
+            "requests": self.requests,
+            "claimedWithin15": self.kept,
+            "undecided": self.undecided,
+            "claimedWithin15Share": _share(self.kept, self.requests - self.undecided),
+        }
+
+
+@dataclass
+class PromiseTally:
+    """The promise shown before paying (`quote`), kept or not: the window's requests made with
+    a quote, by the side of 15 minutes they were shown (issue 17, "promise kept")."""
+
+    within: PromiseSide = field(default_factory=PromiseSide)
+    over: PromiseSide = field(default_factory=PromiseSide)
+
+    def add(self, expected_minutes: float, claim_seconds: float | None, undecided: bool) -> None:
+        """One quoted request: `undecided` if it still waits and was dispatchable for less than
+        15 minutes when the report is made (not kept, nor broken yet)."""
+        side = self.within if expected_minutes <= PROMISE_SECONDS / 60 else self.over
+        side.requests += 1
+        if claim_seconds is not None and claim_seconds <= PROMISE_SECONDS:
+            side.kept += 1
+        elif undecided:
+            side.undecided += 1
+
+
+def promise_kept(
+    tally: PromiseTally, quote_counts: Mapping[tuple[bool, bool], int]
+) -> dict[str, object]:
+    """The report's `promiseKept`: both sides, and the quotes shown in the window, with those
+    no request used (customers who walked away, or asked again: an upper bound of
+    walk-aways)."""
+    shown = sum(quote_counts.values())
+    return {
+        "shownWithin15": tally.within.as_data(),
+        "shownOver15": tally.over.as_data(),
+        "quotes": {
+            "shown": shown,
+            "unused": quote_counts.get((False, False), 0) + quote_counts.get((True, False), 0),
+            "shownWithin15": quote_counts.get((False, False), 0)
+            + quote_counts.get((False, True), 0),
+            "unusedWithin15": quote_counts.get((False, False), 0),
+            "shownOver15": quote_counts.get((True, False), 0) + quote_counts.get((True, True), 0),
+            "unusedOver15": quote_counts.get((True, False), 0),
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Counts:
     """The window's requests: by status, and per category by status."""
@@ -94,6 +153,7 @@ def build_report(
     claims: ClaimTally,
     push: Mapping[str, int],
     undecided: Mapping[str, int] | None = None,
+    promise: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """The contract's `dispatch_report` answer. `undecided` (per category): requests still
     waiting for their first claim and dispatchable for less than 15 minutes when the report is
@@ -144,4 +204,6 @@ def build_report(
             "sms": push.get("sms", 0),
         },
         "timeToClaimHistogram": histogram(ordered),
+        # the wait shown before paying, kept or not (`promise_kept`)
+        "promiseKept": dict(promise) if promise is not None else promise_kept(PromiseTally(), {}),
     }

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # types only: a cold start does not pay for the ports' Protoc
         Inbox,
         Limits,
         Outbox,
+        Quotes,
         ReportViews,
         Requests,
         Sessions,
@@ -111,3 +112,7 @@ class Context:
     @property
     def outbox(self) -> Outbox:
         return self.stores.outbox
+
+    @property
+    def quotes(self) -> Quotes:
+        return self.stores.quotes

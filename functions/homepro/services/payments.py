@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from homepro import faults
-from homepro.domain import limits
+from homepro.domain import limits, quotes
 from homepro.domain.attention import plan_settle_failed
 from homepro.domain.errors import (
     FailedPrecondition,
@@ -59,8 +59,10 @@ from homepro.domain.models import (
 from homepro.domain.pricing import CURRENCY, price_of
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import TERMINAL_REQUEST_STATES, PaymentStatus, RequestStatus
+from homepro.domain.writes import DocumentWrite
 from homepro.services.context import Context
 from homepro.services.ports import HoldRefused, PaymentError
+from homepro.services.stores import Admitter
 
 log = logging.getLogger(__name__)
 # What a declined card is answered, whatever Stripe's reason (its card-testing guidance), and the
@@ -110,6 +112,10 @@ def create_request(
         request_id,
         now,
     )
+    shown = _quote_shown(ctx, actor.uid, data, request_id, now)
+    admit: Admitter = (
+        admission if shown is None else _using_quote(admission, shown, request_id, now)
+    )
     request, created = ctx.requests.create_request(
         request_id,
         {
@@ -124,9 +130,10 @@ def create_request(
             "releaseCount": 0,
             "dispatchRound": 0,
             "escalation": 0,
+            **({"quote": shown.as_field()} if shown is not None else {}),
         },
         now,
-        admission,
+        admit,
     )
     if not created and request.payment_status != PaymentStatus.REQUIRES_PAYMENT:
         return _answer(request)  # the same clientRequestId again: the first request
@@ -163,6 +170,42 @@ def create_request(
     if held.outcome == "canceled":  # released by a cancel or expiry that landed meanwhile
         return _answer(ctx.requests.get_request(request.id) or request)
     return _declined(ctx, request.id, held.decline_reason, now)
+
+
+def _quote_shown(
+    ctx: Context, customer_id: str, data: CreateRequestInput, request_id: str, now: datetime
+) -> quotes.Shown | None:
+    """The quote the request is made with, checked (`quotes.shown`); None without one. A quote
+    refused (expired, say) still lets the retry of a request it made answer that request."""
+    if data.quote_id is None:
+        return None
+    try:
+        return quotes.shown(
+            data.quote_id,
+            ctx.quotes.get_quote(data.quote_id),
+            customer_id,
+            data.category.value,
+            now,
+        )
+    except HomeProError:
+        made = ctx.requests.get_request(request_id) if data.client_request_id else None
+        if made is not None and made.quote is not None and made.quote.id == data.quote_id:
+            return None  # the same request again: create_request answers it as it is
+        raise
+
+
+def _using_quote(
+    admission: Admitter, shown: quotes.Shown, request_id: str, now: datetime
+) -> Admitter:
+    """`admission`, and the quote marked used by the request in its creating commit (read
+    there: a quote another request used is refused)."""
+
+    def admit(read: limits.Read) -> tuple[DocumentWrite, ...]:
+        counted = admission(read)
+        (quote,) = read([quotes.quote_path(shown.quote_id)])
+        return (*counted, quotes.use(shown.quote_id, quote, request_id, now))
+
+    return admit
 
 
 def _try_again(ctx: Context, customer_id: str, request_id: str, err: PaymentError) -> Unavailable:

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from homepro.domain.errors import Forbidden, InvalidInput
 from homepro.domain.models import Actor, DispatchReportInput, Role
-from homepro.domain.report import PROMISE_SECONDS, ClaimTally, Counts, build_report
+from homepro.domain.report import (
+    PROMISE_SECONDS,
+    ClaimTally,
+    Counts,
+    PromiseTally,
+    build_report,
+    promise_kept,
+)
 from homepro.domain.states import RequestStatus
 from homepro.services.context import Context
 
@@ -84,7 +91,17 @@ def report(
             recent_pending[claim.category] = recent_pending.get(claim.category, 0) - 1
     undecided = {c: n for c, n in recent_pending.items() if n > 0}
     push = views.push_totals(since, until, read_time=read_time)
-    return build_report(since, until, counts, claims, push, undecided)
+    promise = PromiseTally()
+    for quoted in views.quoted_requests(since, until, page_size, read_time=read_time):
+        waiting = quoted.status == RequestStatus.PENDING.value and quoted.claim_seconds is None
+        promise.add(
+            quoted.expected_minutes,
+            quoted.claim_seconds,
+            waiting and quoted.dispatchable_at >= cutoff,
+        )
+    quote_counts = views.quote_counts(since, until, read_time=read_time)
+    kept = promise_kept(promise, quote_counts)
+    return build_report(since, until, counts, claims, push, undecided, kept)
 
 
 def dispatch_report(ctx: Context, actor: Actor, data: DispatchReportInput) -> dict[str, Any]:

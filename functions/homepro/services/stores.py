@@ -289,6 +289,16 @@ class FirstClaim:
     dispatchable_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class QuotedRequest:
+    """A request created with a quote, as the report's promise-kept scan reads it."""
+
+    expected_minutes: float  # the wait its customer was shown
+    claim_seconds: float | None  # firstClaimedAt - dispatchableAt; None: never claimed
+    status: str
+    dispatchable_at: datetime
+
+
 class ReportViews(Protocol):
     """The reads of `dispatch_report`, each as the database stood at `read_time` (a moment of
     the last hour; None: now), so one report's several reads agree under live traffic."""
@@ -322,6 +332,52 @@ class ReportViews(Protocol):
         """Sums over the window's `notification_sent` analytics events: `notifications`,
         `sent`, `failed`, `pruned`, `sms` (aggregation queries)."""
         ...
+
+    def quoted_requests(
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
+    ) -> Iterator[QuotedRequest]:
+        """Every request of the window (`dispatchableAt`) created with a quote, paged."""
+        ...
+
+    def quote_counts(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[tuple[bool, bool], int]:
+        """Quotes shown in `[since, until)` (`createdAt`), counted by (over the promise, used
+        by a request) with aggregation queries."""
+        ...
+
+
+class Quotes(Protocol):
+    """The wait shown before paying (`quote_wait`): the live supply it is computed from, and
+    the quotes shown (`quotes/{quoteId}`, server only)."""
+
+    def busy_helpers(self) -> set[str]:
+        """Helpers holding a claim now (`helperClaims/{uid}.open` not empty): one index entry
+        each, as many as jobs are under way."""
+        ...
+
+    def recent_claims(self, category: str, since: datetime) -> list[float]:
+        """Seconds from dispatchable to first claim of the requests of `category` first
+        claimed since `since`."""
+        ...
+
+    def waiting(self, category: str) -> list[datetime]:
+        """When each request of `category` pending and payable now last became pending
+        (`pendingSince`): the requests ahead of a new one."""
+        ...
+
+    def create_quote(
+        self,
+        quote_id: str,
+        quote: Mapping[str, Any],
+        counter_path: str,
+        count: Callable[[Mapping[str, Any] | None], DocumentWrite],
+    ) -> None:
+        """In one commit: count the quote on its customer's counter (`count` gets it as read
+        and returns its write, or raises to refuse) and create `quotes/{quote_id}`."""
+        ...
+
+    def get_quote(self, quote_id: str) -> dict[str, Any] | None: ...
 
 
 class Limits(Protocol):
@@ -379,3 +435,4 @@ class Stores:
     views: ReportViews
     limits: Limits
     outbox: Outbox
+    quotes: Quotes

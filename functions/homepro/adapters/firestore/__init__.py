@@ -12,6 +12,7 @@ from homepro.adapters.documents import (
 )
 from homepro.adapters.firestore.dispatch import FirestoreDispatch
 from homepro.adapters.firestore.documents import FirestoreDocuments
+from homepro.adapters.firestore.quotes import FirestoreQuotes
 from homepro.adapters.firestore.requests import (
     FirestoreOutbox,
     FirestoreRequests,
@@ -35,4 +36,5 @@ def firestore_stores(db: firestore.Client, tuning: Tuning) -> Stores:
         analytics=DocumentAnalytics(docs),
         views=FirestoreViews(db, tuning),
         outbox=FirestoreOutbox(docs),
+        quotes=FirestoreQuotes(docs),
     )

@@ -61,6 +61,14 @@ PUSH_SUMS = ("sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )
+# quote_wait: the requests under way (their helpers are busy), a category's recent first claims,
+# its requests waiting now
+UNDER_WAY = QueryShape("requests", ("status",))
+RECENT_CLAIMS = QueryShape("requests", ("category",), "firstClaimedAt")
+WAITING = QueryShape("requests", ("category", "status"))
+# the report's promise kept: the window's requests made with a quote; the quotes shown
+QUOTED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="quote.expectedMinutes")
+QUOTES_IN_WINDOW = QueryShape("quotes", ("overPromise", "used"), "createdAt")
 QUERY_SHAPES: tuple[QueryShape, ...] = (
     STALE_PENDING,
     STALE_CLAIMS,
@@ -76,6 +84,11 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     CLAIMED_IN_WINDOW,
     ANALYTICS_IN_WINDOW,
     *SUMMED_IN_WINDOW,
+    UNDER_WAY,
+    RECENT_CLAIMS,
+    WAITING,
+    QUOTED_IN_WINDOW,
+    QUOTES_IN_WINDOW,
 )
 
 # The earliest Firestore timestamp: `field > EPOCH` means "the field is set".
@@ -160,3 +173,61 @@ def analytics_between(db: Client, kind: str, since: datetime, until: datetime) -
         filter=FieldFilter("type", "==", kind)
     )
     return _between(query, "timestamp", since, until)
+
+
+UNDER_WAY_STATUSES = ["claimed", "in_session"]
+QUOTED_FIELDS = ["status", "dispatchableAt", "firstClaimedAt", "quote.expectedMinutes"]
+
+
+def under_way(db: Client) -> Query:
+    """Requests a helper holds now (claimed or in session), their helper only."""
+    return (
+        db.collection(UNDER_WAY.collection)
+        .where(filter=FieldFilter("status", "in", UNDER_WAY_STATUSES))
+        .select(["helperId"])
+    )
+
+
+def recent_claims(db: Client, category: str, since: datetime) -> Query:
+    """Requests of `category` first claimed since `since`, the two times only."""
+    return (
+        db.collection(RECENT_CLAIMS.collection)
+        .where(filter=FieldFilter("category", "==", category))
+        .where(filter=FieldFilter("firstClaimedAt", ">=", since))
+        .select(["dispatchableAt", "firstClaimedAt"])
+    )
+
+
+def waiting(db: Client, category: str) -> Query:
+    """Requests of `category` pending now, whether payable and since when."""
+    return (
+        db.collection(WAITING.collection)
+        .where(filter=FieldFilter("category", "==", category))
+        .where(filter=FieldFilter("status", "==", "pending"))
+        .select(["paymentStatus", "pendingSince"])
+    )
+
+
+def quoted_between(db: Client, since: datetime, until: datetime, limit: int) -> Query:
+    """Requests that became dispatchable in `[since, until)` with a quote, the fields the
+    promise-kept figure reads, in pages of `limit`."""
+    query = _between(db.collection(QUOTED_IN_WINDOW.collection), "dispatchableAt", since, until)
+    return (
+        query.where(filter=FieldFilter("quote.expectedMinutes", ">=", 0))
+        .select(QUOTED_FIELDS)
+        .order_by("dispatchableAt")
+        .order_by("quote.expectedMinutes")
+        .limit(limit)
+    )
+
+
+def quotes_between(
+    db: Client, over_promise: bool, used: bool, since: datetime, until: datetime
+) -> Query:
+    """Quotes shown in `[since, until)`, over the promise or not, used or not."""
+    query = (
+        db.collection(QUOTES_IN_WINDOW.collection)
+        .where(filter=FieldFilter("overPromise", "==", over_promise))
+        .where(filter=FieldFilter("used", "==", used))
+    )
+    return _between(query, "createdAt", since, until)

@@ -9,14 +9,14 @@ from datetime import datetime
 from google.cloud import firestore
 from google.cloud.firestore_v1.aggregation import AggregationQuery
 
-from homepro.adapters.documents import first_claim
+from homepro.adapters.documents import first_claim, quoted_request
 from homepro.adapters.firestore import queries
 from homepro.adapters.firestore.documents import pages
 from homepro.domain.models import Category
 from homepro.domain.states import RequestStatus
 from homepro.services.concurrency import bounded_map
 from homepro.services.context import Tuning
-from homepro.services.stores import FirstClaim
+from homepro.services.stores import FirstClaim, QuotedRequest
 
 
 class FirestoreViews:
@@ -70,3 +70,22 @@ class FirestoreViews:
 
         fields: list[str | None] = [None, *queries.PUSH_SUMS]
         return dict(bounded_map(total, fields, min(self._tuning.io_concurrency, len(fields))))
+
+    def quoted_requests(
+        self, since: datetime, until: datetime, page_size: int, read_time: datetime | None = None
+    ) -> Iterator[QuotedRequest]:
+        query = queries.quoted_between(self._db, since, until, page_size)
+        for snap in pages(query, page_size, read_time):
+            yield quoted_request(snap.to_dict() or {})
+
+    def quote_counts(
+        self, since: datetime, until: datetime, read_time: datetime | None = None
+    ) -> dict[tuple[bool, bool], int]:
+        cells = [(over, used) for over in (False, True) for used in (False, True)]
+
+        def count(cell: tuple[bool, bool]) -> int:
+            query = queries.quotes_between(self._db, *cell, since, until)
+            return int(query.count(alias="n").get(read_time=read_time)[0][0].value)
+
+        counted = bounded_map(count, cells, self._tuning.io_concurrency)
+        return dict(zip(cells, counted, strict=True))

@@ -1,0 +1,52 @@
+"""`quote_wait`: the wait a customer is shown before paying, from the category's live supply.
+
+The supply is read cheaply: the available helpers of the category from the dispatch directory
+(a few documents), the helpers holding a claim from the requests under way (one index entry
+each), the category's requests waiting now and its first claims of the last hour (a few fields
+each). The estimate is `domain.quotes.estimate`; the quote is kept QUOTE_TTL_SECONDS for
+`create_request` to use, counted against MAX_QUOTES_PER_CUSTOMER_PER_HOUR in its commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from homepro.domain import quotes
+from homepro.domain.errors import Forbidden
+from homepro.domain.models import Actor, Category, QuoteWaitInput, Role
+from homepro.services.context import Context
+
+
+def live_supply(ctx: Context, category: str, now: datetime) -> quotes.Supply:
+    """The category's supply as it stands at `now`."""
+    busy = ctx.quotes.busy_helpers()
+    wanted = Category(category)
+    free = sum(
+        1 for user, _ in ctx.dispatch.directory() if user.serves(wanted) and user.uid not in busy
+    )
+    waiting = tuple(
+        max(0.0, (now - since).total_seconds() / 60) for since in ctx.quotes.waiting(category)
+    )
+    recent = tuple(s / 60 for s in ctx.quotes.recent_claims(category, now - quotes.RECENT))
+    return quotes.Supply(free, waiting, recent)
+
+
+def quote_wait(ctx: Context, actor: Actor, data: QuoteWaitInput) -> dict[str, Any]:
+    """A customer about to ask for help is shown the expected wait and its p90."""
+    if actor.role != Role.CUSTOMER or actor.uid is None:
+        raise Forbidden("only customers ask for the wait")
+    now = ctx.clock.now()
+    category = data.category.value
+    supply = live_supply(ctx, category, now)
+    shown = quotes.estimate(supply)
+    ttl = timedelta(seconds=ctx.policy.quote_ttl_seconds)
+    quote = quotes.quote_document(actor.uid, category, shown, supply, now, ttl)
+    quote_id = uuid.uuid4().hex[:20]
+    counter = quotes.quote_limits_path(actor.uid)
+    most = ctx.policy.abuse.quotes_per_customer_per_hour
+    ctx.quotes.create_quote(
+        quote_id, quote, counter, lambda found: quotes.count_quote(found, counter, most, now)
+    )
+    return quotes.answer(quote_id, quote)
