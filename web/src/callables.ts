@@ -179,6 +179,34 @@ export interface HistogramBucket {
   count: number;
 }
 
+/** Requests shown one side of the promise (a wait <= 15 minutes, or more) before paying. */
+export interface PromiseSide {
+  requests: number;
+  /** Claimed within 15 minutes of becoming dispatchable. */
+  claimedWithin15: number;
+  /** Still waiting, dispatchable less than 15 minutes ago: not in the share yet. */
+  undecided: number;
+  /** claimedWithin15 / (requests - undecided); null when none is decided. */
+  claimedWithin15Share: number | null;
+}
+
+/** The quotes (`quote_wait`) shown in the window, and those no request used. */
+export interface QuoteCounts {
+  shown: number;
+  unused: number;
+  shownWithin15: number;
+  unusedWithin15: number;
+  shownOver15: number;
+  unusedOver15: number;
+}
+
+/** `dispatch_report.promiseKept`: how often the wait shown before paying was kept. */
+export interface PromiseKept {
+  shownWithin15: PromiseSide;
+  shownOver15: PromiseSide;
+  quotes?: QuoteCounts;
+}
+
 /**
  * The 15-minute promise over a window (CONTRACT.md, `dispatch_report`). Rates are fractions
  * 0..1, null when there is no data; the population is the requests dispatchable in the window.
@@ -199,6 +227,8 @@ export interface DispatchReport {
   roundsPerClaim: number | null;
   push: { sent: number; failed: number; pruned: number; notifications?: number; sms?: number };
   timeToClaimHistogram?: HistogramBucket[];
+  /** The wait shown before paying, kept or not (requests made with a `quoteId`). */
+  promiseKept?: PromiseKept;
 }
 
 export const dispatchReport = callable<DispatchReportInput, DispatchReport>('dispatch_report');
