@@ -185,6 +185,31 @@ def test_an_expired_quote_is_asked_again_and_nothing_is_held(
     assert stored_quote(db, request_id).get("id") == second != first
 
 
+def test_after_a_declined_card_the_next_card_is_tried_with_a_new_wait(
+    db: Client, new_context: Callable[..., BrowserContext]
+) -> None:
+    # the declined request used its quote (one quote, one request): the form asks again
+    page = new_context().new_page()
+    account = customer(page)
+    wait = choose_category(page, "plumbing")
+    first = wait.get_attribute("data-quote-id")
+    page.get_by_test_id("description").fill(DESCRIPTION)
+    page.get_by_test_id("payment-method").select_option("pm_card_chargeCustomerFail")
+    page.get_by_test_id("submit-request").click()
+    expect(page.get_by_test_id("form-error")).to_contain_text("declined")
+    expect(wait).not_to_have_attribute("data-quote-id", str(first))
+    expect(wait).to_have_attribute("data-refreshing", "false")
+
+    if wait.get_attribute("data-over-promise") == "true":
+        page.get_by_test_id("accept-wait").click()
+    second = wait.get_attribute("data-quote-id")
+    page.get_by_test_id("payment-method").select_option("pm_card_visa")
+    request_id = submit(page)
+    assert stored_quote(db, request_id).get("id") == second != first
+    quotes = sorted(r.get("quote", {}).get("id") for r in requests_of(db, account.uid))
+    assert quotes == sorted([first, second])
+
+
 def test_the_alert_budget_saves_and_says_when_it_is_used_up(
     db: Client, new_context: Callable[..., BrowserContext], helper_account
 ) -> None:

@@ -158,6 +158,9 @@ function RequestForm() {
         void wait.refresh();
         throw new Error(STALE_QUOTE);
       }
+      // A declined card ends the request it was made for, and its quote with it (one quote,
+      // one request): the next try needs a wait of its own.
+      if (code === 'failed-precondition') void wait.refresh();
       throw err;
     }
     clientRequestId.current = null;
