@@ -263,6 +263,21 @@ def test_the_alert_budget_saves_and_says_when_it_is_used_up(
     )
     expect(page.get_by_test_id("alert-budget-used-up")).to_have_count(0)
 
+    # more than the service allows: the server's next state says its cap (here 10)
+    field.fill("20")
+    page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("settings-saved")).to_be_visible()
+    expect(page.get_by_test_id("alert-budget-capped")).to_have_count(0)  # written before
+    later = datetime.now(UTC)
+    alerts.set({"alerts": [now - timedelta(minutes=20), later], "limit": 10, "updatedAt": later})
+    expect(page.get_by_test_id("alert-budget-used")).to_have_text(
+        "2 of 10 alerts used in the last hour"
+    )
+    expect(page.get_by_test_id("alert-budget-capped")).to_have_text(
+        "The service sends at most 10 new-job alerts an hour, so that is what you get."
+    )
+    alerts.set({"alerts": [now - timedelta(minutes=20)], "limit": 3, "updatedAt": now})
+
     # 0: the job board only; empty: back to the project's budget (null)
     field.fill("0")
     page.get_by_test_id("settings-save").click()

@@ -57,6 +57,7 @@ export interface Profile {
   /** A helper's own new-job alert budget (0..ALERTS_PER_HOUR_MAX; 0 = the job board only);
    * missing or null: the project's MAX_JOB_ALERTS_PER_HOUR. The server never goes above it. */
   maxJobAlertsPerHour?: number | null;
+  updatedAt?: Timestamp | null;
 }
 
 /** The most new-job alerts an hour a helper may choose (firestore.rules allows 0..60). */

@@ -1,4 +1,5 @@
 /** `/helper/settings`: name, categories, phone, quiet hours, alert budget, notifications. */
+import type { Timestamp } from 'firebase/firestore';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorNote, Loading } from '../components/Feedback';
 import { NotificationSettings } from '../components/NotificationPrompt';
@@ -9,6 +10,7 @@ import {
   alertBudget,
   categoryLabel,
   formatClock,
+  millis,
   type Category,
   type HelperAlerts,
   type Profile,
@@ -235,7 +237,11 @@ function ProfileForm({ profile }: { profile: Profile }) {
             0 = no alerts: you find new jobs on the job board. Empty = the standard budget. You
             never get more alerts than the service's own limit, whatever you choose here.
           </p>
-          <AlertBudgetStatus uid={user.uid} own={profile.maxJobAlertsPerHour} />
+          <AlertBudgetStatus
+            uid={user.uid}
+            own={profile.maxJobAlertsPerHour}
+            ownSince={profile.updatedAt}
+          />
         </fieldset>
         <ErrorNote message={validation ?? save.error} testId="settings-error" />
         {saved && (
@@ -256,12 +262,26 @@ function ProfileForm({ profile }: { profile: Profile }) {
  * every new-job alert): "N of M alerts used in the last hour", and when used up, when they
  * resume. Re-reads the clock when the oldest counted alert leaves the hour.
  */
-function AlertBudgetStatus({ uid, own }: { uid: string; own: number | null | undefined }) {
+function AlertBudgetStatus({
+  uid,
+  own,
+  ownSince,
+}: {
+  uid: string;
+  own: number | null | undefined;
+  /** When the profile was last saved: a budget state written before knows an older choice. */
+  ownSince: Timestamp | null | undefined;
+}) {
   const state = useLive<HelperAlerts | null>(uid, (onNext, onError) =>
     watchHelperAlerts(uid, onNext, onError),
   );
   const [now, setNow] = useState(() => Date.now());
   const budget = alertBudget(state.data, own, now);
+  // The server writes min(own, MAX_JOB_ALERTS_PER_HOUR): a limit below the choice, written
+  // after the choice was saved, is the service's cap.
+  const written = state.data?.updatedAt ? state.data.updatedAt.toMillis() : 0;
+  const serverLimit =
+    typeof state.data?.limit === 'number' && written > millis(ownSince) ? state.data.limit : null;
   const nextChange = budget.nextChangeAt?.getTime() ?? null;
 
   useEffect(() => {
@@ -306,6 +326,11 @@ function AlertBudgetStatus({ uid, own }: { uid: string; own: number | null | und
       <p className="muted" data-testid="alert-budget-used">
         {budget.used} of {budget.limit} alerts used in the last hour
       </p>
+      {typeof own === 'number' && serverLimit !== null && own > serverLimit && (
+        <p className="muted small" data-testid="alert-budget-capped">
+          The service sends at most {serverLimit} new-job alerts an hour, so that is what you get.
+        </p>
+      )}
       {budget.usedUp && budget.resumesAt && (
         <p className="warning" data-testid="alert-budget-used-up">
           Alert budget used up: new jobs still show on the job board; alerts resume at{' '}
