@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from marketsim.engine import BUILTIN_POLICIES, PolicySpec, Simulation, policy_spec
-from marketsim.results import Figures, chart, figures, pooled, table
+from marketsim.results import Figures, chart, figures, pooled, promise_line, table
 from marketsim.scenario import Scenario, ScenarioError, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         for f, elapsed, errors in rows:
             note = f", {errors} error lines logged" if errors else ""
             print(f"  {f.policy}: a simulated day took {elapsed:.1f} s{note}")
+        for f, _, _ in rows:
+            print(promise_line(f))
         print(f"  chart: {png}\n")
     if args.json:
         print(json.dumps(everything, indent=2, default=str))

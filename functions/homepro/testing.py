@@ -32,6 +32,7 @@ from homepro.adapters.documents import (
     device_of,
     first_claim,
     quoted_request,
+    recent_request,
 )
 from homepro.domain import directory, outbox
 from homepro.domain.errors import Conflict, NotFound
@@ -50,7 +51,13 @@ from homepro.services.ports import (
     PushMessage,
     PushResult,
 )
-from homepro.services.stores import FirstClaim, QueriedRequest, QuotedRequest, Stores
+from homepro.services.stores import (
+    FirstClaim,
+    QueriedRequest,
+    QuotedRequest,
+    RecentRequest,
+    Stores,
+)
 
 T = TypeVar("T")
 Listener = Callable[[str, Data | None], None]
@@ -476,9 +483,9 @@ class FakeQuotes(DocumentQuotes):
         super().__init__(docs)
         self.docs = docs
 
-    def open_requests(self) -> Iterable[Data]:
-        """The requests the supply's queries look through (every one; the simulation keeps an
-        index of those not yet claimed or ended)."""
+    def open_requests(self) -> Iterable[Mapping[str, Any]]:
+        """The requests the query of those under way looks through (every one; the simulation
+        keeps an index of those not ended)."""
         return self.docs.requests.values()
 
     def busy_helpers(self) -> set[str]:
@@ -489,31 +496,19 @@ class FakeQuotes(DocumentQuotes):
                 if data.get("status") in ("claimed", "in_session") and data.get("helperId")
             }
 
-    def recent_claims(self, category: str, since: datetime) -> list[float]:
+    def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
         with self.docs.lock:
             return [
-                (data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds()
-                for data in self.claimed_since(since)
+                recent_request(data)
+                for data in self.dispatchable_since(since)
                 if data.get("category") == category
-                and data.get("firstClaimedAt") is not None
-                and data["firstClaimedAt"] >= since
                 and data.get("dispatchableAt") is not None
+                and data["dispatchableAt"] >= since
             ]
 
-    def claimed_since(self, since: datetime) -> Iterable[Data]:
-        """The requests first claimed since `since` may be among (every one here)."""
+    def dispatchable_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
+        """The requests dispatchable since `since` may be among (every one here)."""
         return self.docs.requests.values()
-
-    def waiting(self, category: str) -> list[datetime]:
-        with self.docs.lock:
-            return [
-                data["pendingSince"]
-                for data in self.open_requests()
-                if data.get("category") == category
-                and data.get("status") == "pending"
-                and data.get("paymentStatus") == "authorized"
-                and data.get("pendingSince") is not None
-            ]
 
 
 class FakeOutbox(DocumentOutbox):

@@ -9,6 +9,7 @@ import pytest
 from contract import NOW
 from homepro.domain import quotes
 from homepro.domain.errors import ResourceExhausted
+from homepro.services.stores import RecentRequest
 
 
 def _seed_supply(backend):
@@ -17,12 +18,16 @@ def _seed_supply(backend):
         "under-way-1": {"category": "plumbing", "status": "claimed", "helperId": "h1"},
         "under-way-2": {"category": "hvac", "status": "in_session", "helperId": "h2"},
         "done": {"category": "plumbing", "status": "completed", "helperId": "h3"},
-        "waits": {"category": "plumbing", "status": "pending", "pendingSince": NOW},
-        "unpaid": {
+        "waits": {
             "category": "plumbing",
             "status": "pending",
-            "paymentStatus": "requires_payment",
-            "pendingSince": NOW,
+            "dispatchableAt": NOW - timedelta(minutes=3),
+        },
+        "expired": {
+            "category": "plumbing",
+            "status": "expired",
+            "dispatchableAt": NOW - timedelta(minutes=40),
+            "expiredAt": NOW - timedelta(minutes=10),
         },
         "recent": {
             "category": "plumbing",
@@ -51,9 +56,13 @@ def test_the_live_supply_reads(backend):
     _seed_supply(backend)
     port = backend.stores.quotes
     assert port.busy_helpers() == {"h1", "h2"}
-    assert port.recent_claims("plumbing", NOW - timedelta(hours=1)) == [120.0]
-    assert port.waiting("plumbing") == [NOW]
-    assert port.waiting("electrical") == []
+    found = port.recent_requests("plumbing", NOW - timedelta(hours=1))
+    assert sorted(found, key=lambda r: r.dispatchable_at) == [
+        RecentRequest(NOW - timedelta(minutes=40), None, NOW - timedelta(minutes=10)),
+        RecentRequest(NOW - timedelta(minutes=10), NOW - timedelta(minutes=8), None),
+        RecentRequest(NOW - timedelta(minutes=3), None, None),
+    ]
+    assert port.recent_requests("electrical", NOW - timedelta(hours=1)) == []
 
 
 def test_a_quote_is_counted_and_stored_in_one_commit(backend):

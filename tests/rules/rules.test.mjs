@@ -88,6 +88,11 @@ const SEED = {
   "testFaults/before_stripe_call": { point: "before_stripe_call" },
   "outbox/rPending-v1": { kind: "transition", requestId: "rPending", version: 1, owedAt: LONG_AGO },
   "stripeBudget/i10-18000000000": { pool: "i", slot: 18000000000, second: 1800000000, expireAt: LONG_AGO },
+  "quotes/q1": {
+    customerId: "c1", category: "plumbing", expectedMinutes: 4, p90Minutes: 9.6, overPromise: false,
+    helpersAvailable: 3, createdAt: LONG_AGO, expiresAt: LONG_AGO, used: false, requestId: null,
+  },
+  "quoteLimits/c1": { asked: [LONG_AGO], updatedAt: LONG_AGO, expireAt: LONG_AGO },
 };
 
 function request(customerId, status, paymentStatus) {
@@ -328,6 +333,15 @@ const CASES = [
   ["deny", "admin", "list the Stripe budget", list("stripeBudget")],
   ["deny", "customer", "take a Stripe budget token", set("stripeBudget/i10-18000000001", { slot: 18000000001 })],
   ["deny", "helper", "free a Stripe budget token", remove("stripeBudget/i10-18000000000")],
+  // the waits shown before paying (server only: the callable answers what a customer sees)
+  ["deny", "customer", "read their own quote", get("quotes/q1")],
+  ["deny", "admin", "list the quotes", list("quotes")],
+  ["deny", "helper", "read a customer's quote", get("quotes/q1")],
+  ["deny", "customer", "forge a short wait", set("quotes/q2", { customerId: "c1", expectedMinutes: 1 })],
+  ["deny", "customer", "extend their quote", update("quotes/q1", { expiresAt: Timestamp.fromDate(new Date("2099-01-01T00:00:00Z")) })],
+  ["deny", "customer", "free a used quote", update("quotes/q1", { used: false, requestId: null })],
+  ["deny", "customer", "read their quote counter", get("quoteLimits/c1")],
+  ["deny", "customer", "reset their quote counter", remove("quoteLimits/c1")],
 ];
 
 const names = CASES.map(([expect, who, what]) => `${expect}: ${who} ${what}`);

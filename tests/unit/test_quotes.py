@@ -11,7 +11,7 @@ from homepro.domain.policy import AbuseLimits
 from homepro.domain.quotes import Supply, estimate
 from homepro.services import payments
 from homepro.services.quotes import live_supply, quote_wait
-from homepro.testing import FakeDocuments, fake_docs, make_context
+from homepro.testing import FakeClock, FakeDocuments, fake_docs, make_context
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 OTHER = Actor(uid="cust-2", role="customer")
@@ -40,35 +40,46 @@ def helpers(docs: FakeDocuments, n: int, **fields) -> list[str]:
 
 
 def test_no_free_helper_says_over_the_promise():
-    shown = estimate(Supply(free_helpers=0))
-    assert shown.expected_minutes == quotes.NO_HELPER_MINUTES > 15
-    assert shown.over_promise and shown.p90_minutes >= shown.expected_minutes
+    shown = estimate(Supply(free_helpers=0, recent=((2.0, True),) * 50))
+    assert shown.expected_minutes == 30.0 > 15  # the horizon: a pending request's life
+    assert shown.over_promise and shown.p90_minutes == quotes.NO_HELPER_P90_MINUTES
 
 
 def test_known_supply_gives_the_prior_and_more_helpers_a_shorter_wait():
     one, three, twenty = (estimate(Supply(n)) for n in (1, 3, 20))
-    assert one.expected_minutes == pytest.approx(quotes.prior_minutes(1), abs=0.1)
-    assert one.expected_minutes > three.expected_minutes > twenty.expected_minutes
-    assert twenty.expected_minutes >= quotes.FLOOR_MINUTES
+    assert (one.expected_minutes, one.p90_minutes) == (12.0, 28.8)
+    assert three.expected_minutes == 7.0  # 2.5 + 9.5 / 3 ** 0.7 = 6.90, to the tenth above
+    assert twenty.expected_minutes == 3.7
     assert twenty.p90_minutes == pytest.approx(twenty.expected_minutes * quotes.P90_RATIO, 0.05)
 
 
-def test_recent_claims_pull_the_estimate_towards_what_they_show():
-    prior = estimate(Supply(10)).expected_minutes
-    slow = estimate(Supply(10, recent=(9.0,) * 30)).expected_minutes
-    fast = estimate(Supply(10, recent=(1.0,) * 30)).expected_minutes
-    assert fast < prior < slow
-    # weighed by how many: 30 claims of 9 minutes against the prior's PRIOR_WEIGHT
-    w = quotes.PRIOR_WEIGHT
-    assert slow == pytest.approx((w * quotes.prior_minutes(10) + 30 * 9.0) / (w + 30), abs=0.1)
+def test_recent_waits_outweigh_the_prior_as_they_grow_in_number():
+    # eight requests of the last hour, each claimed after 9 minutes: as much as the prior
+    prior = quotes.prior_minutes(10)
+    eight = estimate(Supply(10, recent=((9.0, True),) * 8)).expected_minutes
+    assert eight == pytest.approx((prior + 9.0) / 2, abs=0.1)
+    many = estimate(Supply(10, recent=((9.0, True),) * 80)).expected_minutes
+    assert eight < many < 9.0
+    fast = estimate(Supply(10, recent=((1.0, True),) * 80)).expected_minutes
+    assert fast < prior
 
 
-def test_requests_waiting_longer_than_the_estimate_raise_it():
-    base = estimate(Supply(2, recent=(3.0,) * 10)).expected_minutes
-    queued = estimate(Supply(2, waiting=(20.0, 25.0, 30.0), recent=(3.0,) * 10))
-    assert queued.expected_minutes > base
-    # waiting less than the estimate says nothing
-    assert estimate(Supply(2, waiting=(0.5,), recent=(3.0,) * 10)).expected_minutes == base
+def test_the_median_and_p90_of_known_waits():
+    waits = tuple((float(m), True) for m in range(1, 11))  # 1..10 minutes, all claimed
+    assert quotes.waited_quantile(waits, 0.5, 30) == 5.0
+    assert quotes.waited_quantile(waits, 0.9, 30) == 9.0
+
+
+def test_requests_still_waiting_count_as_far_as_they_got():
+    # four claimed within 2 minutes, six still waiting after 20: the median is not 2
+    recent = ((2.0, True),) * 4 + ((20.0, False),) * 6
+    assert quotes.waited_quantile(recent, 0.5, 30) == 30.0  # too few over to say: the horizon
+    # ended unclaimed (expired after 30, cancelled after 12) is a wait over, and a long one
+    ended = ((2.0, True),) * 4 + ((12.0, True), (30.0, True), (30.0, True))
+    assert quotes.waited_quantile(ended, 0.5, 30) == 2.0
+    assert quotes.waited_quantile(ended, 0.9, 30) == 30.0
+    slow = estimate(Supply(5, recent=((20.0, False),) * 30))
+    assert slow.over_promise
 
 
 # ---------------------------------------------------------------- the live supply
@@ -84,22 +95,19 @@ def test_the_supply_counts_free_helpers_of_the_category_only(ctx):
     assert supply.free_helpers == 2  # h1, h2: h0 holds a claim, elec serves another category
 
 
-def test_the_supply_reads_recent_claims_and_waiting_requests(ctx):
+def test_the_supply_reads_the_last_hours_requests_of_the_category(ctx):
     docs = fake_docs(ctx)
     now = ctx.clock.now()
-    docs.add_request("old", status="claimed", firstClaimedAt=now - timedelta(hours=2), helperId="x")
-    docs.add_request(
-        "recent",
-        status="completed",
-        dispatchableAt=now - timedelta(minutes=20),
-        firstClaimedAt=now - timedelta(minutes=17),
-    )
-    docs.add_request("waits", pendingSince=now - timedelta(minutes=4))
-    docs.add_request("unpaid", paymentStatus="requires_payment")
-    docs.add_request("other", category="hvac")
+    ago = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
+    docs.add_request("old", status="completed", dispatchableAt=ago(120), firstClaimedAt=ago(110))
+    docs.add_request("claimed", status="completed", dispatchableAt=ago(20), firstClaimedAt=ago(17))
+    docs.add_request("expired", status="expired", dispatchableAt=ago(50), expiredAt=ago(20))
+    docs.add_request("gave-up", status="cancelled", dispatchableAt=ago(10), cancelledAt=ago(4))
+    docs.add_request("waits", dispatchableAt=ago(4))
+    docs.add_request("other", category="hvac", dispatchableAt=ago(4))
     supply = live_supply(ctx, "plumbing", now)
-    assert supply.recent == (3.0,)
-    assert supply.waiting == (4.0,)
+    assert sorted(supply.recent) == [(3.0, True), (4.0, False), (6.0, True), (30.0, True)]
+    assert supply.horizon_minutes == ctx.policy.pending_timeout_minutes
 
 
 # ---------------------------------------------------------------- quote_wait
@@ -130,6 +138,15 @@ def test_only_customers_ask_for_the_wait(ctx):
         quote_wait(ctx, Actor(uid="h", role="helper"), QuoteWaitInput(category="hvac"))
 
 
+def test_quote_ids_are_their_customers_and_moments():
+    now = FakeClock().now()
+    assert quotes.quote_id_for("c1", now) == quotes.quote_id_for("c1", now)
+    assert quotes.quote_id_for("c1", now) != quotes.quote_id_for("c2", now)
+    assert quotes.quote_id_for("c1", now) != quotes.quote_id_for(
+        "c1", now + timedelta(microseconds=1)
+    )
+
+
 def test_a_bad_category_is_invalid_input():
     with pytest.raises(InvalidInput) as err:
         parse_input(QuoteWaitInput, {"category": "roofing"})
@@ -138,11 +155,13 @@ def test_a_bad_category_is_invalid_input():
 
 def test_quotes_are_limited_per_customer_per_hour():
     ctx = make_context(FakeDocuments(), abuse=AbuseLimits(quotes_per_customer_per_hour=2))
+    first = ctx.clock.now()
     for _ in range(2):
         quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))
+        ctx.clock.advance(seconds=1)
     with pytest.raises(ResourceExhausted) as err:
         quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))
-    assert err.value.retry_at == ctx.clock.now() + timedelta(hours=1)
+    assert err.value.retry_at == first + timedelta(hours=1)
     quote_wait(ctx, OTHER, QuoteWaitInput(category="hvac"))  # another customer's own count
     ctx.clock.advance(hours=1)
     quote_wait(ctx, CUSTOMER, QuoteWaitInput(category="hvac"))

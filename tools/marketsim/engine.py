@@ -27,7 +27,7 @@ import heapq
 import logging
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from homepro.domain.models import (
     CreateRequestInput,
     Device,
     EndSessionInput,
+    QuoteWaitInput,
     RequestDoc,
     RequestRef,
     Role,
@@ -56,7 +57,7 @@ from homepro.domain.policy import AbuseLimits, Policy
 from homepro.domain.sessions import DEFAULT_CHECKLISTS
 from homepro.domain.states import TERMINAL_REQUEST_STATES
 from homepro.logs import LOGGER
-from homepro.services import claims, payments, sessions, sweeps
+from homepro.services import claims, payments, quotes, sessions, sweeps
 from homepro.services.context import Context, Tuning
 from homepro.services.drain import OutboxBusy, drain_task
 from homepro.services.ports import PushMessage, PushResult
@@ -68,6 +69,7 @@ from homepro.testing import (
     FakeDispatch,
     FakeDocuments,
     FakePayments,
+    FakeQuotes,
     FakeRequests,
     FakeVideo,
     fake_stores,
@@ -119,9 +121,10 @@ BACKGROUND = ("0-shift", "0-look")
 FATIGUE_HALF_AT = 20
 FATIGUE_WINDOW = timedelta(minutes=60)
 
-# Issue 17 item 3 (not built yet): a customer shown an expected wait over WALK_AWAY_OVER_MINUTES
-# before paying walks away with WALK_AWAY_CHANCE, and counts as not served. The product shows no
-# wait yet (`Simulation._quoted_wait` is None), so nobody walks away.
+# Issue 17 item 3: before paying, each customer asks the product for the wait (`quote_wait`, at
+# the simulated time, on the simulation's database); shown an expected wait over
+# WALK_AWAY_OVER_MINUTES they walk away with WALK_AWAY_CHANCE (their own draw), and count as not
+# served. Fixed here, like fatigue, so that no estimator is tuned against them.
 WALK_AWAY_OVER_MINUTES = 15
 WALK_AWAY_CHANCE = 0.5
 
@@ -171,7 +174,7 @@ def parse_value(name: str, value: Any) -> Any:
 # accounts makes a day of thousands of requests): the abuse limits, which bound one account or
 # one address, are not what the simulation measures.
 UNLIMITED = 10**9
-HONEST_MARKET = AbuseLimits(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED)
+HONEST_MARKET = AbuseLimits(*(UNLIMITED,) * 6)
 
 
 def policy_spec(name: str, *layers: Mapping[str, Any]) -> PolicySpec:
@@ -300,6 +303,42 @@ class SimDispatch(FakeDispatch):
         return list(self._directory)
 
 
+class SimQuotes(FakeQuotes):
+    """The quote's reads of the live supply look through the requests not ended yet and those
+    dispatchable in the last hour only (kept as the requests are written), not the whole day."""
+
+    def __init__(self, docs: FakeDocuments) -> None:
+        super().__init__(docs)
+        self._open: dict[str, Mapping[str, Any]] = {}
+        self._dispatchable: list[tuple[datetime, str]] = []  # (dispatchableAt, id), in order
+        self._seen: set[str] = set()
+        docs.listeners.append(self._written)
+
+    def _written(self, path: str, data: Mapping[str, Any] | None) -> None:
+        collection, _, request_id = path.partition("/")
+        if collection != "requests" or "/" in request_id:
+            return
+        if data is not None and data.get("status") in OPEN:
+            self._open[request_id] = data
+        else:
+            self._open.pop(request_id, None)
+        since = data.get("dispatchableAt") if data is not None else None
+        if since is not None and request_id not in self._seen:
+            self._seen.add(request_id)
+            self._dispatchable.append((since, request_id))
+
+    def open_requests(self) -> Iterable[Mapping[str, Any]]:
+        return list(self._open.values())
+
+    def dispatchable_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
+        found = []
+        for moment, request_id in reversed(self._dispatchable):
+            if moment < since:
+                break
+            found.append(self.docs.requests[request_id])
+        return found
+
+
 class SimInbox(DocumentInbox):
     """Tells the simulation who each round reached."""
 
@@ -322,6 +361,7 @@ def sim_stores(
         requests=SimRequests(docs),
         dispatch=SimDispatch(docs),
         inbox=SimInbox(docs, on_round),
+        quotes=SimQuotes(docs),
     )
 
 
@@ -530,23 +570,24 @@ class Simulation:
 
         return run
 
-    def _quoted_wait(self, category: str) -> float | None:
-        """The expected wait the product shows before the card is asked for (issue 17 item 3,
-        `quote_wait`, not built yet): None, nothing is shown. Never invented here."""
-        return None
+    def _quoted_wait(self, customer: str, category: str) -> dict[str, Any]:
+        """The wait the product shows the customer before the card is asked for: its own
+        `quote_wait`, on the simulation's database at the simulated time."""
+        actor = Actor(uid=customer, role=Role.CUSTOMER)
+        return quotes.quote_wait(self.ctx, actor, QuoteWaitInput(category=category))
 
-    def _walks_away(self, n: int, category: str) -> bool:
+    def _walks_away(self, n: int, shown: Mapping[str, Any]) -> bool:
         """Whether the customer of arrival `n`, shown a wait over WALK_AWAY_OVER_MINUTES, walks
-        away (their own draw). Once a wait is quoted, the figures must count these as not
-        served (`events["walked away"]`)."""
-        shown = self._quoted_wait(category)
-        if shown is None or shown <= WALK_AWAY_OVER_MINUTES:
+        away (their own draw: every policy faces the same customers). The figures count these
+        as not served (`events["walked away"]`)."""
+        if float(shown["expectedMinutes"]) <= WALK_AWAY_OVER_MINUTES:
             return False
         return self._rng("walk-away", n).random() < WALK_AWAY_CHANCE
 
     def _arrive(self, n: int, customer: str, category: str) -> Callable[[], None]:
         def run() -> None:
-            if self._walks_away(n, category):
+            shown = self._quoted_wait(customer, category)
+            if self._walks_away(n, shown):
                 self.events["walked away"] += 1
                 return
             data = CreateRequestInput(
@@ -554,6 +595,7 @@ class Simulation:
                 description=f"Simulated request {n}: please help.",
                 payment_method_id="pm_card_visa",
                 client_request_id=f"sim-{n}",
+                quote_id=shown["quoteId"],
             )
             result = payments.create_request(
                 self.ctx, Actor(uid=customer, role=Role.CUSTOMER), data

@@ -30,6 +30,17 @@ class Figures:
     days: int = 1
     within_15_range: tuple[float, float] | None = None  # lowest and highest day (several seeds)
     requests_total: int = 0  # every day's requests (the chart's denominator)
+    # The wait shown before paying (issue 17 item 3): customers who walked away (not served:
+    # they count in the denominator of `within_15`), the share claimed within 15 minutes of the
+    # requests shown a wait <= 15 and of those shown more, and the expected wait's median
+    # absolute error against the actual wait, beside a constant guess of the day's median.
+    walked_away: int = 0
+    shown_within: int = 0
+    kept_within: float | None = None
+    shown_over: int = 0
+    kept_over: float | None = None
+    wait_error: float | None = None
+    constant_error: float | None = None
 
     def row(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k != "minutes_to_claim"}
@@ -59,11 +70,17 @@ def figures(policy: str, outcome: Outcome) -> Figures:
     )
     shift_hours = sum(h.shift_seconds for h in outcome.helpers) / 3600
     ttc = report["timeToClaimSeconds"]
+    walked = outcome.events["walked away"]
+    # walk-aways are customers not served: in the denominator of the 15-minute share
+    within = sum(1 for m in minutes if m <= 15)
+    served_or_not = total - report["undecided"] + walked
+    kept = report["promiseKept"]
+    error, constant = wait_errors(quoted_waits(outcome))
     return Figures(
         policy=policy,
         requests=total,
         claimed=report["claimed"],
-        within_15=report["claimedWithin15MinShare"],
+        within_15=round(within / served_or_not, 4) if served_or_not else None,
         p50=_minutes(ttc["p50"]),
         p90=_minutes(ttc["p90"]),
         p99=_minutes(ttc["p99"]),
@@ -74,8 +91,48 @@ def figures(policy: str, outcome: Outcome) -> Figures:
         helper_notifications_per_hour=round(told / shift_hours, 2) if shift_hours else 0.0,
         rounds_per_claim=report["roundsPerClaim"],
         minutes_to_claim=tuple(minutes),
-        requests_total=total,
+        requests_total=total + walked,
+        walked_away=walked,
+        shown_within=kept["shownWithin15"]["requests"],
+        kept_within=kept["shownWithin15"]["claimedWithin15Share"],
+        shown_over=kept["shownOver15"]["requests"],
+        kept_over=kept["shownOver15"]["claimedWithin15Share"],
+        wait_error=error,
+        constant_error=constant,
     )
+
+
+def quoted_waits(outcome: Outcome) -> list[tuple[float, float]]:
+    """(expected minutes shown, actual minutes waited) of every request made with a quote: the
+    actual wait is from dispatchable to the first claim, or, never claimed, to when it ended
+    (the customer cancelled, or it expired: they waited that long and were not served)."""
+    found = []
+    for data in outcome.docs.requests.values():
+        quote, since = data.get("quote"), data.get("dispatchableAt")
+        if not quote or since is None:
+            continue
+        ended = data.get("firstClaimedAt") or data.get("cancelledAt") or data.get("expiredAt")
+        if ended is None:
+            continue
+        found.append((float(quote["expectedMinutes"]), (ended - since).total_seconds() / 60))
+    return found
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def wait_errors(pairs: Sequence[tuple[float, float]]) -> tuple[float | None, float | None]:
+    """The median absolute error (minutes) of the expected wait shown, and of a constant guess
+    of the day's median wait (what a product with no live estimate could show at best)."""
+    if not pairs:
+        return None, None
+    day = _median([actual for _, actual in pairs])
+    shown = _median([abs(expected - actual) for expected, actual in pairs])
+    constant = _median([abs(day - actual) for _, actual in pairs])
+    return round(shown, 2), round(constant, 2)
 
 
 def pooled(days: Sequence[Figures]) -> Figures:
@@ -113,6 +170,13 @@ def pooled(days: Sequence[Figures]) -> Figures:
             min(d.within_15 or 0.0 for d in days),
             max(d.within_15 or 0.0 for d in days),
         ),
+        walked_away=round(sum(d.walked_away for d in days) / len(days)),
+        shown_within=round(sum(d.shown_within for d in days) / len(days)),
+        kept_within=of("kept_within"),
+        shown_over=round(sum(d.shown_over for d in days) / len(days)),
+        kept_over=of("kept_over"),
+        wait_error=of("wait_error", 2),
+        constant_error=of("constant_error", 2),
     )
 
 
@@ -178,6 +242,20 @@ def table(title: str, rows: Sequence[Figures]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def promise_line(f: Figures) -> str:
+    """The wait shown before paying, kept or not, and how close the expected wait was."""
+    if f.wait_error is not None and f.constant_error:
+        better = f", {100 * (1 - f.wait_error / f.constant_error):.0f} % below it"
+    else:
+        better = ""
+    return (
+        f"  {f.policy}: shown <= 15 min: {f.shown_within} requests, {_pct(f.kept_within)} claimed"
+        f" within 15 (goal >= 97 %); shown more: {f.shown_over}, {_pct(f.kept_over)}; walked"
+        f" away {f.walked_away}; expected-wait error (median abs) {_min(f.wait_error)} min vs"
+        f" {_min(f.constant_error)} min for the day's median{better}"
+    )
 
 
 def chart(title: str, rows: Sequence[Figures], path: Path, horizon_minutes: float = 60) -> None:

@@ -51,6 +51,7 @@ from homepro.services.stores import (
     QueriedRequest,
     QuotedRequest,
     ReadingPlanner,
+    RecentRequest,
     ReservedRound,
     SessionPlanner,
 )
@@ -705,10 +706,13 @@ class DocumentQuotes(ABC):
     def busy_helpers(self) -> set[str]: ...
 
     @abstractmethod
-    def recent_claims(self, category: str, since: datetime) -> list[float]: ...
+    def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]: ...
 
-    @abstractmethod
-    def waiting(self, category: str) -> list[datetime]: ...
+
+def recent_request(data: Mapping[str, Any]) -> RecentRequest:
+    """A recent request as the quote reads it (`Quotes.recent_requests`)."""
+    ended = data.get("cancelledAt") or data.get("expiredAt")
+    return RecentRequest(data["dispatchableAt"], data.get("firstClaimedAt"), ended)
 
 
 def quoted_request(data: Mapping[str, Any]) -> QuotedRequest:

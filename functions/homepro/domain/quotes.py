@@ -1,9 +1,9 @@
 """The wait shown before paying (issue 17 item 3): known supply -> known answer.
 
 `quote_wait {category}` answers the expected wait to a helper's claim and its p90, from the
-category's live supply (`Supply`: helpers available and holding no claim, the requests of the
-category waiting now, and the recent times to claim) through `estimate`, a pure function the
-simulation justifies (docs: README "The wait shown"). What was shown is kept for a short while
+category's live supply (`Supply`: helpers available and holding no claim, and how the waits of
+the category's requests of the last hour went) through `estimate`, a pure function the
+simulation justifies (README "The wait shown"). What was shown is kept for a short while
 in `quotes/{quoteId}` (server only); `create_request {quoteId}` checks it (`shown`) and the
 request stores it (`quote: {id, expectedMinutes, p90Minutes, shownAt}`) in its creating
 commit, which also marks the quote used (`use`): one quote, one request.
@@ -11,6 +11,7 @@ commit, which also marks the quote used (`use`): one quote, one request.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,32 +25,33 @@ from homepro.domain.writes import DocumentWrite
 QUOTES = "quotes"
 QUOTE_LIMITS = "quoteLimits"
 PROMISE_MINUTES = 15
-# How far back the recent times to claim of a category are read (the report's p50 moves over
-# hours; an hour holds enough claims of a category on a weekday, and forgets the morning rush).
+# How far back the recent requests of a category are read (the waits move over hours; an hour
+# holds a few dozen requests of a category on a weekday, and forgets the morning rush).
 RECENT = timedelta(hours=1)
 # A quote document is kept this long after it was shown, for the report's count of quotes never
 # used (its window is a day by default); Firestore's TTL policy on `expireAt` deletes it then.
 KEEP_QUOTES = timedelta(days=8)
 HOUR = timedelta(hours=1)
 
-# ---------------------------------------------------------------- the estimator's constants
-# Fitted on the simulation (tools/simulate.py --quotes; README "The wait shown"), never on the
-# people it models: a helper acts on a new job after a delay (the scenarios' claim delay has a
-# median of 3 minutes), and the more helpers are free, the sooner one of them does.
-# With no free helper, the wait is that of a helper finishing a job: shown as over the promise.
-NO_HELPER_MINUTES = 30.0
+# ---------------------------------------------------------------- the estimator
+# Constants fitted on the simulation (`make simulate` prints the expected wait's error beside a
+# constant guess; README "The wait shown" has the figures), never on the people it models.
+# With no free helper, the wait is that of a helper coming on duty or finishing a job: shown
+# over the promise. The p90 then: an hour (shifts change, sessions end, within it).
 NO_HELPER_P90_MINUTES = 60.0
-# The wait of one free helper alone (minutes, median and p90), and how the wait falls with more
-# of them: median(n) = FLOOR + (ONE - FLOOR) / n ** SHRINK.
+# The median wait with n free helpers, before any recent request says otherwise:
+# FLOOR + (ONE - FLOOR) / n ** SHRINK (one helper: 12 minutes; three: 6.9; twenty: 3.7). The
+# simulated days' medians were 6-9 minutes with 10+ helpers free, longer with fewer; the recent
+# requests, once there are a few, outweigh it.
 ONE_HELPER_MINUTES = 12.0
 FLOOR_MINUTES = 2.5
 SHRINK = 0.7
-P90_RATIO = 2.4  # p90 / median of the time to claim, seen across supplies
-# Recent claims of the category pull the prior towards what they show, weighing as many
-# claims as this (fewer recent claims: the prior counts more).
-PRIOR_WEIGHT = 6
-# A request of the category already waiting longer than the estimate says the estimate is low.
-WAITING_WEIGHT = 1.0
+# p90 / median of the time to claim when the recent requests cannot say (2.35-2.8 simulated).
+P90_RATIO = 2.4
+# The prior weighs as much as this many recent requests: an hour of a weekday's plumbing (20+
+# requests) outweighs it; a quiet category at night (two or three) does not. Of 4, 8 and 16,
+# 8 gave the smallest error on the weekday (tools/simulate.py, seed 20260310).
+PRIOR_WEIGHT = 8
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,11 @@ class Supply:
     """What the wait of a new request of one category depends on, as read now."""
 
     free_helpers: int  # available, serving the category, holding no claim
-    waiting: tuple[float, ...] = ()  # minutes the category's dispatchable requests have waited
-    recent: tuple[float, ...] = ()  # minutes to first claim of the category's recent claims
+    # the category's requests dispatchable in the last hour: (minutes waited, whether the wait
+    # is over: claimed, or ended unclaimed); a request still waiting has waited at least that
+    recent: tuple[tuple[float, bool], ...] = ()
+    # a request pending this long expires (PENDING_TIMEOUT_MINUTES): no wait is longer
+    horizon_minutes: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -71,41 +76,51 @@ class Estimate:
         return self.expected_minutes > PROMISE_MINUTES
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def prior_minutes(free_helpers: int) -> float:
-    """The median wait with `free_helpers` free (at least one), before any recent claim."""
+    """The median wait with `free_helpers` free (at least one), before any recent request."""
     return FLOOR_MINUTES + (ONE_HELPER_MINUTES - FLOOR_MINUTES) / math.pow(free_helpers, SHRINK)
+
+
+def waited_quantile(recent: Sequence[tuple[float, bool]], share: float, horizon: float) -> float:
+    """The wait by which `share` of requests are over (claimed or ended), from the recent ones
+    (Kaplan-Meier: a request still waiting counts only as long as it has waited). When too few
+    are over to say, the longest seen or the horizon, whichever is longer."""
+    ordered = sorted(recent)
+    at_risk, left, i = len(ordered), 1.0, 0
+    while i < len(ordered):
+        moment, ended, seen = ordered[i][0], 0, 0
+        while i < len(ordered) and ordered[i][0] == moment:
+            ended += ordered[i][1]
+            seen += 1
+            i += 1
+        if ended:
+            left *= 1 - ended / at_risk
+        at_risk -= seen
+        if left <= 1 - share + 1e-9:  # (1 - 1/10)(1 - 1/9)... is 0.1 give or take a bit
+            return moment
+    return max(horizon, ordered[-1][0]) if ordered else horizon
 
 
 def estimate(supply: Supply) -> Estimate:
     """The expected wait (minutes, a median) and its p90 for a request made now.
 
-    No free helper: over the promise (`NO_HELPER_MINUTES`), whatever was recent. Else the prior
-    of the free helpers, pulled towards the median of the recent claims (weighted by how many
-    there are), and raised by the requests already waiting longer (they are ahead in line and
-    say helpers are slower than the prior thinks)."""
+    No free helper: over the promise (the horizon, a pending request's life), whatever was
+    recent. Else the prior of the free helpers, weighed against what the category's requests of
+    the last hour went through (their median and p90, those still waiting counted as far as they
+    got), each recent request weighing one, the prior PRIOR_WEIGHT."""
     if supply.free_helpers <= 0:
-        recent = _median(supply.recent) if supply.recent else 0.0
-        expected = max(NO_HELPER_MINUTES, recent)
-        return Estimate(_round(expected), _round(max(NO_HELPER_P90_MINUTES, expected * P90_RATIO)))
+        expected = max(supply.horizon_minutes, PROMISE_MINUTES + 1)
+        return Estimate(_round(expected), _round(max(NO_HELPER_P90_MINUTES, expected)))
     prior = prior_minutes(supply.free_helpers)
-    expected = prior
-    if supply.recent:
-        n = len(supply.recent)
-        expected = (PRIOR_WEIGHT * prior + n * _median(supply.recent)) / (PRIOR_WEIGHT + n)
-    ahead = [age for age in supply.waiting if age > expected]
-    if ahead:
-        # requests waiting past the estimate, beyond the free helpers who could take them first
-        queued = max(0, len(ahead) - supply.free_helpers + 1)
-        expected += WAITING_WEIGHT * queued * expected
-    return Estimate(_round(expected), _round(expected * P90_RATIO))
+    n = len(supply.recent)
+    if not n:
+        return Estimate(_round(prior), _round(prior * P90_RATIO))
+    horizon = supply.horizon_minutes
+    median = waited_quantile(supply.recent, 0.5, horizon)
+    p90 = waited_quantile(supply.recent, 0.9, horizon)
+    expected = (PRIOR_WEIGHT * prior + n * median) / (PRIOR_WEIGHT + n)
+    tail = (PRIOR_WEIGHT * prior * P90_RATIO + n * p90) / (PRIOR_WEIGHT + n)
+    return Estimate(_round(expected), _round(max(tail, expected)))
 
 
 def _round(minutes: float) -> float:
@@ -114,6 +129,13 @@ def _round(minutes: float) -> float:
 
 
 # ---------------------------------------------------------------- the quote document
+
+
+def quote_id_for(customer_id: str, now: datetime) -> str:
+    """A quote's id: its customer's and its moment's digest (the same customer twice in one
+    microsecond is refused as busy; a replayed simulation makes the same ids)."""
+    digest = hashlib.sha256(f"{customer_id}\x00{now.isoformat()}".encode()).hexdigest()
+    return f"q{digest[:19]}"
 
 
 def quote_path(quote_id: str) -> str:
@@ -140,8 +162,8 @@ def quote_document(
         "p90Minutes": shown.p90_minutes,
         "overPromise": shown.over_promise,
         "helpersAvailable": supply.free_helpers,
-        "waiting": len(supply.waiting),
-        "recentClaims": len(supply.recent),
+        "recentRequests": len(supply.recent),
+        "stillWaiting": sum(1 for _, over in supply.recent if not over),
         "createdAt": now,
         "expiresAt": now + ttl,
         "used": False,

@@ -2,21 +2,23 @@
 
 The supply is read cheaply: the available helpers of the category from the dispatch directory
 (a few documents), the helpers holding a claim from the requests under way (one index entry
-each), the category's requests waiting now and its first claims of the last hour (a few fields
-each). The estimate is `domain.quotes.estimate`; the quote is kept QUOTE_TTL_SECONDS for
-`create_request` to use, counted against MAX_QUOTES_PER_CUSTOMER_PER_HOUR in its commit.
+each), the category's requests dispatchable in the last hour (a few fields each). The estimate
+is `domain.quotes.estimate`; the quote is kept QUOTE_TTL_SECONDS for `create_request` to use,
+counted against MAX_QUOTES_PER_CUSTOMER_PER_HOUR in its commit.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homepro.domain import quotes
 from homepro.domain.errors import Forbidden
 from homepro.domain.models import Actor, Category, QuoteWaitInput, Role
 from homepro.services.context import Context
+
+if TYPE_CHECKING:
+    from homepro.services.stores import RecentRequest
 
 
 def live_supply(ctx: Context, category: str, now: datetime) -> quotes.Supply:
@@ -26,11 +28,19 @@ def live_supply(ctx: Context, category: str, now: datetime) -> quotes.Supply:
     free = sum(
         1 for user, _ in ctx.dispatch.directory() if user.serves(wanted) and user.uid not in busy
     )
-    waiting = tuple(
-        max(0.0, (now - since).total_seconds() / 60) for since in ctx.quotes.waiting(category)
+    recent = tuple(
+        waited(request, now)
+        for request in ctx.quotes.recent_requests(category, now - quotes.RECENT)
     )
-    recent = tuple(s / 60 for s in ctx.quotes.recent_claims(category, now - quotes.RECENT))
-    return quotes.Supply(free, waiting, recent)
+    return quotes.Supply(free, recent, float(ctx.policy.pending_timeout_minutes))
+
+
+def waited(request: RecentRequest, now: datetime) -> tuple[float, bool]:
+    """How long a recent request waited (minutes), and whether its wait is over (claimed, or
+    ended unclaimed: the customer waited that long and was not served)."""
+    over = request.first_claimed_at or request.ended_at
+    until = over or now
+    return max(0.0, (until - request.dispatchable_at).total_seconds() / 60), over is not None
 
 
 def quote_wait(ctx: Context, actor: Actor, data: QuoteWaitInput) -> dict[str, Any]:
@@ -43,7 +53,7 @@ def quote_wait(ctx: Context, actor: Actor, data: QuoteWaitInput) -> dict[str, An
     shown = quotes.estimate(supply)
     ttl = timedelta(seconds=ctx.policy.quote_ttl_seconds)
     quote = quotes.quote_document(actor.uid, category, shown, supply, now, ttl)
-    quote_id = uuid.uuid4().hex[:20]
+    quote_id = quotes.quote_id_for(actor.uid, now)
     counter = quotes.quote_limits_path(actor.uid)
     most = ctx.policy.abuse.quotes_per_customer_per_hour
     ctx.quotes.create_quote(

@@ -347,6 +347,16 @@ class ReportViews(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RecentRequest:
+    """A recent request as the quote reads it: when it became dispatchable, when a helper first
+    claimed it, and when it ended unclaimed (cancelled or expired); both None: it still waits."""
+
+    dispatchable_at: datetime
+    first_claimed_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
 class Quotes(Protocol):
     """The wait shown before paying (`quote_wait`): the live supply it is computed from, and
     the quotes shown (`quotes/{quoteId}`, server only)."""
@@ -356,14 +366,9 @@ class Quotes(Protocol):
         each, as many as jobs are under way."""
         ...
 
-    def recent_claims(self, category: str, since: datetime) -> list[float]:
-        """Seconds from dispatchable to first claim of the requests of `category` first
-        claimed since `since`."""
-        ...
-
-    def waiting(self, category: str) -> list[datetime]:
-        """When each request of `category` pending and payable now last became pending
-        (`pendingSince`): the requests ahead of a new one."""
+    def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
+        """The requests of `category` that became dispatchable since `since` (a few fields
+        each): how each one's wait went, or is going."""
         ...
 
     def create_quote(

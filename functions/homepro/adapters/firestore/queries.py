@@ -61,11 +61,9 @@ PUSH_SUMS = ("sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )
-# quote_wait: the requests under way (their helpers are busy), a category's recent first claims,
-# its requests waiting now
+# quote_wait: the requests under way (their helpers are busy), a category's recent requests
 UNDER_WAY = QueryShape("requests", ("status",))
-RECENT_CLAIMS = QueryShape("requests", ("category",), "firstClaimedAt")
-WAITING = QueryShape("requests", ("category", "status"))
+RECENT_REQUESTS = QueryShape("requests", ("category",), "dispatchableAt")
 # the report's promise kept: the window's requests made with a quote; the quotes shown
 QUOTED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="quote.expectedMinutes")
 QUOTES_IN_WINDOW = QueryShape("quotes", ("overPromise", "used"), "createdAt")
@@ -85,8 +83,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     ANALYTICS_IN_WINDOW,
     *SUMMED_IN_WINDOW,
     UNDER_WAY,
-    RECENT_CLAIMS,
-    WAITING,
+    RECENT_REQUESTS,
     QUOTED_IN_WINDOW,
     QUOTES_IN_WINDOW,
 )
@@ -188,23 +185,17 @@ def under_way(db: Client) -> Query:
     )
 
 
-def recent_claims(db: Client, category: str, since: datetime) -> Query:
-    """Requests of `category` first claimed since `since`, the two times only."""
-    return (
-        db.collection(RECENT_CLAIMS.collection)
-        .where(filter=FieldFilter("category", "==", category))
-        .where(filter=FieldFilter("firstClaimedAt", ">=", since))
-        .select(["dispatchableAt", "firstClaimedAt"])
-    )
+RECENT_FIELDS = ["dispatchableAt", "firstClaimedAt", "cancelledAt", "expiredAt"]
 
 
-def waiting(db: Client, category: str) -> Query:
-    """Requests of `category` pending now, whether payable and since when."""
+def recent_requests(db: Client, category: str, since: datetime) -> Query:
+    """Requests of `category` that became dispatchable since `since`, the times of their wait
+    only."""
     return (
-        db.collection(WAITING.collection)
+        db.collection(RECENT_REQUESTS.collection)
         .where(filter=FieldFilter("category", "==", category))
-        .where(filter=FieldFilter("status", "==", "pending"))
-        .select(["paymentStatus", "pendingSince"])
+        .where(filter=FieldFilter("dispatchableAt", ">=", since))
+        .select(RECENT_FIELDS)
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homepro.adapters.documents import DocumentQuotes
+from homepro.adapters.documents import DocumentQuotes, recent_request
 from homepro.adapters.firestore import queries
 from homepro.adapters.firestore.documents import FirestoreDocuments
+from homepro.services.stores import RecentRequest
 
 
 class FirestoreQuotes(DocumentQuotes):
@@ -22,18 +23,6 @@ class FirestoreQuotes(DocumentQuotes):
                 found.add(str(helper))
         return found
 
-    def recent_claims(self, category: str, since: datetime) -> list[float]:
-        seconds = []
-        for snap in queries.recent_claims(self._db, category, since).stream():
-            data = snap.to_dict() or {}
-            if data.get("dispatchableAt") is not None and data.get("firstClaimedAt") is not None:
-                seconds.append((data["firstClaimedAt"] - data["dispatchableAt"]).total_seconds())
-        return seconds
-
-    def waiting(self, category: str) -> list[datetime]:
-        found = []
-        for snap in queries.waiting(self._db, category).stream():
-            data = snap.to_dict() or {}
-            if data.get("paymentStatus") == "authorized" and data.get("pendingSince") is not None:
-                found.append(data["pendingSince"])
-        return found
+    def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
+        query = queries.recent_requests(self._db, category, since)
+        return [recent_request(snap.to_dict() or {}) for snap in query.stream()]
