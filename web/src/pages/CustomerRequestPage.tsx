@@ -194,6 +194,8 @@ function RequestForm() {
   };
 
   const decline = () => {
+    setValidation(null);
+    submit.clearError();
     setDeclined(true);
     setAcceptedQuoteId(null);
     clientRequestId.current = null;
