@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 import emulator_client as ec
 from homepro import bootstrap
@@ -105,3 +112,15 @@ def sign_up(page: Page, email: str, display_name: str) -> None:
     page.get_by_test_id("email").fill(email)
     page.get_by_test_id("password").fill(ec.PASSWORD)
     page.get_by_test_id("submit-auth").click()
+
+
+def choose_category(page: Page, category: str) -> Locator:
+    """Choose the request form's category and wait for the expected wait it shows before the
+    card step; an over-15 wait (no helper free in the category) is accepted. Returns the wait."""
+    page.get_by_test_id("category").select_option(category)
+    wait = page.get_by_test_id("wait-quote")
+    expect(wait).to_be_visible()
+    if wait.get_attribute("data-over-promise") == "true":
+        page.get_by_test_id("accept-wait").click()
+        expect(wait).to_have_attribute("data-accepted", "true")
+    return wait

@@ -32,10 +32,13 @@ def test_the_admin_sees_the_kpis_and_a_requests_audit_trail(
     assign_role(bootstrap.context(), bootstrap.identity(), email, "admin")
     admin = ec.sign_in(email)
 
+    # made with the wait shown (a free carpentry helper: within 15 minutes), then claimed
+    quote = ec.call("quote_wait", {"category": "carpentry"}, customer.id_token)
     body = {
         "category": "carpentry",
         "description": "A cabinet door hangs crooked and will not close.",
         "paymentMethodId": "pm_card_visa",
+        "quoteId": quote["quoteId"],
     }
     request_id = ec.call("create_request", body, customer.id_token)["requestId"]
     rounds = db.collection("requests").document(request_id).collection("dispatches")
@@ -67,6 +70,14 @@ def test_the_admin_sees_the_kpis_and_a_requests_audit_trail(
     counted = sum(int(bars.nth(i).get_attribute("data-count") or 0) for i in range(bars.count()))
     assert counted == expected["claimed"]
     expect(page.get_by_test_id("category-row-carpentry")).to_be_visible()
+    kept = expected["promiseKept"]
+    assert kept["shownWithin15"]["claimedWithin15"] >= 1
+    for side, key in (("within", "shownWithin15"), ("over", "shownOver15")):
+        row = page.get_by_test_id(f"promise-kept-{side}")
+        expect(row).to_have_attribute("data-requests", str(kept[key]["requests"]))
+        expect(row).to_have_attribute("data-kept", str(kept[key]["claimedWithin15"]))
+        share, shown = kept[key]["claimedWithin15Share"], row.get_attribute("data-share")
+        assert (float(shown) if shown else None) == share
     shot(page, "admin-dashboard")
 
     page.goto(f"/admin?request={request_id}")

@@ -15,7 +15,7 @@ from google.cloud.firestore_v1 import Client
 from playwright.sync_api import BrowserContext, Page, expect
 
 import emulator_client as ec
-from conftest import APP, ARTIFACTS, shot, sign_in, sign_up, unique
+from conftest import APP, ARTIFACTS, choose_category, shot, sign_in, sign_up, unique
 
 DESCRIPTION = "The kitchen sink drips all night long."
 CLIENTS = "() => clients.matchAll({type: 'window', includeUncontrolled: true}).then(l => l.length)"
@@ -24,7 +24,7 @@ CLIENTS = "() => clients.matchAll({type: 'window', includeUncontrolled: true}).t
 def request_help(page: Page, method: str = "pm_card_visa", category: str = "plumbing") -> str:
     """Fill and send the new-request form; returns the request id from the status page URL."""
     page.goto("/customer/request")
-    page.get_by_test_id("category").select_option(category)
+    choose_category(page, category)
     page.get_by_test_id("description").fill(DESCRIPTION)
     page.get_by_test_id("payment-method").select_option(method)
     page.get_by_test_id("submit-request").click()
@@ -125,7 +125,7 @@ def test_3_cancel_releases_the_hold_and_returns_to_the_form(
     page.get_by_test_id("confirm-cancel").click()
 
     page.wait_for_url("**/customer/request")
-    expect(page.get_by_test_id("submit-request")).to_be_visible()
+    expect(page.get_by_test_id("request-form")).to_be_visible()  # the card step follows the wait
     doc = request_doc(db, request_id)
     assert (doc["status"], doc["paymentStatus"]) == ("cancelled", "released")
     assert ec.payment_intent(doc["paymentIntentId"])["status"] == "canceled"
@@ -137,7 +137,7 @@ def test_a_declined_card_is_a_clear_error_on_the_form(
     page = new_context().new_page()
     sign_up(page, f"{unique('customer')}@homepro.test", "Dee Customer")
     page.wait_for_url("**/customer/request")
-    page.get_by_test_id("category").select_option("plumbing")
+    choose_category(page, "plumbing")
     page.get_by_test_id("description").fill(DESCRIPTION)
     page.get_by_test_id("payment-method").select_option("pm_card_chargeCustomerFail")
     page.get_by_test_id("submit-request").click()
@@ -228,7 +228,7 @@ def test_a_limit_is_refused_plainly_on_the_form(
     request_help(page)
     request_help(page)  # two open requests: the most one account may have
     page.goto("/customer/request")
-    page.get_by_test_id("category").select_option("plumbing")
+    choose_category(page, "plumbing")
     page.get_by_test_id("description").fill(DESCRIPTION)
     page.get_by_test_id("payment-method").select_option("pm_card_visa")
     page.get_by_test_id("submit-request").click()
@@ -253,7 +253,7 @@ def test_ten_requests_each_reach_the_helpers_open_dashboard_timed(
         customer_page = new_context().new_page()
         sign_up(customer_page, f"{unique('customer')}@homepro.test", f"Fay Customer {n}")
         customer_page.wait_for_url("**/customer/request")
-        customer_page.get_by_test_id("category").select_option("general")
+        choose_category(customer_page, "general")
         customer_page.get_by_test_id("description").fill(DESCRIPTION)
         customer_page.get_by_test_id("payment-method").select_option("pm_card_visa")
         started = time.perf_counter()

@@ -41,11 +41,32 @@ function callable<Input, Output>(name: string): (data: Input) => Promise<Output>
   };
 }
 
+/** The wait a customer is shown before the card step (`quote_wait`, customers only). */
+export interface WaitQuote {
+  /** Passed to `create_request`: the request stores what was shown. */
+  quoteId: string;
+  category: Category;
+  /** The expected wait for a first claim, in minutes. */
+  expectedMinutes: number;
+  /** 9 in 10 are claimed within this many minutes. */
+  p90Minutes: number;
+  /** Available helpers of the category not busy with a job now. */
+  helpersAvailable: number;
+  /** `expectedMinutes > 15`: the promise cannot be made; the customer chooses. */
+  overPromise: boolean;
+  /** ISO 8601: after it, `create_request` refuses the quote (failed-precondition). */
+  expiresAt: string;
+}
+
+export const quoteWait = callable<{ category: Category }, WaitQuote>('quote_wait');
+
 export interface CreateRequestInput {
   category: Category;
   description: string;
   paymentMethodId: string;
   clientRequestId: string;
+  /** The quote shown (`quote_wait`); expired -> failed-precondition, ask again. */
+  quoteId?: string;
 }
 export interface CreateRequestResult {
   requestId: string;
@@ -158,6 +179,34 @@ export interface HistogramBucket {
   count: number;
 }
 
+/** Requests shown one side of the promise (a wait <= 15 minutes, or more) before paying. */
+export interface PromiseSide {
+  requests: number;
+  /** Claimed within 15 minutes of becoming dispatchable. */
+  claimedWithin15: number;
+  /** Still waiting, dispatchable less than 15 minutes ago: not in the share yet. */
+  undecided: number;
+  /** claimedWithin15 / (requests - undecided); null when none is decided. */
+  claimedWithin15Share: number | null;
+}
+
+/** The quotes (`quote_wait`) shown in the window, and those no request used. */
+export interface QuoteCounts {
+  shown: number;
+  unused: number;
+  shownWithin15: number;
+  unusedWithin15: number;
+  shownOver15: number;
+  unusedOver15: number;
+}
+
+/** `dispatch_report.promiseKept`: how often the wait shown before paying was kept. */
+export interface PromiseKept {
+  shownWithin15: PromiseSide;
+  shownOver15: PromiseSide;
+  quotes?: QuoteCounts;
+}
+
 /**
  * The 15-minute promise over a window (CONTRACT.md, `dispatch_report`). Rates are fractions
  * 0..1, null when there is no data; the population is the requests dispatchable in the window.
@@ -178,6 +227,8 @@ export interface DispatchReport {
   roundsPerClaim: number | null;
   push: { sent: number; failed: number; pruned: number; notifications?: number; sms?: number };
   timeToClaimHistogram?: HistogramBucket[];
+  /** The wait shown before paying, kept or not (requests made with a `quoteId`). */
+  promiseKept?: PromiseKept;
 }
 
 export const dispatchReport = callable<DispatchReportInput, DispatchReport>('dispatch_report');

@@ -54,6 +54,72 @@ export interface Profile {
   isAvailable?: boolean | null;
   categories?: Category[] | null;
   quietHours?: QuietHours | null;
+  /** A helper's own new-job alert budget (0..ALERTS_PER_HOUR_MAX; 0 = the job board only);
+   * missing or null: the project's MAX_JOB_ALERTS_PER_HOUR. The server never goes above it. */
+  maxJobAlertsPerHour?: number | null;
+  updatedAt?: Timestamp | null;
+}
+
+/** The most new-job alerts an hour a helper may choose (firestore.rules allows 0..60). */
+export const ALERTS_PER_HOUR_MAX = 60;
+
+/** An alert budget's window: alerts older than an hour no longer count. */
+export const ALERT_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * `helperAlerts/{uid}` (server-written, read by its helper only): the new-job alerts of the
+ * last hour, oldest first, and the budget in force when it was last written.
+ */
+export interface HelperAlerts {
+  alerts?: Timestamp[] | null;
+  limit?: number | null;
+  updatedAt?: Timestamp | null;
+}
+
+/** Where a helper's alert budget stands at `nowMs`. */
+export interface AlertBudget {
+  /** Alerts received in the hour before `nowMs`. */
+  used: number;
+  /** The budget: the server's last `limit`, or the helper's own lower setting saved since. */
+  limit: number | null;
+  usedUp: boolean;
+  /** When the next alert is allowed again (used up and limit > 0 only). */
+  resumesAt: Date | null;
+  /** When the figures change next by themselves (an alert leaving the window); null: never. */
+  nextChangeAt: Date | null;
+}
+
+/**
+ * Where the budget stands: `used of limit`, and when used up, the moment enough of the hour's
+ * alerts have aged out for one more (with `used == limit`: the oldest alert + 60 min). The
+ * helper's own setting counts when lower than the server's last `limit` (it applies from the
+ * next alert: the server takes min(own, MAX_JOB_ALERTS_PER_HOUR)).
+ */
+export function alertBudget(
+  state: HelperAlerts | null | undefined,
+  own: number | null | undefined,
+  nowMs: number,
+): AlertBudget {
+  const recent = (state?.alerts ?? [])
+    .map((t) => t.toMillis())
+    .filter((t) => t > nowMs - ALERT_WINDOW_MS)
+    .sort((a, b) => a - b);
+  const server = typeof state?.limit === 'number' ? state.limit : null;
+  const limit =
+    typeof own === 'number' && (server === null || own < server) ? own : server;
+  const used = recent.length;
+  const usedUp = limit !== null && used >= limit;
+  const resumesAt =
+    usedUp && limit !== null && limit > 0
+      ? new Date(recent[used - limit] + ALERT_WINDOW_MS)
+      : null;
+  const nextChangeAt = used > 0 ? new Date(recent[0] + ALERT_WINDOW_MS) : null;
+  return { used, limit, usedUp, resumesAt, nextChangeAt };
+}
+
+/** A clock time as "HH:MM" (24-hour), in the reader's own time zone. */
+export function formatClock(when: Date): string {
+  return when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 }
 
 /** `requests/{requestId}`: read-only for the client. */

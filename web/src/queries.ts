@@ -25,6 +25,7 @@ import {
   type Checklists,
   type DispatchRound,
   type DispatchTarget,
+  type HelperAlerts,
   type InboxNotification,
   type Job,
   type Profile,
@@ -348,6 +349,19 @@ export function watchProfile(
   return onSnapshot(
     doc(db, 'users', uid),
     (snap) => onNext(snap.exists() ? (snap.data() as Profile) : null),
+    onError,
+  );
+}
+
+/** The helper's alert budget state (`helperAlerts/{uid}`); null until the server first alerts. */
+export function watchHelperAlerts(
+  uid: string,
+  onNext: (alerts: HelperAlerts | null) => void,
+  onError: OnError,
+): Unsubscribe {
+  return onSnapshot(
+    doc(db, 'helperAlerts', uid),
+    (snap) => onNext(snap.exists() ? (snap.data() as HelperAlerts) : null),
     onError,
   );
 }

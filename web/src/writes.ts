@@ -20,6 +20,8 @@ export interface ProfileChanges {
   phone?: string | null;
   categories?: Category[];
   quietHours?: QuietHours | null;
+  /** 0..60 new-job alerts an hour; null: the project's budget (MAX_JOB_ALERTS_PER_HOUR). */
+  maxJobAlertsPerHour?: number | null;
 }
 
 export async function updateOwnProfile(uid: string, changes: ProfileChanges): Promise<void> {

@@ -1,8 +1,16 @@
-/** `/customer/request`: ask for a session (category, description, card) and see past requests. */
+/**
+ * `/customer/request`: ask for a session (category, the expected wait, description, card) and
+ * see past requests.
+ */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { track } from '../analytics';
-import { createRequest, errorCode, type CreateRequestResult } from '../callables';
+import {
+  createRequest,
+  errorCode,
+  type CreateRequestResult,
+  type WaitQuote,
+} from '../callables';
 import { isLocalMode } from '../config';
 import { ErrorNote, Loading, RouteNotice } from '../components/Feedback';
 import { Inbox } from '../components/Inbox';
@@ -19,6 +27,14 @@ import {
 import { watchCustomerRequests } from '../queries';
 import { useSignedIn } from '../session/AuthProvider';
 import { loadStripe, type Stripe, type StripeCardElement } from '../stripe';
+import {
+  PROMISE_MINUTES,
+  aboutMinutes,
+  p90Text,
+  quoteRefused,
+  useWaitQuote,
+  type WaitQuoteHandle,
+} from '../waitQuote';
 
 const DESCRIPTION_MIN = 10;
 const DESCRIPTION_MAX = 1000;
@@ -57,7 +73,8 @@ interface CardInput {
   card: StripeCardElement;
 }
 
-function useStripeCard(): {
+/** Stripe's card element, mounted the first time the card step is shown (then kept). */
+function useStripeCard(shown: boolean): {
   mountRef: React.RefObject<HTMLDivElement | null>;
   input: CardInput | null;
   error: string | null;
@@ -65,8 +82,12 @@ function useStripeCard(): {
   const mountRef = useRef<HTMLDivElement | null>(null);
   const [input, setInput] = useState<CardInput | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [wanted, setWanted] = useState(false);
   useEffect(() => {
-    if (isLocalMode) return undefined;
+    if (shown) setWanted(true);
+  }, [shown]);
+  useEffect(() => {
+    if (isLocalMode || !wanted) return undefined;
     let card: StripeCardElement | null = null;
     let live = true;
     loadStripe()
@@ -82,7 +103,7 @@ function useStripeCard(): {
       live = false;
       card?.destroy();
     };
-  }, []);
+  }, [wanted]);
   return { mountRef, input, error };
 }
 
@@ -92,20 +113,32 @@ function RequestForm() {
   const [description, setDescription] = useState('');
   const [testMethod, setTestMethod] = useState<string>(TEST_PAYMENT_METHODS[0].id);
   const [validation, setValidation] = useState<string | null>(null);
+  // The over-15 quote the customer chose to go on with (a new quote asks again).
+  const [acceptedQuoteId, setAcceptedQuoteId] = useState<string | null>(null);
+  const [declined, setDeclined] = useState(false);
   // One key per submission, kept for a retry after a transport failure (the server returns
   // the first request for a repeated key, so a retry or double-click makes one card hold).
   const clientRequestId = useRef<string | null>(null);
-  const stripeCard = useStripeCard();
+  const wait = useWaitQuote(category);
+  const quote = wait.quote;
+  const cardStep = quote !== null && (!quote.overPromise || acceptedQuoteId === quote.quoteId);
+  const stripeCard = useStripeCard(cardStep);
 
   const edit =
     <T,>(setter: (value: T) => void) =>
     (value: T) => {
       clientRequestId.current = null;
       setValidation(null);
+      setDeclined(false);
       setter(value);
     };
 
-  const submit = useAction(async (chosen: Category) => {
+  const submit = useAction(async (chosen: Category, shown: WaitQuote) => {
+    if (wait.expired()) {
+      // Never charge on a wait that is no longer the one the server would store: show anew.
+      void wait.refresh();
+      throw new Error(STALE_QUOTE);
+    }
     const paymentMethodId = isLocalMode ? testMethod : await createPaymentMethod(stripeCard.input);
     clientRequestId.current ??= newClientRequestId();
     let result: CreateRequestResult;
@@ -115,11 +148,19 @@ function RequestForm() {
         description: description.trim(),
         paymentMethodId,
         clientRequestId: clientRequestId.current,
+        quoteId: shown.quoteId,
       });
     } catch (err) {
       const code = errorCode(err);
       if (code && FINAL_ERRORS.has(code)) clientRequestId.current = null;
       track('request_form_submitted', { metadata: { category: chosen, outcome: code ?? 'error' } });
+      if (quoteRefused(err, wait.expired())) {
+        void wait.refresh();
+        throw new Error(STALE_QUOTE);
+      }
+      // A declined card ends the request it was made for, and its quote with it (one quote,
+      // one request): the next try needs a wait of its own.
+      if (code === 'failed-precondition') void wait.refresh();
       throw err;
     }
     clientRequestId.current = null;
@@ -145,8 +186,20 @@ function RequestForm() {
     if (length > DESCRIPTION_MAX) {
       return setValidation(`Keep the description under ${DESCRIPTION_MAX} characters.`);
     }
+    if (!quote || !cardStep) {
+      return setValidation('See how long a helper usually takes first, then request help.');
+    }
     setValidation(null);
-    void submit.run(category);
+    void submit.run(category, quote);
+  };
+
+  const decline = () => {
+    setValidation(null);
+    submit.clearError();
+    setDeclined(true);
+    setAcceptedQuoteId(null);
+    clientRequestId.current = null;
+    setCategory('');
   };
 
   const length = description.trim().length;
@@ -174,6 +227,18 @@ function RequestForm() {
             ))}
           </select>
         </label>
+        <WaitPanel
+          category={category}
+          wait={wait}
+          accepted={quote !== null && acceptedQuoteId === quote.quoteId}
+          declined={declined}
+          busy={submit.busy}
+          onAccept={() => {
+            if (quote) setAcceptedQuoteId(quote.quoteId);
+            submit.clearError();
+          }}
+          onDecline={decline}
+        />
         <label>
           Describe the problem
           <textarea
@@ -193,34 +258,160 @@ function RequestForm() {
             {length < DESCRIPTION_MIN ? ` (at least ${DESCRIPTION_MIN})` : ''}
           </span>
         </label>
-        {isLocalMode ? (
-          <label>
-            Card (Stripe test cards — local mode)
-            <select
-              value={testMethod}
-              onChange={(e) => edit(setTestMethod)(e.target.value)}
-              data-testid="payment-method"
-            >
-              {TEST_PAYMENT_METHODS.map((pm) => (
-                <option key={pm.id} value={pm.id}>
-                  {pm.label}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : (
-          <div className="field">
-            <span>Card</span>
-            <div className="card-element" ref={stripeCard.mountRef} data-testid="payment-method" />
-            <ErrorNote message={stripeCard.error} testId="card-error" />
-          </div>
-        )}
         <ErrorNote message={validation ?? submit.error} testId="form-error" />
-        <button type="submit" disabled={submit.busy} data-testid="submit-request">
-          {submit.busy ? 'Placing the hold…' : 'Request help'}
-        </button>
+        {/* The card is asked for only once the wait is shown (and, over 15 minutes, accepted). */}
+        {isLocalMode
+          ? cardStep && (
+              <label>
+                Card (Stripe test cards — local mode)
+                <select
+                  value={testMethod}
+                  onChange={(e) => edit(setTestMethod)(e.target.value)}
+                  data-testid="payment-method"
+                >
+                  {TEST_PAYMENT_METHODS.map((pm) => (
+                    <option key={pm.id} value={pm.id}>
+                      {pm.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )
+          : // mounted once, kept while hidden: what was typed survives a new quote
+            <div className="field" hidden={!cardStep}>
+              <span>Card</span>
+              <div
+                className="card-element"
+                ref={stripeCard.mountRef}
+                data-testid="payment-method"
+              />
+              <ErrorNote message={stripeCard.error} testId="card-error" />
+            </div>}
+        {cardStep && (
+          <button
+            type="submit"
+            disabled={submit.busy || wait.loading}
+            data-testid="submit-request"
+          >
+            {submit.busy ? 'Placing the hold…' : 'Request help'}
+          </button>
+        )}
       </form>
     </section>
+  );
+}
+
+/** What `create_request` refused or the form found out of date: the new wait is shown. */
+const STALE_QUOTE =
+  'The wait shown was out of date, so nothing was charged. The current wait is shown above: ' +
+  'check it, then press Request help again.';
+
+/**
+ * The expected wait for the chosen category, before the card step: within the promise, a line;
+ * over it, said plainly, and the customer chooses to go on (or not).
+ */
+function WaitPanel({
+  category,
+  wait,
+  accepted,
+  declined,
+  busy,
+  onAccept,
+  onDecline,
+}: {
+  category: Category | '';
+  wait: WaitQuoteHandle;
+  accepted: boolean;
+  declined: boolean;
+  busy: boolean;
+  onAccept: () => void;
+  onDecline: () => void;
+}) {
+  const quote = wait.quote;
+  if (!category) {
+    return declined ? (
+      <p className="muted" role="status" data-testid="wait-declined">
+        Nothing was requested and nothing was charged. Choose a category again whenever you are
+        ready.
+      </p>
+    ) : (
+      <p className="muted small" data-testid="wait-hint">
+        Choose a category to see how long a helper usually takes to answer.
+      </p>
+    );
+  }
+  if (wait.error) {
+    return (
+      <div className="stack">
+        <ErrorNote message={wait.error} testId="wait-error" />
+        <div className="actions">
+          <button
+            type="button"
+            className="secondary small"
+            onClick={() => void wait.refresh()}
+            disabled={wait.loading}
+            data-testid="wait-retry"
+          >
+            Try again
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (!quote) return <Loading label="Checking how busy helpers are…" />;
+  const attributes = {
+    'data-testid': 'wait-quote',
+    'data-quote-id': quote.quoteId,
+    'data-expected': quote.expectedMinutes,
+    'data-p90': quote.p90Minutes,
+    'data-over-promise': quote.overPromise ? 'true' : 'false',
+    'data-accepted': accepted ? 'true' : 'false',
+    'data-refreshing': wait.loading ? 'true' : 'false',
+  };
+  if (!quote.overPromise) {
+    return (
+      <p className="notice" role="status" {...attributes}>
+        A helper usually answers in about {aboutMinutes(quote.expectedMinutes)} (
+        {p90Text(quote.p90Minutes)}).
+      </p>
+    );
+  }
+  return (
+    <div className="warning" role="status" {...attributes}>
+      <p>
+        <strong>
+          Helpers are busy: the wait is likely over {PROMISE_MINUTES} minutes, about{' '}
+          {aboutMinutes(quote.expectedMinutes)}
+        </strong>{' '}
+        ({p90Text(quote.p90Minutes)}).
+      </p>
+      {accepted ? (
+        <p className="small" data-testid="wait-accepted">
+          You chose to go on with this wait. Your card is held only once you request help.
+        </p>
+      ) : (
+        <>
+          <p className="small">
+            Do you want to ask for help anyway? Nothing is held on your card until you request
+            help.
+          </p>
+          <div className="actions">
+            <button type="button" onClick={onAccept} disabled={busy} data-testid="accept-wait">
+              Go on, I will wait
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={onDecline}
+              disabled={busy}
+              data-testid="decline-wait"
+            >
+              Not now
+            </button>
+          </div>
+        </>
+      )}
+    </div>
   );
 }
 

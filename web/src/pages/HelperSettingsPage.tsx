@@ -1,13 +1,26 @@
-/** `/helper/settings`: name, categories, phone, quiet hours, notifications. */
-import { useState, type FormEvent } from 'react';
+/** `/helper/settings`: name, categories, phone, quiet hours, alert budget, notifications. */
+import type { Timestamp } from 'firebase/firestore';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorNote, Loading } from '../components/Feedback';
 import { NotificationSettings } from '../components/NotificationPrompt';
-import { useAction } from '../hooks';
-import { CATEGORIES, categoryLabel, type Category, type Profile } from '../model';
+import { useAction, useLive } from '../hooks';
+import {
+  ALERTS_PER_HOUR_MAX,
+  CATEGORIES,
+  alertBudget,
+  categoryLabel,
+  formatClock,
+  millis,
+  type Category,
+  type HelperAlerts,
+  type Profile,
+} from '../model';
+import { watchHelperAlerts } from '../queries';
 import { useSignedIn } from '../session/AuthProvider';
 import { updateOwnProfile } from '../writes';
 
 const E164 = /^\+[1-9][0-9]{6,14}$/;
+const WHOLE_NUMBER = /^[0-9]{1,2}$/;
 const CLOCK = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const COMMON_TIME_ZONES = [
   'America/New_York',
@@ -56,6 +69,10 @@ function ProfileForm({ profile }: { profile: Profile }) {
   const [start, setStart] = useState(profile.quietHours?.start ?? '22:00');
   const [end, setEnd] = useState(profile.quietHours?.end ?? '07:00');
   const [tz, setTz] = useState(profile.quietHours?.tz ?? browserTimeZone());
+  // empty: the project's budget (MAX_JOB_ALERTS_PER_HOUR)
+  const [alertsPerHour, setAlertsPerHour] = useState(
+    typeof profile.maxJobAlertsPerHour === 'number' ? String(profile.maxJobAlertsPerHour) : '',
+  );
   const [validation, setValidation] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -66,6 +83,7 @@ function ProfileForm({ profile }: { profile: Profile }) {
       categories: CATEGORIES.filter((c) => categories.includes(c)),
       phone: phone.trim() || null,
       quietHours: quiet ? { start, end, tz: tz.trim() } : null,
+      maxJobAlertsPerHour: alertsPerHour.trim() === '' ? null : Number(alertsPerHour.trim()),
     });
     setSaved(true);
   });
@@ -96,6 +114,13 @@ function ProfileForm({ profile }: { profile: Profile }) {
     }
     if (quiet && !isTimeZone(tz.trim())) {
       return setValidation('Quiet hours need a time zone, e.g. America/Chicago.');
+    }
+    const perHour = alertsPerHour.trim();
+    if (perHour && !(WHOLE_NUMBER.test(perHour) && Number(perHour) <= ALERTS_PER_HOUR_MAX)) {
+      return setValidation(
+        `New-job alerts per hour: a whole number from 0 to ${ALERTS_PER_HOUR_MAX}, or empty ` +
+          'for the standard budget.',
+      );
     }
     void save.run();
   };
@@ -192,6 +217,32 @@ function ProfileForm({ profile }: { profile: Profile }) {
             </div>
           )}
         </fieldset>
+        <fieldset>
+          <legend>New-job alerts</legend>
+          <label>
+            New-job alerts per hour
+            <input
+              type="number"
+              inputMode="numeric"
+              min={0}
+              max={ALERTS_PER_HOUR_MAX}
+              step={1}
+              placeholder="Standard"
+              value={alertsPerHour}
+              onChange={(e) => changed(setAlertsPerHour)(e.target.value)}
+              data-testid="settings-alerts-per-hour"
+            />
+          </label>
+          <p className="muted small">
+            0 = no alerts: you find new jobs on the job board. Empty = the standard budget. You
+            never get more alerts than the service's own limit, whatever you choose here.
+          </p>
+          <AlertBudgetStatus
+            uid={user.uid}
+            own={profile.maxJobAlertsPerHour}
+            ownSince={profile.updatedAt}
+          />
+        </fieldset>
         <ErrorNote message={validation ?? save.error} testId="settings-error" />
         {saved && (
           <p className="notice" role="status" data-testid="settings-saved">
@@ -203,5 +254,89 @@ function ProfileForm({ profile }: { profile: Profile }) {
         </button>
       </form>
     </section>
+  );
+}
+
+/**
+ * Where the helper's alert budget stands (`helperAlerts/{uid}`, written by the server with
+ * every new-job alert): "N of M alerts used in the last hour", and when used up, when they
+ * resume. Re-reads the clock when the oldest counted alert leaves the hour.
+ */
+function AlertBudgetStatus({
+  uid,
+  own,
+  ownSince,
+}: {
+  uid: string;
+  own: number | null | undefined;
+  /** When the profile was last saved: a budget state written before knows an older choice. */
+  ownSince: Timestamp | null | undefined;
+}) {
+  const state = useLive<HelperAlerts | null>(uid, (onNext, onError) =>
+    watchHelperAlerts(uid, onNext, onError),
+  );
+  const [now, setNow] = useState(() => Date.now());
+  const budget = alertBudget(state.data, own, now);
+  // The server writes min(own, MAX_JOB_ALERTS_PER_HOUR): a limit below the choice, written
+  // after the choice was saved, is the service's cap.
+  const written = state.data?.updatedAt ? state.data.updatedAt.toMillis() : 0;
+  const serverLimit =
+    typeof state.data?.limit === 'number' && written > millis(ownSince) ? state.data.limit : null;
+  const nextChange = budget.nextChangeAt?.getTime() ?? null;
+
+  useEffect(() => {
+    if (nextChange === null) return undefined;
+    const timer = window.setTimeout(() => setNow(Date.now()), Math.max(0, nextChange - now) + 250);
+    return () => window.clearTimeout(timer);
+  }, [nextChange, now]);
+  useEffect(() => setNow(Date.now()), [state.data]); // a new alert: count it at once
+
+  if (state.error) {
+    return (
+      <ErrorNote
+        message={`Your alert budget could not be loaded (${state.error.message}).`}
+        testId="alert-budget-error"
+      />
+    );
+  }
+  if (state.loading) return <Loading label="Loading your alert budget…" />;
+
+  const attributes = {
+    'data-testid': 'alert-budget',
+    'data-used': budget.used,
+    'data-limit': budget.limit ?? '',
+    'data-used-up': budget.usedUp ? 'true' : 'false',
+  };
+  if (budget.limit === 0) {
+    return (
+      <p className="muted" role="status" {...attributes}>
+        New-job alerts are off: new jobs show only on the job board.
+      </p>
+    );
+  }
+  if (budget.limit === null) {
+    return (
+      <p className="muted" role="status" {...attributes}>
+        No new-job alerts in the last hour.
+      </p>
+    );
+  }
+  return (
+    <div role="status" {...attributes}>
+      <p className="muted" data-testid="alert-budget-used">
+        {budget.used} of {budget.limit} alerts used in the last hour
+      </p>
+      {typeof own === 'number' && serverLimit !== null && own > serverLimit && (
+        <p className="muted small" data-testid="alert-budget-capped">
+          The service sends at most {serverLimit} new-job alerts an hour, so that is what you get.
+        </p>
+      )}
+      {budget.usedUp && budget.resumesAt && (
+        <p className="warning" data-testid="alert-budget-used-up">
+          Alert budget used up: new jobs still show on the job board; alerts resume at{' '}
+          {formatClock(budget.resumesAt)}
+        </p>
+      )}
+    </div>
   );
 }

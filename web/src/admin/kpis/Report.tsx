@@ -3,6 +3,7 @@ import type { DispatchReport } from '../../callables';
 import { PROMISE_SECONDS } from '../../model';
 import { CategoryTable } from './CategoryTable';
 import { KpiTiles } from './KpiTiles';
+import { PromiseKeptTable } from './PromiseKeptTable';
 import { StatusBreakdown } from './StatusBreakdown';
 import { TimeToClaimHistogram } from './TimeToClaimHistogram';
 
@@ -19,6 +20,9 @@ export function Report({ report }: { report: DispatchReport }) {
         </p>
       )}
       <KpiTiles report={report} promise={promise} />
+      {report.promiseKept && (
+        <PromiseKeptTable kept={report.promiseKept} promiseMinutes={promiseMinutes} />
+      )}
 
       {total > 0 && (
         <>
