@@ -58,7 +58,7 @@ def seed(db: firestore.Client, count: int, rng: random.Random) -> dict[str, int]
             {
                 "type": "notification_sent",
                 "timestamp": dispatchable,
-                "metadata": {"sent": sent, "failed": 0, "pruned": 0, "sms": 0},
+                "metadata": {"recipients": 1, "sent": sent, "failed": 0, "pruned": 0, "sms": 0},
                 "source": "server",
             },
         )

@@ -217,3 +217,40 @@ def test_refreshes_of_one_category_at_once_converge(backend, small_shards):
         for index in range(shards):
             for uid in stored[directory.shard_path("hvac", index)]["helpers"]:
                 assert directory.shard_index(uid, shards) == index
+
+
+# ---------------------------------------------------------------- waves: the alert budget
+
+
+def test_rounds_charging_one_helper_s_last_alert_at_once_charge_it_once(backend):
+    """Two requests' rounds race for the last alert of one helper's budget: one gets it."""
+    from homepro.domain import waves
+
+    dispatch = backend.stores.dispatch
+    backend.seed(
+        waves.alerts_path("h1"),
+        {"alerts": [NOW - timedelta(minutes=m + 1) for m in range(3)], "limit": 4},
+    )
+    for n in range(6):
+        backend.seed(f"requests/r{n}", request_doc())
+        assert dispatch.reserve_round(f"r{n}", "initial", NOW) is not None
+
+    def charge(n: int) -> list[str]:
+        return dispatch.take_alerts(f"r{n}", "initial", {"h1": 4}, NOW + timedelta(seconds=n))
+
+    with ThreadPoolExecutor(6) as pool:
+        charged = list(pool.map(charge, range(6)))
+    assert sorted(len(c) for c in charged) == [0, 0, 0, 0, 0, 1]
+    assert len(backend.dump()[waves.alerts_path("h1")]["alerts"]) == 4
+    # the round that won records its wave; the others record an empty one
+    waves_recorded = [backend.dump()[f"requests/r{n}/dispatches/initial"]["wave"] for n in range(6)]
+    assert sorted(map(len, waves_recorded)) == [0, 0, 0, 0, 0, 1]
+
+
+def test_a_charged_wave_counts_as_asked_before_it_is_recorded(backend):
+    backend.seed("requests/r1", request_doc())
+    dispatch = backend.stores.dispatch
+    assert dispatch.reserve_round("r1", "initial", NOW) is not None
+    assert dispatch.take_alerts("r1", "initial", {"h1": 4, "h2": 4}, NOW) == ["h1", "h2"]
+    # its worker is still sending (or died): the next round must not ask them again
+    assert dispatch.round_targets("r1") == {"h1", "h2"}

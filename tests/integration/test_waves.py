@@ -91,4 +91,5 @@ def test_request_taken_goes_to_the_helpers_asked(clean, make_account, make_reque
     wait_for(lambda: len(pushes(request_id, "request_taken")) == FIRST)
     told = tokens(request_id, "request_taken")
     assert told == Counter({f"other-{others.index(uid)}": 1 for uid in asked})
-    assert waves.alerts_path(helper.uid) == f"helperAlerts/{helper.uid}"
+    # the claimant was never asked: no alert charged to them
+    assert not db.document(waves.alerts_path(helper.uid)).get().exists

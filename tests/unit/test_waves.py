@@ -195,5 +195,41 @@ def test_a_resumed_round_sends_the_wave_its_dead_worker_chose_and_charges_nothin
     assert "p00" not in store.collection("helperAlerts")
 
 
-def test_the_alert_state_names_its_collection():
-    assert waves.alerts_path("u1") == "helperAlerts/u1"
+def test_an_alert_stamped_a_moment_after_now_counts_and_is_kept():
+    later = NOW + timedelta(seconds=1)  # charged by a round that read the clock later
+    assert waves.budget_left([later], 1, NOW) == 0
+    assert waves.alerted([later], 2, NOW)["alerts"] == [NOW, later]
+
+
+def test_a_helper_who_gave_the_request_back_or_cannot_be_texted_is_not_asked():
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=5, sms_from_round=1, sms_allowed_prefixes=("+1",))
+    store.add_helper("gave-back", "tok-g", categories=["plumbing"])
+    store.add_helper("abroad", phone="+447700900123", categories=["plumbing"])  # no device
+    store.add_helper("texted", phone="+15125550100", categories=["plumbing"])  # no device
+    store.add_helper("pushed", "tok-p", categories=["plumbing"])
+    store.add_request("r", releasedBy=["gave-back"])
+    run_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"texted", "pushed"}
+
+
+def test_when_nearly_everyone_is_spent_a_round_looks_at_a_bounded_few():
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=2, max_job_alerts_per_hour=16)
+    alerts = store.collection("helperAlerts")
+    for n in range(600):
+        uid = store.add_helper(f"h{n:03d}", f"tok-{n:03d}", categories=["plumbing"])
+        alerts[uid] = {"alerts": [ago(m + 1) for m in range(16)], "limit": 16}
+    alerts["h599"] = {"alerts": [], "limit": 16}
+    looked: list[int] = []
+    real = ctx.dispatch.attention_of
+
+    def counting(uids):
+        looked.append(len(uids))
+        return real(uids)
+
+    ctx.dispatch.attention_of = counting  # type: ignore[method-assign]
+    store.add_request("r")
+    run_round(ctx, "r", "initial")
+    assert sum(looked) <= waves.LOOK_AT_MOST * waves.SAMPLE * 2  # not the 600
+    assert len(looked) <= 6  # each lookup doubles: a few calls, not one per helper

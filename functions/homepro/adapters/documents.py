@@ -533,7 +533,9 @@ class DocumentDispatch(ABC):
     def round_targets(self, request_id: str) -> set[str]:
         rounds = f"requests/{request_id}/dispatches"
         found: set[str] = set()
-        for round_key in self._docs.children(rounds, fields=[]):
+        for round_key, data in self._docs.children(rounds, fields=["wave"]).items():
+            # a wave charged and not yet recorded (still sending, or its worker died) counts
+            found.update(str(uid) for uid in data.get("wave") or ())
             found.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
         return found
 
@@ -570,7 +572,13 @@ class DocumentDispatch(ABC):
             for uid, data in zip(uids, found, strict=True):
                 alerts = waves.alerts_of(data)
                 if waves.budget_left(alerts, limits[uid], now) > 0:
-                    tx.set(waves.alerts_path(uid), waves.alerted(alerts, limits[uid], now))
+                    # written on condition the document is as read: two rounds charging one
+                    # helper at once cannot both count the last alert of the budget
+                    state = waves.alerted(alerts, limits[uid], now)
+                    if data is None:
+                        tx.create(waves.alerts_path(uid), state)
+                    else:
+                        tx.update(waves.alerts_path(uid), state)
                     charged.append(uid)
             tx.update(round_path, {"wave": charged})
             return charged

@@ -27,6 +27,9 @@ ALERT_WINDOW = timedelta(hours=1)
 # the balls-into-bins results), few enough that the reads of a round stay a small multiple of
 # its wave, whatever the pool.
 SAMPLE = 3
+# A round looks up at most this many times its wave of candidates: when nearly everyone is busy
+# or spent (a storm), the wave is smaller rather than the reads the size of the pool.
+LOOK_AT_MOST = 8
 
 
 def alerts_path(uid: str) -> str:
@@ -53,9 +56,10 @@ def alert_limit(own: int | None, project: int) -> int:
 
 
 def recent(alerts: Iterable[datetime], now: datetime) -> list[datetime]:
-    """The alerts of the last hour, oldest first."""
+    """The alerts of the last hour, oldest first (one stamped a moment after `now`, by a round
+    that read the clock later, counts too)."""
     since = now - ALERT_WINDOW
-    return sorted(a for a in alerts if since < a <= now)
+    return sorted(a for a in alerts if a > since)
 
 
 def alerts_of(data: Mapping[str, Any] | None) -> list[datetime]:
@@ -76,7 +80,7 @@ def free_again_at(alerts: Sequence[datetime], limit: int, now: datetime) -> date
 
 def alerted(alerts: Sequence[datetime], limit: int, now: datetime) -> dict[str, Any]:
     """`helperAlerts/{uid}` after one more alert at `now` (older than an hour dropped)."""
-    return {"alerts": [*recent(alerts, now), now], "limit": limit, "updatedAt": now}
+    return {"alerts": sorted([*recent(alerts, now), now]), "limit": limit, "updatedAt": now}
 
 
 @dataclass(frozen=True)

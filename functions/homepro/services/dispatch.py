@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from homepro import faults
-from homepro.domain import notifications, waves
+from homepro.domain import notifications, texts, waves
 from homepro.domain.dispatch import is_target, push_ttl_seconds
 from homepro.domain.events import RoundCounts
 from homepro.domain.models import Device, UserDoc
@@ -116,18 +116,26 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str) -> Targets:
     request, policy = reserved.request, ctx.policy
     size = waves.wave_size(reserved.round, policy.wave_first, policy.wave_growth)
     if size is None:
-        return [(h, found) for h, found in ctx.dispatch.directory() if is_target(h, request, now)]
+        every = ctx.dispatch.directory_of(request.category, start=0, want=None)
+        return [(h, found) for h, found in every if is_target(h, request, now)]
     chosen = ctx.dispatch.round_wave(request.id, round_key)
     if chosen is not None:
-        users = ctx.users.get_users(chosen)
-        devices = ctx.users.devices_of(list(users.values()))
-        return [(users[uid], devices.get(uid, [])) for uid in chosen if uid in users]
+        return _helpers(ctx, chosen)
     seed = f"{request.id}/{round_key}"
     eligible, candidates = _candidates(ctx, reserved, size, seed)
     picks = waves.choose(candidates, size, seed, now)
     limits = {c.uid: c.limit for c in candidates}
     charged = ctx.dispatch.take_alerts(request.id, round_key, {u: limits[u] for u in picks}, now)
-    return [eligible[uid] for uid in charged if uid in eligible]
+    if all(uid in eligible for uid in charged):
+        return [eligible[uid] for uid in charged]
+    return _helpers(ctx, charged)  # another worker of this round chose it
+
+
+def _helpers(ctx: Context, uids: list[str]) -> Targets:
+    """The helpers of a wave chosen already, with their devices (read by key)."""
+    users = ctx.users.get_users(uids)
+    devices = ctx.users.devices_of(list(users.values()))
+    return [(users[uid], devices.get(uid, [])) for uid in uids if uid in users]
 
 
 def _candidates(
@@ -143,7 +151,12 @@ def _candidates(
     texting = 0 < policy.sms_from_round <= reserved.round
     reached = ctx.dispatch.round_targets(request.id)
     goal = waves.SAMPLE * size
+    most = waves.LOOK_AT_MOST * goal
     want = goal + len(reached)
+
+    def textable(phone: str | None) -> bool:
+        return bool(phone) and texts.allowed_destination(str(phone), policy.sms_allowed_prefixes)
+
     looked: dict[str, waves.Candidate] = {}
     while True:
         entries = ctx.dispatch.directory_of(
@@ -153,16 +166,19 @@ def _candidates(
             h.uid: (h, found)
             for h, found in entries
             if h.uid not in reached
+            and h.uid not in request.released_by  # they cannot claim it again
             and is_target(h, request, now)
-            and (found or (texting and h.phone))
+            and (found or (texting and textable(h.phone)))
         }
         fresh = sorted(
             (u for u in eligible if u not in looked),
             key=lambda u: waves.tiebreak(seed, u),
         )
         able = sum(1 for c in looked.values() if c.able(now))
-        while fresh and able < goal:
-            batch, fresh = fresh[: goal - able], fresh[goal - able :]
+        while fresh and able < goal and len(looked) < most:
+            # each lookup at least as large as all before it: a few, even when most are spent
+            take = min(max(goal - able, len(looked)), most - len(looked))
+            batch, fresh = fresh[:take], fresh[take:]
             attention = ctx.dispatch.attention_of(batch)
             for uid in batch:
                 busy, alerts = attention[uid]
@@ -170,6 +186,6 @@ def _candidates(
                 limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
                 looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
                 able += looked[uid].able(now)
-        if able >= goal or len(entries) < want:
+        if able >= goal or len(entries) < want or len(looked) >= most:
             return eligible, list(looked.values())
-        want *= 4
+        want = max(want, len(entries)) * 4  # the next read reaches shards not read yet

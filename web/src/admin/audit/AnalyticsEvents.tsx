@@ -17,7 +17,8 @@ function details(event: AnalyticsEvent): ReactNode {
     const kind = typeof metadata.notificationType === 'string' ? metadata.notificationType : '—';
     return (
       <>
-        <strong>{kind}</strong> · {numberOf(metadata.devices)} devices ·{' '}
+        <strong>{kind}</strong> · {numberOf(metadata.recipients ?? 1)} recipients ·{' '}
+        {numberOf(metadata.devices)} devices ·{' '}
         {numberOf(metadata.sent)} sent ·{' '}
         <span className={failed ? 'bad' : undefined}>{numberOf(metadata.failed)} failed</span>
       </>
@@ -35,13 +36,20 @@ export function AnalyticsEvents({ requestId }: { requestId: string }) {
   const events = useLive<AnalyticsEvent[]>(requestId, (onNext, onError) =>
     watchRequestAnalytics(requestId, onNext, onError),
   );
-  const sent = events.data?.filter((event) => event.type === 'notification_sent').length;
+  const batches = events.data?.filter((event) => event.type === 'notification_sent');
+  const sent = batches?.length;
+  // one event per batch of recipients (a round's wave, or the users one notification went to)
+  const told = batches?.reduce((sum, event) => {
+    const recipients = event.metadata?.recipients;
+    return sum + (typeof recipients === 'number' ? recipients : 1);
+  }, 0);
   return (
     <Section title="Notifications and analytics" count={events.data?.length}>
       {sent !== undefined && (
         <p className="muted small">
-          {sent} {sent === 1 ? 'notification' : 'notifications'} sent (one event per user per
-          notification).
+          {told} {told === 1 ? 'recipient' : 'recipients'} told in {sent}{' '}
+          {sent === 1 ? 'batch' : 'batches'} (one event per batch: a round&apos;s wave, or the users
+          one notification went to).
         </p>
       )}
       <LiveList
