@@ -107,8 +107,8 @@ OFF_AT_ZERO = frozenset(
 
 # The seed's behaviour in the product's parameters: one round at creation to every matching
 # helper, no escalation, no SMS, a released claim not sent again, releases without limit, sweeps
-# every 5 minutes. `broadcast`: the first build's product (every round to every matching helper,
-# busy or not, no alert budget); `product`: the defaults (waves).
+# every 5 minutes. `broadcast`: the first build's product (a round every 5 minutes to every
+# matching helper, busy or not, no alert budget); `product`: the defaults (waves).
 BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
     "seed": {
         "WAVE_FIRST": 0,
@@ -118,7 +118,7 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
         "MAX_RELEASES": 1000,
         SWEEP_EVERY: 5,
     },
-    "broadcast": {"WAVE_FIRST": 0},
+    "broadcast": {"WAVE_FIRST": 0, "ESCALATION_MINUTES": 5},
     "product": {},
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
