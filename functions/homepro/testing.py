@@ -515,7 +515,7 @@ class FakeViews:
                 if event["type"] == "notification_sent" and _in_window(
                     event.get("timestamp"), since, until
                 ):
-                    totals["notifications"] += int(event["metadata"].get("recipients") or 1)
+                    totals["notifications"] += int(event["metadata"].get("recipients") or 0)
                     for name in ("sent", "failed", "pruned", "sms"):
                         totals[name] += int(event["metadata"].get(name) or 0)
         return totals

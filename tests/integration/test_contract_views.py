@@ -35,7 +35,7 @@ def _seed_day(backend):
             {
                 "type": "notification_sent",
                 "timestamp": NOW + timedelta(minutes=n),
-                "metadata": {"sent": 2, "failed": n, "pruned": 0, "sms": 1},
+                "metadata": {"recipients": n + 1, "sent": 2, "failed": n, "pruned": 0, "sms": 1},
             },
         )
 
@@ -58,7 +58,7 @@ def test_the_report_reads_count_scan_and_sum_the_window(backend):
         ("hvac", 1000.0, 1, "claimed"),
     ]
     assert views.push_totals(since, until) == {
-        "notifications": 3,
+        "notifications": 6,  # the recipients of the window's batches: 1 + 2 + 3
         "sent": 6,
         "failed": 3,
         "pruned": 0,

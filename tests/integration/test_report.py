@@ -111,7 +111,7 @@ def test_every_read_of_a_report_sees_the_same_moment(day_db):
         }
 
     def push(n: int) -> dict[str, Any]:
-        meta = {"sent": 2, "failed": 0, "pruned": 0, "sms": 0}
+        meta = {"recipients": 1, "sent": 2, "failed": 0, "pruned": 0, "sms": 0}
         return {
             "type": "notification_sent",
             "timestamp": since + timedelta(minutes=n),
