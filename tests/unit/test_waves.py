@@ -233,3 +233,16 @@ def test_when_nearly_everyone_is_spent_a_round_looks_at_a_bounded_few():
     run_round(ctx, "r", "initial")
     assert sum(looked) <= waves.LOOK_AT_MOST * waves.SAMPLE * 2  # not the 600
     assert len(looked) <= 6  # each lookup doubles: a few calls, not one per helper
+
+
+def test_a_helper_with_neither_device_nor_phone_is_asked_in_the_app():
+    """Their inbox (shown while the app is open) is their only channel; a phone-only helper
+    waits for a round that texts."""
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=5)
+    store.add_helper("in-app", categories=["plumbing"])
+    store.add_helper("phone-only", phone="+15125550100", categories=["plumbing"])
+    store.add_request("r")
+    run_round(ctx, "r", "initial")
+    assert asked(store, "initial") == {"in-app"}
+    assert "new_request-r-initial" in store.inbox("in-app")

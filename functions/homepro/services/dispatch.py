@@ -142,7 +142,7 @@ def _candidates(
     ctx: Context, reserved: ReservedRound, size: int, seed: str
 ) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate]]:
     """The eligible helpers a wave of `size` may ask (matching, not asked of this request yet,
-    reachable now: a device, or a phone in a round that texts), and a random sample of them
+    reachable now), and a random sample of them
     looked up (busy? alerts?) until it holds SAMPLE x `size` able ones or none are left. The
     directory is read from the request's own shard on, a few shards more each time the ones
     read hold too few: a round reads a few times its wave, whatever the pool."""
@@ -154,8 +154,15 @@ def _candidates(
     most = waves.LOOK_AT_MOST * goal
     want = goal + len(reached)
 
-    def textable(phone: str | None) -> bool:
-        return bool(phone) and texts.allowed_destination(str(phone), policy.sms_allowed_prefixes)
+    def reachable(helper: UserDoc, found: list[Device]) -> bool:
+        """Asking them now reaches them: a device; a phone in a round that texts; or neither
+        device nor phone, when the app's inbox (shown while it is open) is their only channel."""
+        if found:
+            return True
+        if helper.phone:
+            allowed = texts.allowed_destination(helper.phone, policy.sms_allowed_prefixes)
+            return texting and allowed
+        return True
 
     looked: dict[str, waves.Candidate] = {}
     while True:
@@ -168,7 +175,7 @@ def _candidates(
             if h.uid not in reached
             and h.uid not in request.released_by  # they cannot claim it again
             and is_target(h, request, now)
-            and (found or (texting and textable(h.phone)))
+            and reachable(h, found)
         }
         fresh = sorted(
             (u for u in eligible if u not in looked),
