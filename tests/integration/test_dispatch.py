@@ -196,7 +196,9 @@ def test_a_claim_tells_the_customer_and_the_other_helpers(clean, make_account, m
     in_directory(db, helper.uid, ["winner-web"])
     add_helper(db, ["loser-1"])
     add_helper(db, ["loser-2", "loser-3"])
-    request_id = make_request(customer_id=customer.uid)
+    # a late round, its wave wider than the three: all of them asked (the first wave's
+    # request_taken: test_waves.py)
+    request_id = make_request(customer_id=customer.uid, dispatchRound=199)
     round_done(db, request_id, "initial")
 
     ec.call("claim_request", {"requestId": request_id}, helper.id_token)
