@@ -55,7 +55,9 @@ def with_device(db: Client, account: ec.Account, token: str) -> ec.Account:
     return account
 
 
-def test_create_holds_the_card_and_dispatches(db, make_account):
+def test_create_holds_the_card_and_dispatches(clean, make_account):
+    # an empty database: the first wave (two helpers) is drawn among this test's helpers only
+    db = clean
     customer = make_account("customer")
     helper = with_device(db, make_account("helper", isAvailable=True), "pay-helper-web")
     wait_for(lambda: directory_entry(db, helper.uid) is not None)
@@ -213,7 +215,9 @@ def available_helper(db: Client, make_account, token: str) -> ec.Account:
     return helper
 
 
-def test_a_released_claim_keeps_the_hold_and_the_third_release_expires_it(db, make_account):
+def test_a_released_claim_keeps_the_hold_and_the_third_release_expires_it(clean, make_account):
+    # an empty database: the first wave (two helpers) is drawn among this test's helpers only
+    db = clean
     customer = make_account("customer")
     holder = available_helper(db, make_account, f"holder-{time.time_ns()}")
     other = f"other-{time.time_ns()}"
