@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from firebase_admin import firestore
 from google.cloud.firestore_v1 import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -96,6 +98,24 @@ def helper_account(db: Client) -> Callable[..., ec.Account]:
         return account
 
     return make
+
+
+@pytest.fixture
+def alone_on_duty(db: Client) -> Iterator[None]:
+    """Every helper on duty taken off (and put back afterwards), once the directory says so: a
+    first wave (two helpers) is drawn among the test's own helpers, not earlier tests'."""
+    on_duty = db.collection("users").where(filter=FieldFilter("isAvailable", "==", True))
+    off = [snap.id for snap in on_duty.stream()]
+    for uid in off:
+        db.collection("users").document(uid).update({"isAvailable": False})
+    dispatch = bootstrap.context().stores.dispatch
+    deadline = time.monotonic() + 30
+    while any(user.uid in off for user, _ in dispatch.directory()):
+        assert time.monotonic() < deadline, "the directory kept helpers taken off duty"
+        time.sleep(0.2)
+    yield
+    for uid in off:
+        db.collection("users").document(uid).update({"isAvailable": True})
 
 
 def sign_in(page: Page, account: ec.Account) -> None:

@@ -41,7 +41,7 @@ def expect_status(page: Page, test_id: str, status: str) -> None:
 
 
 def test_7_the_whole_flow_ends_with_the_payment_captured(
-    db: Client, new_context: Callable[..., BrowserContext], helper_account
+    db: Client, new_context: Callable[..., BrowserContext], helper_account, alone_on_duty
 ) -> None:
     helper = helper_account("Hana Helper")
     customer_page = new_context().new_page()
