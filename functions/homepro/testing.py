@@ -551,19 +551,6 @@ class FakeQuotes(DocumentQuotes):
         super().__init__(docs)
         self.docs = docs
 
-    def open_requests(self) -> Iterable[Mapping[str, Any]]:
-        """The requests the query of those under way looks through (every one; the simulation
-        keeps an index of those not ended)."""
-        return self.docs.requests.values()
-
-    def busy_helpers(self) -> set[str]:
-        with self.docs.lock:
-            return {
-                str(data["helperId"])
-                for data in self.open_requests()
-                if data.get("status") in ("claimed", "in_session") and data.get("helperId")
-            }
-
     def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
         with self.docs.lock:
             return [

@@ -55,7 +55,6 @@ def _seed_supply(backend):
 def test_the_live_supply_reads(backend):
     _seed_supply(backend)
     port = backend.stores.quotes
-    assert port.busy_helpers() == {"h1", "h2"}
     found = port.recent_requests("plumbing", NOW - timedelta(hours=1))
     assert sorted(found, key=lambda r: r.dispatchable_at) == [
         RecentRequest(NOW - timedelta(minutes=40), None, NOW - timedelta(minutes=10)),

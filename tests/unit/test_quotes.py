@@ -90,9 +90,25 @@ def test_the_supply_counts_free_helpers_of_the_category_only(ctx):
     helpers(docs, 3)  # every category
     docs.add_helper("elec", "tok-e", categories=["electrical"])
     docs.add_helper("off", "tok-o", isAvailable=False)
-    docs.add_request("r1", status="claimed", helperId="h0")
+    docs.collection("helperClaims")["h0"] = {"open": ["r1"]}  # as claim_request writes it
+    docs.collection("helperClaims")["h1"] = {"open": []}  # held one, done with it
     supply = live_supply(ctx, "plumbing", ctx.clock.now())
     assert supply.free_helpers == 2  # h1, h2: h0 holds a claim, elec serves another category
+
+
+def test_the_supply_is_counted_in_a_bounded_sample_of_the_directory(ctx):
+    docs = fake_docs(ctx)
+    helpers(docs, 3 * quotes.SUPPLY_SAMPLE)
+    looked: list[int] = []
+    real = ctx.dispatch.attention_of
+
+    def counting(uids):
+        looked.append(len(uids))
+        return real(uids)
+
+    ctx.dispatch.attention_of = counting  # type: ignore[method-assign]
+    supply = live_supply(ctx, "plumbing", ctx.clock.now())
+    assert supply.free_helpers == quotes.SUPPLY_SAMPLE and looked == [quotes.SUPPLY_SAMPLE]
 
 
 def test_the_supply_reads_the_last_hours_requests_of_the_category(ctx):

@@ -329,12 +329,11 @@ class SimDispatch(FakeDispatch):
 
 
 class SimQuotes(FakeQuotes):
-    """The quote's reads of the live supply look through the requests not ended yet and those
-    dispatchable in the last hour only (kept as the requests are written), not the whole day."""
+    """The quote's reads of the recent requests look through those dispatchable in the last hour
+    only (kept as the requests are written), not the whole day."""
 
     def __init__(self, docs: FakeDocuments) -> None:
         super().__init__(docs)
-        self._open: dict[str, Mapping[str, Any]] = {}
         self._dispatchable: list[tuple[datetime, str]] = []  # (dispatchableAt, id), in order
         self._seen: set[str] = set()
         docs.listeners.append(self._written)
@@ -343,17 +342,10 @@ class SimQuotes(FakeQuotes):
         collection, _, request_id = path.partition("/")
         if collection != "requests" or "/" in request_id:
             return
-        if data is not None and data.get("status") in OPEN:
-            self._open[request_id] = data
-        else:
-            self._open.pop(request_id, None)
         since = data.get("dispatchableAt") if data is not None else None
         if since is not None and request_id not in self._seen:
             self._seen.add(request_id)
             self._dispatchable.append((since, request_id))
-
-    def open_requests(self) -> Iterable[Mapping[str, Any]]:
-        return list(self._open.values())
 
     def dispatchable_since(self, since: datetime) -> Iterable[Mapping[str, Any]]:
         found = []

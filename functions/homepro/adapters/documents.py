@@ -756,9 +756,6 @@ class DocumentQuotes(ABC):
         return self._docs.get(quotes.quote_path(quote_id))
 
     @abstractmethod
-    def busy_helpers(self) -> set[str]: ...
-
-    @abstractmethod
     def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]: ...
 
 

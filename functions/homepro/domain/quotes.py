@@ -53,6 +53,10 @@ P90_RATIO = 2.4
 # 2.5) x (weight 1, 2, 4, 8), this pair kept the weekday's error lowest across dispatch with
 # and without fatigue (README "The wait shown": the grid).
 PRIOR_WEIGHT = 4
+# The free helpers are counted in a sample of the category's directory this large: the prior
+# hardly moves past it (1.5 + 10.5 / 100^0.7 = 1.9 minutes; at 1,000, 1.6), and a quote reads
+# one or two directory shards and this many helpers' `helperClaims`, whatever the pool.
+SUPPLY_SAMPLE = 100
 
 
 @dataclass(frozen=True)

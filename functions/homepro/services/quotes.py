@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 
 
 def live_supply(ctx: Context, category: str, now: datetime) -> quotes.Supply:
-    """The category's supply as it stands at `now`: its part of the directory (every shard of
-    the category: a quote reads the category's pool, at most MAX_QUOTES_PER_CUSTOMER_PER_HOUR
-    times an hour per customer), less the helpers of requests under way."""
-    busy = ctx.quotes.busy_helpers()
+    """The category's supply as it stands at `now`: its free helpers (available, serving it,
+    holding no claim: `helperClaims/{uid}.open` empty), counted among the first
+    SUPPLY_SAMPLE of its directory (so a quote's reads do not grow with the pool), and how its
+    requests of the last hour waited."""
     wanted = Category(category)
-    entries = ctx.dispatch.directory_of(category, start=0, want=None)
-    free = sum(1 for user, _ in entries if user.serves(wanted) and user.uid not in busy)
+    entries = ctx.dispatch.directory_of(category, start=0, want=quotes.SUPPLY_SAMPLE)
+    sample = [user.uid for user, _ in entries if user.serves(wanted)][: quotes.SUPPLY_SAMPLE]
+    attention = ctx.dispatch.attention_of(sample)
+    free = sum(1 for uid in sample if not attention[uid][0])
     recent = tuple(
         waited(request, now)
         for request in ctx.quotes.recent_requests(category, now - quotes.RECENT)

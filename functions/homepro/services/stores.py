@@ -389,11 +389,6 @@ class Quotes(Protocol):
     """The wait shown before paying (`quote_wait`): the live supply it is computed from, and
     the quotes shown (`quotes/{quoteId}`, server only)."""
 
-    def busy_helpers(self) -> set[str]:
-        """Helpers holding a claim now (`helperClaims/{uid}.open` not empty): one index entry
-        each, as many as jobs are under way."""
-        ...
-
     def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
         """The requests of `category` that became dispatchable since `since` (a few fields
         each): how each one's wait went, or is going."""

@@ -61,8 +61,7 @@ PUSH_SUMS = ("recipients", "sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )
-# quote_wait: the requests under way (their helpers are busy), a category's recent requests
-UNDER_WAY = QueryShape("requests", ("status",))
+# quote_wait: a category's recent requests
 RECENT_REQUESTS = QueryShape("requests", ("category",), "dispatchableAt")
 # the report's promise kept: the window's requests made with a quote; the quotes shown
 QUOTED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="quote.expectedMinutes")
@@ -82,7 +81,6 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     CLAIMED_IN_WINDOW,
     ANALYTICS_IN_WINDOW,
     *SUMMED_IN_WINDOW,
-    UNDER_WAY,
     RECENT_REQUESTS,
     QUOTED_IN_WINDOW,
     QUOTES_IN_WINDOW,
@@ -172,17 +170,7 @@ def analytics_between(db: Client, kind: str, since: datetime, until: datetime) -
     return _between(query, "timestamp", since, until)
 
 
-UNDER_WAY_STATUSES = ["claimed", "in_session"]
 QUOTED_FIELDS = ["status", "dispatchableAt", "firstClaimedAt", "quote.expectedMinutes"]
-
-
-def under_way(db: Client) -> Query:
-    """Requests a helper holds now (claimed or in session), their helper only."""
-    return (
-        db.collection(UNDER_WAY.collection)
-        .where(filter=FieldFilter("status", "in", UNDER_WAY_STATUSES))
-        .select(["helperId"])
-    )
 
 
 RECENT_FIELDS = ["dispatchableAt", "firstClaimedAt", "cancelledAt", "expiredAt"]

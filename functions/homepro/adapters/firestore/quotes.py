@@ -15,14 +15,6 @@ class FirestoreQuotes(DocumentQuotes):
         super().__init__(docs)
         self._db = docs.db
 
-    def busy_helpers(self) -> set[str]:
-        found = set()
-        for snap in queries.under_way(self._db).stream():
-            helper = (snap.to_dict() or {}).get("helperId")
-            if helper:
-                found.add(str(helper))
-        return found
-
     def recent_requests(self, category: str, since: datetime) -> list[RecentRequest]:
         query = queries.recent_requests(self._db, category, since)
         return [recent_request(snap.to_dict() or {}) for snap in query.stream()]
