@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from homepro.domain import waves
-from homepro.domain.waves import Candidate, alert_limit, choose, free_again_at, rank, wave_size
+from homepro.domain.waves import Candidate, alert_limit, choose, rank, wave_size
 from homepro.services import reactions
 from homepro.services.dispatch import resume_round, run_round
 from homepro.testing import FakeDocuments, make_context
@@ -74,9 +74,12 @@ def test_busy_and_spent_helpers_are_never_chosen():
 
 def test_a_spent_budget_frees_when_its_oldest_alert_is_an_hour_old():
     alerts = [ago(50), ago(40), ago(10)]
-    assert free_again_at(alerts, 3, NOW) == ago(50) + timedelta(hours=1)
-    assert free_again_at(alerts, 2, NOW) == ago(40) + timedelta(hours=1)
-    assert free_again_at(alerts, 4, NOW) is None
+    frees = ago(50) + timedelta(hours=1)
+    assert waves.budget_left(alerts, 3, frees - timedelta(seconds=1)) == 0
+    assert waves.budget_left(alerts, 3, frees) == 1
+    assert waves.budget_left(alerts, 2, frees) == 0  # and with 2: when the second is an hour old
+    assert waves.budget_left(alerts, 2, ago(40) + timedelta(hours=1)) == 1
+    assert waves.budget_left(alerts, 4, NOW) == 1
 
 
 # ---------------------------------------------------------------- rounds on the fakes

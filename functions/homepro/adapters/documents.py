@@ -732,7 +732,7 @@ class DocumentLimits:
 
 
 class DocumentQuotes(ABC):
-    """The `Quotes` port; an adapter adds the three reads of the live supply."""
+    """The `Quotes` port; an adapter adds the read of a category's recent requests."""
 
     def __init__(self, docs: Documents) -> None:
         self._docs = docs

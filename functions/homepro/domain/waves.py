@@ -70,14 +70,6 @@ def budget_left(alerts: Sequence[datetime], limit: int, now: datetime) -> int:
     return max(0, limit - len(recent(alerts, now)))
 
 
-def free_again_at(alerts: Sequence[datetime], limit: int, now: datetime) -> datetime | None:
-    """When a helper whose budget is used up may be alerted again (None: it is not used up)."""
-    last_hour = recent(alerts, now)
-    if len(last_hour) < limit or not last_hour:
-        return None
-    return last_hour[len(last_hour) - limit] + ALERT_WINDOW if limit else None
-
-
 def alerted(alerts: Sequence[datetime], limit: int, now: datetime) -> dict[str, Any]:
     """`helperAlerts/{uid}` after one more alert at `now` (older than an hour dropped)."""
     return {"alerts": sorted([*recent(alerts, now), now]), "limit": limit, "updatedAt": now}

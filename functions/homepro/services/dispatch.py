@@ -44,7 +44,7 @@ def run_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | No
         )
         return None
     faults.fault(faults.AFTER_ROUND_RESERVED)
-    return _send(ctx, reserved, round_key, frozenset())
+    return _send(ctx, reserved, round_key, frozenset(), resumed=False)
 
 
 def resume_round(ctx: Context, request_id: str, round_key: str) -> RoundReport | None:
@@ -58,11 +58,16 @@ def resume_round(ctx: Context, request_id: str, round_key: str) -> RoundReport |
         "dispatch round resumed",
         extra={"request_id": request_id, "round": round_key, "recorded": len(recorded)},
     )
-    return _send(ctx, reserved, round_key, recorded)
+    return _send(ctx, reserved, round_key, recorded, resumed=True)
 
 
 def _send(
-    ctx: Context, reserved: ReservedRound, round_key: str, recorded: frozenset[str]
+    ctx: Context,
+    reserved: ReservedRound,
+    round_key: str,
+    recorded: frozenset[str],
+    *,
+    resumed: bool,
 ) -> RoundReport:
     """Push the round to every target but the `recorded` ones (a resumed round's), text the
     targets with no device, write their inbox items and analytics, and only then record them as
@@ -72,7 +77,7 @@ def _send(
     now = ctx.clock.now()
     request = reserved.request
     request_id = request.id
-    every = _wave(ctx, reserved, round_key)
+    every = _wave(ctx, reserved, round_key, resumed)
     targets = [(h, found) for h, found in every if h.uid not in recorded]
     helpers = [h for h, _ in targets]
     devices = {h.uid: found for h, found in targets}
@@ -108,17 +113,18 @@ def _send(
 Targets = list[tuple[UserDoc, list[Device]]]
 
 
-def _wave(ctx: Context, reserved: ReservedRound, round_key: str) -> Targets:
+def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) -> Targets:
     """Who round `round_key` asks, with their devices. Broadcast (WAVE_FIRST 0): every matching
-    helper. Waves: the wave the round chose already, if a worker that died chose it; else a
-    new one, chosen and charged to the helpers' alert budgets in one commit."""
+    helper. Waves: a `resumed` round's wave, if the worker that died chose it; else a new one,
+    chosen and charged to the helpers' alert budgets in one commit (which answers the wave
+    already charged, if another worker of this round got there first)."""
     now = ctx.clock.now()
     request, policy = reserved.request, ctx.policy
     size = waves.wave_size(reserved.round, policy.wave_first, policy.wave_growth)
     if size is None:
         every = ctx.dispatch.directory_of(request.category, start=0, want=None)
         return [(h, found) for h, found in every if is_target(h, request, now)]
-    chosen = ctx.dispatch.round_wave(request.id, round_key)
+    chosen = ctx.dispatch.round_wave(request.id, round_key) if resumed else None
     if chosen is not None:
         return _helpers(ctx, chosen)
     seed = f"{request.id}/{round_key}"
