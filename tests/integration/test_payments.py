@@ -454,7 +454,9 @@ def stripe_event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_3ds_then_the_webhook_authorizes_and_dispatches(db, make_account):
+def test_3ds_then_the_webhook_authorizes_and_dispatches(clean, make_account):
+    # an empty database: the first wave (two helpers) is drawn among this test's helpers only
+    db = clean
     customer = make_account("customer")
     helper = with_device(db, make_account("helper", isAvailable=True), "3ds-helper-web")
     wait_for(lambda: directory_entry(db, helper.uid) is not None)
