@@ -269,26 +269,27 @@ def test_a_wave_of_1200_devices_is_all_reached(clean, make_request):
     assert (done["helpersTargeted"], done["devicesTargeted"], done["sent"]) == (100, 1200, 1200)
 
 
-def test_escalation_sends_round_2_and_sms_to_phone_only_helpers(clean, make_request):
+def test_escalation_sends_round_2_and_waves_text_who_gave_a_phone(clean, make_request):
     db = clean
     add_helper(db, ["esc-web"])
     add_helper(db, [], phone="+15125550142")
     add_helper(db, ["has-device"], phone="+15125550143")
     started = datetime.now(UTC) - timedelta(minutes=ESCALATION + 1)  # escalation 1 due
     request_id = make_request(pendingSince=started, createdAt=started)
-    # texts start at round 2 (which the request's own escalation timer may send at once: it
-    # was made already due)
-    assert round_done(db, request_id, "initial").get("smsSent", 0) == 0
+    first = round_done(db, request_id, "initial")  # (its own timer may send round 2 at once)
 
     assert ec.run_scheduled("sweep_stale_requests") == 200
 
     done = round_done(db, request_id, "escalation-1")
     assert done["round"] == 2
-    # the first wave asked the two with a device; the second asks whom it left, by text
-    assert tokens(request_id) == Counter({"esc-web": 1, "has-device": 1})
-    wait_for(ec.sms_messages)
+    # round 1 asked 2 of the 3; round 2 asks 4: the one left, then again those asked before.
+    # A helper who gave a phone is texted instead of pushed (TEXT_FROM_ROUND 1): the device
+    # of "has-device" hears nothing, its number does
+    assert first["smsSent"] + first["sent"] == 2 and done["smsSent"] + done["sent"] == 3
+    assert set(tokens(request_id)) == {"esc-web"}
+    wait_for(lambda: len(ec.sms_messages()) == first["smsSent"] + done["smsSent"])
     sms = ec.sms_messages()
-    assert [m["to"] for m in sms] == ["+15125550142"]
+    assert {m["to"] for m in sms} == {"+15125550142", "+15125550143"}
     assert "plumbing" in sms[0]["body"]
     # the text leads to the job (APP_URL is the local Hosting emulator)
     assert sms[0]["body"].endswith(f" http://127.0.0.1:5000/helper/job/{request_id}")

@@ -79,8 +79,10 @@ def test_an_escalation_asks_new_helpers_more_of_them(clean, make_request):
 
 def test_request_taken_goes_to_the_helpers_asked(clean, make_account, make_request):
     db = clean
-    # a phone and no device: round 1 does not text, so no wave asks them
-    helper = make_account("helper", isAvailable=True, categories=["plumbing"], phone="+15125550199")
+    # no device, and a number texts may not go to (SMS_ALLOWED_PREFIXES +1): no wave asks them
+    helper = make_account(
+        "helper", isAvailable=True, categories=["plumbing"], phone="+447700900199"
+    )
     others = [add_helper(db, [f"other-{n}"], categories=["plumbing"]) for n in range(2 * FIRST)]
     request_id = make_request()
     round_done(db, request_id, "initial")

@@ -189,7 +189,7 @@ def test_escalation_after_a_release_is_sent_again(world):
 
 def test_a_policy_without_sms_or_escalation_sends_neither():
     store = FakeDocuments()
-    ctx = make_context(store, sms_from_round=0, escalation_minutes=0)
+    ctx = make_context(store, sms_from_round=0, text_from_round=0, escalation_minutes=0)
     store.add_helper("phone-only", phone="+15125550199")
     store.add_request("r", customerId="cust")
     run_round(ctx, "r", "initial")

@@ -16,7 +16,9 @@ from marketsim.scenario import load, parse
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "sim" / "tiny.toml"
 # the tiny day's outcomes were worked out with a round every 5 minutes
-PRODUCT = policy_spec("product", {"ESCALATION_MINUTES": 5}, BUILTIN_POLICIES["product"])
+PRODUCT = policy_spec(
+    "product", {"ESCALATION_MINUTES": 5, "TEXT_FROM_ROUND": 0}, BUILTIN_POLICIES["product"]
+)
 
 
 def _nobody_serves_hvac():

@@ -22,9 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "sim" / "tiny.toml"
 
 
+# the tiny day's outcomes were worked out with a round every 5 minutes, and alerts pushed (texts
+# only to helpers with no device, from round 2): TEXT_FROM_ROUND=1 below shows the texts
+WORKED_OUT = {"ESCALATION_MINUTES": 5, "TEXT_FROM_ROUND": 0}
+
+
 def _run(policy: str, **overrides: object):
-    # the tiny day's outcomes were worked out with a round every 5 minutes
-    spec = policy_spec(policy, {"ESCALATION_MINUTES": 5}, BUILTIN_POLICIES[policy], overrides)
+    spec = policy_spec(policy, WORKED_OUT, BUILTIN_POLICIES[policy], overrides)
     outcome = Simulation(load(TINY), spec).run()
     return outcome, figures(policy, outcome)
 
@@ -87,6 +91,10 @@ def test_one_parameter_changes_the_outcome_through_the_real_rules():
     # escalation every 3 minutes: B's SMS (round 2) goes out at 09:33, the claim at 09:36
     _, f = _run("product", ESCALATION_MINUTES=3, FATIGUE=0)
     assert f.minutes_to_claim == (2.0, 6.0, 17.0)
+    # waves text from round 1 (the default): B, who gave a phone, is texted at 09:30 too
+    outcome, f = _run("product", TEXT_FROM_ROUND=1, FATIGUE=0)
+    assert f.minutes_to_claim == (2.0, 3.0, 17.0)
+    assert outcome.events["noticed by SMS"] == 1 and outcome.events["noticed by push"] == 2
 
 
 def test_the_same_seed_gives_the_same_figures_and_another_seed_others():

@@ -1,5 +1,6 @@
 """Waves: the ranking, the busy skip, the alert budget, the widening, on the fakes."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,17 +105,38 @@ def test_the_first_wave_is_small_and_each_escalation_asks_new_helpers_wider(plum
     ctx, store = plumbers
     seen: set[str] = set()
     sizes = []
-    for key in ("initial", "escalation-1", "escalation-2", "escalation-3", "escalation-4"):
+    for key in ("initial", "escalation-1", "escalation-2"):
         run_round(ctx, "r", key)
         wave = asked(store, key)
-        assert not wave & seen  # nobody is asked twice of one request
+        assert not wave & seen  # nobody is asked twice while some were never asked
         seen |= wave
         sizes.append(len(wave))
-    assert sizes == [2, 4, 6, 2, 0]  # 2, 4, 6, then the 2 left of 14: everyone has been asked
-    assert seen == {f"p{n:02d}" for n in range(14)}
-    assert len(ctx.push.tokens("new_request")) == 14  # one push each, never the electrician
+    assert sizes == [2, 4, 6]
+    assert len(ctx.push.tokens("new_request")) == 12  # one push each, never the electrician
     # the round records the wave it chose (a resumed round sends that one)
     assert set(store.rounds("r")["escalation-1"]["wave"]) == asked(store, "escalation-1")
+
+
+def test_once_everyone_was_asked_the_waves_ask_again(plumbers):
+    ctx, store = plumbers
+    for key in ("initial", "escalation-1", "escalation-2"):
+        run_round(ctx, "r", key)
+    before = asked(store, "initial") | asked(store, "escalation-1") | asked(store, "escalation-2")
+    never = {f"p{n:02d}" for n in range(14)} - before
+    assert len(never) == 2
+    # round 4 asks 8: the 2 never asked, and 6 asked before (each a new chance to notice)
+    run_round(ctx, "r", "escalation-3")
+    fourth = asked(store, "escalation-3")
+    assert len(fourth) == 8 and never <= fourth
+    # round 5 asks 10 again, never the electrician, never who gave the request back, and
+    # first those alerted least (once: asked in one round of the four, not two)
+    heard = {u: len(d["alerts"]) for u, d in store.collection("helperAlerts").items()}
+    once = {u for u, n in heard.items() if n == 1} - {"p00"}
+    store.requests["r"]["releasedBy"] = ["p00"]
+    run_round(ctx, "r", "escalation-4")
+    fifth = asked(store, "escalation-4")
+    assert len(fifth) == 10 and "p00" not in fifth and "e" not in fifth
+    assert len(once) >= 7 and once <= fifth
 
 
 def test_helpers_holding_a_claim_or_in_a_session_are_skipped(plumbers):
@@ -239,13 +261,95 @@ def test_when_nearly_everyone_is_spent_a_round_looks_at_a_bounded_few():
 
 
 def test_a_helper_with_neither_device_nor_phone_is_asked_in_the_app():
-    """Their inbox (shown while the app is open) is their only channel; a phone-only helper
-    waits for a round that texts."""
+    """Their inbox (shown while the app is open) is their only channel; with texts from round
+    2 (TEXT_FROM_ROUND, SMS_FROM_ROUND), a phone-only helper waits for a round that texts."""
     store = FakeDocuments()
-    ctx = make_context(store, wave_first=5)
+    ctx = make_context(store, wave_first=5, text_from_round=2)
     store.add_helper("in-app", categories=["plumbing"])
     store.add_helper("phone-only", phone="+15125550100", categories=["plumbing"])
     store.add_request("r")
     run_round(ctx, "r", "initial")
     assert asked(store, "initial") == {"in-app"}
     assert "new_request-r-initial" in store.inbox("in-app")
+    run_round(ctx, "r", "escalation-1")
+    assert "phone-only" in asked(store, "escalation-1")
+    assert [to for to, _ in ctx.sms.sent] == ["+15125550100"]
+
+
+# ---------------------------------------------------------------- texts instead of pushes
+
+
+@pytest.fixture
+def texting():
+    """Helpers with the app and a phone; waves text from round 1 (the default)."""
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=5, max_texts_per_phone_per_hour=2)
+    for n in range(3):
+        store.add_helper(f"t{n}", f"tok-t{n}", phone=f"+1512555010{n}", categories=["plumbing"])
+    store.add_helper("app-only", "tok-a", categories=["plumbing"])
+    store.add_helper("abroad", "tok-b", phone="+447700900123", categories=["plumbing"])
+    store.add_request("r")
+    return ctx, store
+
+
+def test_a_wave_texts_who_gave_a_phone_instead_of_the_push(texting):
+    ctx, store = texting
+    report = run_round(ctx, "r", "initial")
+    assert report is not None
+    assert asked(store, "initial") == {"t0", "t1", "t2", "app-only", "abroad"}
+    assert sorted(to for to, _ in ctx.sms.sent) == [f"+1512555010{n}" for n in range(3)]
+    # the push goes to who was not texted: no phone, or a number texts may not go to
+    assert sorted(ctx.push.tokens("new_request")) == ["tok-a", "tok-b"]
+    assert report.counts.sms_sent == 3 and report.counts.sent == 2
+    assert all("new_request-r-initial" in store.inbox(u) for u in asked(store, "initial"))
+    [event] = [
+        e for e in store.collection("analytics").values() if e["type"] == "notification_sent"
+    ]
+    assert event["metadata"]["recipients"] == 5 and event["metadata"]["sms"] == 3
+
+
+def test_a_helper_whose_number_reached_its_hourly_texts_gets_the_push(texting):
+    ctx, store = texting
+    store.add_request("r2")
+    store.add_request("r3")
+    for request_id in ("r", "r2", "r3"):
+        run_round(ctx, request_id, "initial")
+    # 2 texts a number an hour here: the third request reaches them by push
+    assert len(ctx.sms.sent) == 6
+    assert ctx.push.tokens("new_request").count("tok-t0") == 1
+
+
+def test_a_text_the_provider_refused_falls_back_to_the_push(texting):
+    ctx, _store = texting
+    ctx.sms.send = lambda to, body: False  # type: ignore[method-assign]
+    run_round(ctx, "r", "initial")
+    assert sorted(ctx.push.tokens("new_request")) == [
+        "tok-a",
+        "tok-b",
+        "tok-t0",
+        "tok-t1",
+        "tok-t2",
+    ]
+
+
+def test_texts_from_a_later_round_push_the_first(texting):
+    ctx, store = texting
+    ctx = replace(ctx, policy=replace(ctx.policy, text_from_round=2, wave_first=1))
+    run_round(ctx, "r", "initial")
+    assert ctx.sms.sent == [] and len(ctx.push.tokens("new_request")) == 1
+    pushed = set(ctx.push.tokens("new_request"))
+    run_round(ctx, "r", "escalation-1")
+    second = asked(store, "escalation-1")
+    assert len(second) == 3
+    phones = {store.users[u].get("phone"): u for u in second}
+    texted = {phones[to] for to, _ in ctx.sms.sent}
+    assert texted == {u for u in second if u.startswith("t")}  # the +1 numbers
+    untexted = {"app-only": "tok-a", "abroad": "tok-b"}  # no phone; a number abroad
+    assert set(ctx.push.tokens("new_request")) - pushed == {untexted[u] for u in second - texted}
+
+
+def test_the_broadcast_never_texts_a_helper_with_the_app(texting):
+    ctx, _store = texting
+    ctx = replace(ctx, policy=replace(ctx.policy, wave_first=0, sms_from_round=1))
+    run_round(ctx, "r", "initial")
+    assert ctx.sms.sent == [] and len(ctx.push.tokens("new_request")) == 5

@@ -89,6 +89,7 @@ PARAMETERS: dict[str, str] = {
     "ESCALATION_MINUTES": "escalation_minutes",
     "JOIN_TIMEOUT_MINUTES": "join_timeout_minutes",
     "SMS_FROM_ROUND": "sms_from_round",
+    "TEXT_FROM_ROUND": "text_from_round",
     "REDISPATCH_ON_RELEASE": "redispatch_on_release",
     "MAX_CLAIMS_PER_HELPER": "max_claims_per_helper",
     "MAX_TEXTS_PER_PHONE_PER_HOUR": "max_texts_per_phone_per_hour",
@@ -102,7 +103,8 @@ FATIGUE = "FATIGUE"  # 1 (the default): helpers tire of new-job notifications; 0
 SIMULATION_KEYS = (SWEEP_EVERY, FATIGUE)
 # The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.
 OFF_AT_ZERO = frozenset(
-    {"ESCALATION_MINUTES", "SMS_FROM_ROUND", "WAVE_FIRST", "MAX_JOB_ALERTS_PER_HOUR"}
+    {"ESCALATION_MINUTES", "SMS_FROM_ROUND", "TEXT_FROM_ROUND", "WAVE_FIRST"}
+    | {"MAX_JOB_ALERTS_PER_HOUR"}
 )
 
 # The seed's behaviour in the product's parameters: one round at creation to every matching

@@ -25,7 +25,7 @@ class Policy:
     max_releases: int = 3
     # Requests one helper may hold at once (`claimed` or `in_session`).
     max_claims_per_helper: int = 1
-    escalation_minutes: int = 2
+    escalation_minutes: int = 3
     # Waves (domain/waves.py): round n asks wave_first + wave_growth x (n-1) helpers, ranked;
     # wave_first 0 is the first build's broadcast (every matching helper, every round).
     wave_first: int = 2
@@ -35,6 +35,10 @@ class Policy:
     join_timeout_minutes: int = 15
     # From which dispatch round helpers with no device get an SMS (0: never).
     sms_from_round: int = 2
+    # From which round a wave texts every helper it asks who gave a phone, instead of the
+    # push (the push when the text may not go); 0: only helpers with no device are texted.
+    # Waves only: the broadcast (wave_first 0) never texts a helper who has the app.
+    text_from_round: int = 1
     # Whether a claim released back to pending is dispatched again (a `released-{n}` round).
     redispatch_on_release: bool = True
     # Devices one user may register; a new one past it replaces the least recently registered.

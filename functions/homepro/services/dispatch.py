@@ -20,7 +20,7 @@ from homepro.domain.dispatch import is_target, push_ttl_seconds
 from homepro.domain.events import RoundCounts
 from homepro.domain.models import Device, UserDoc
 from homepro.services.context import Context
-from homepro.services.notify import push_to_devices, record_sent, send_sms
+from homepro.services.notify import Pushed, push_to_devices, record_sent, send_sms
 from homepro.services.stores import ReservedRound
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ def _send(
     *,
     resumed: bool,
 ) -> RoundReport:
-    """Push the round to every target but the `recorded` ones (a resumed round's), text the
-    targets with no device, write their inbox items and analytics, and only then record them as
+    """Alert every target but the `recorded` ones (a resumed round's): a text to those
+    `_texted` picks, the push to the others; write their inbox items and analytics, and only
+    then record them as
     targets: a recorded target has had everything, so a resumed round skips it, and a round
     resumed before its targets were recorded does it all again (a device hears of a round at
     most twice, a phone gets its text at most twice)."""
@@ -85,10 +86,12 @@ def _send(
 
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
-    per_user = push_to_devices(ctx, devices, note)
-    sms_to: frozenset[str] = frozenset()
-    if 0 < ctx.policy.sms_from_round <= reserved.round:
-        sms_to = send_sms(ctx, [h for h in helpers if not devices[h.uid]], note)
+    sms_to = send_sms(ctx, _texted(ctx, reserved, helpers, devices), note)
+    # a helper texted is not pushed as well: one alert an ask (its inbox item shows in the app)
+    per_user = push_to_devices(
+        ctx, {uid: found for uid, found in devices.items() if uid not in sms_to}, note
+    )
+    per_user.update({uid: Pushed() for uid in sms_to})
     ctx.inbox.write_inbox(list(devices), note, now)
     record_sent(ctx, note, per_user, device_counts, sms_to)
     # Recorded once the round is out (thousands of writes must not delay the first push).
@@ -113,6 +116,25 @@ def _send(
 Targets = list[tuple[UserDoc, list[Device]]]
 
 
+def _texted(
+    ctx: Context,
+    reserved: ReservedRound,
+    helpers: list[UserDoc],
+    devices: dict[str, list[Device]],
+) -> list[UserDoc]:
+    """Who the round texts: from TEXT_FROM_ROUND, every helper a wave asks who gave a phone
+    (a helper acts on a text far more often than on a push); from SMS_FROM_ROUND, those with
+    no device. `send_sms` skips a number it may not text (its country, its hourly cap): that
+    helper gets the push."""
+    policy, round_number = ctx.policy, reserved.round
+    waves_on = policy.wave_first > 0
+    if waves_on and 0 < policy.text_from_round <= round_number:
+        return [h for h in helpers if h.phone]
+    if 0 < policy.sms_from_round <= round_number:
+        return [h for h in helpers if not devices[h.uid]]
+    return []
+
+
 def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) -> Targets:
     """Who round `round_key` asks, with their devices. Broadcast (WAVE_FIRST 0): every matching
     helper. Waves: a `resumed` round's wave, if the worker that died chose it; else a new one,
@@ -128,8 +150,16 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     if chosen is not None:
         return _helpers(ctx, chosen)
     seed = f"{request.id}/{round_key}"
-    eligible, candidates = _candidates(ctx, reserved, size, seed)
+    eligible, candidates, whole = _candidates(ctx, reserved, size, seed, again=False)
     picks = waves.choose(candidates, size, seed, now)
+    if len(picks) < size and whole:
+        # Everyone eligible has been asked once: the rest of the wave asks again (a new round
+        # is a new chance; in a small pool, at night, asking once each leaves it unclaimed).
+        more, others, _ = _candidates(ctx, reserved, size - len(picks), seed, again=True)
+        repeat = [c for c in others if c.uid not in picks]
+        picks += waves.choose(repeat, size - len(picks), seed, now)
+        eligible = {**more, **eligible}
+        candidates = [*candidates, *repeat]
     limits = {c.uid: c.limit for c in candidates}
     charged = ctx.dispatch.take_alerts(request.id, round_key, {u: limits[u] for u in picks}, now)
     if all(uid in eligible for uid in charged):
@@ -145,17 +175,19 @@ def _helpers(ctx: Context, uids: list[str]) -> Targets:
 
 
 def _candidates(
-    ctx: Context, reserved: ReservedRound, size: int, seed: str
-) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate]]:
-    """The eligible helpers a wave of `size` may ask (matching, not asked of this request yet,
-    reachable now), and a random sample of them
-    looked up (busy? alerts?) until it holds SAMPLE x `size` able ones or none are left. The
-    directory is read from the request's own shard on, a few shards more each time the ones
-    read hold too few: a round reads a few times its wave, whatever the pool."""
+    ctx: Context, reserved: ReservedRound, size: int, seed: str, *, again: bool
+) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate], bool]:
+    """The eligible helpers a wave of `size` may ask (matching, reachable now, and not asked of
+    this request yet, unless `again`), a random sample of them looked up (busy? alerts?) until
+    it holds SAMPLE x `size` able ones or none are left, and whether the category's whole
+    directory was read. The directory is read from the request's own shard on, a few shards
+    more each time the ones read hold too few: a round reads a few times its wave, whatever
+    the pool."""
     now = ctx.clock.now()
     request, policy = reserved.request, ctx.policy
     texting = 0 < policy.sms_from_round <= reserved.round
-    reached = ctx.dispatch.round_targets(request.id)
+    texting = texting or 0 < policy.text_from_round <= reserved.round
+    reached = set() if again else ctx.dispatch.round_targets(request.id)
     goal = waves.SAMPLE * size
     most = waves.LOOK_AT_MOST * goal
     want = goal + len(reached)
@@ -199,6 +231,7 @@ def _candidates(
                 limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
                 looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
                 able += looked[uid].able(now)
-        if able >= goal or len(entries) < want or len(looked) >= most:
-            return eligible, list(looked.values())
+        whole = len(entries) < want
+        if able >= goal or whole or len(looked) >= most:
+            return eligible, list(looked.values()), whole
         want = max(want, len(entries)) * 4  # the next read reaches shards not read yet
