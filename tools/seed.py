@@ -11,7 +11,8 @@ from homepro import bootstrap
 from homepro.services.roles import assign_role
 
 HELPERS = [
-    ("helper1@homepro.test", "Hana Helper", ["plumbing", "hvac"], "+15125550101"),
+    # Hana gave no phone: her new jobs come by push (helpers who gave one are texted instead)
+    ("helper1@homepro.test", "Hana Helper", ["plumbing", "hvac"], None),
     ("helper2@homepro.test", "Hugo Helper", ["electrical", "appliance"], "+15125550102"),
     ("helper3@homepro.test", "Hiro Helper", [], "+15125550103"),
 ]

@@ -12,11 +12,12 @@ Policies: `seed` (the customer's sketch: one round at creation, no escalation, n
 claim not dispatched again, sweeps every 5 minutes), `broadcast` (the first build's product:
 every round to every matching helper, every 5 minutes), `product` (the defaults: waves of
 WAVE_FIRST helpers, WAVE_GROWTH more each round every ESCALATION_MINUTES, at most
-MAX_JOB_ALERTS_PER_HOUR alerts a helper, SMS from round 2, re-dispatch on release, sweeps every
-minute), any `[policies.NAME]` of the scenario, and variants `NAME:KEY=VALUE,KEY=VALUE`.
+MAX_JOB_ALERTS_PER_HOUR alerts a helper, a text instead of the push to who gave a phone from
+TEXT_FROM_ROUND, re-dispatch on release, sweeps every minute), any `[policies.NAME]` of the
+scenario, and variants `NAME:KEY=VALUE,KEY=VALUE`.
 
 Parameters: the product's (PENDING_TIMEOUT_MINUTES, CLAIM_TIMEOUT_MINUTES, MAX_RELEASES,
-ESCALATION_MINUTES, JOIN_TIMEOUT_MINUTES, SMS_FROM_ROUND, REDISPATCH_ON_RELEASE,
+ESCALATION_MINUTES, JOIN_TIMEOUT_MINUTES, SMS_FROM_ROUND, TEXT_FROM_ROUND, REDISPATCH_ON_RELEASE,
 MAX_CLAIMS_PER_HELPER, MAX_TEXTS_PER_PHONE_PER_HOUR, WAVE_FIRST, WAVE_GROWTH,
 MAX_JOB_ALERTS_PER_HOUR) and the simulation's own:
   SWEEP_EVERY_MINUTES  both sweeps' schedule (default 1)

@@ -110,7 +110,8 @@ OFF_AT_ZERO = frozenset(
 # The seed's behaviour in the product's parameters: one round at creation to every matching
 # helper, no escalation, no SMS, a released claim not sent again, releases without limit, sweeps
 # every 5 minutes. `broadcast`: the first build's product (a round every 5 minutes to every
-# matching helper, busy or not, no alert budget); `product`: the defaults (waves).
+# matching helper, busy or not, no alert budget, no texts to helpers with the app);
+# `product`: the defaults (waves, which text who gave a phone).
 BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
     "seed": {
         "WAVE_FIRST": 0,

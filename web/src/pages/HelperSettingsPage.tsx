@@ -168,6 +168,10 @@ function ProfileForm({ profile }: { profile: Profile }) {
             data-testid="settings-phone"
           />
         </label>
+        <p className="muted" data-testid="settings-phone-hint">
+          With a number here, new jobs come by text instead of a push (past the hourly limit of
+          texts, by push again). Leave it empty to get them in the app only.
+        </p>
         <fieldset>
           <legend>Quiet hours</legend>
           <label className="check">
