@@ -222,6 +222,8 @@ def test_the_alert_budget_saves_and_says_when_it_is_used_up(
     page.goto("/helper/settings")
     budget = page.get_by_test_id("alert-budget")
     expect(budget).to_have_text("No new-job alerts in the last hour.")
+    # a phone means new jobs by text (TEXT_FROM_ROUND): the page says so beside the field
+    expect(page.get_by_test_id("settings-phone-hint")).to_contain_text("come by text")
 
     field = page.get_by_test_id("settings-alerts-per-hour")
     field.fill("61")

@@ -240,8 +240,10 @@ def test_a_released_claim_keeps_the_hold_and_the_third_release_expires_it(clean,
     assert set(pushes(request_id, "claim_released")) == {holder_token(db, holder)}
     round_2 = db.collection("requests").document(request_id).collection("dispatches")
     wait_for(lambda: (round_2.document("released-1").get().to_dict() or {}).get("finishedAt"))
-    # its wave asks whom no wave of the request asked: not the other helper, asked at first
-    assert pushes(request_id, "new_request").count(other) == 1
+    # everyone was asked already: its wave asks the other helper again, never the holder, who
+    # cannot take it back
+    assert pushes(request_id, "new_request").count(other) == 2
+    assert pushes(request_id, "new_request").count(holder_token(db, holder)) == 1
 
     # two releases by two more helpers (the holder cannot take it again): the third release of
     # either kind expires it and releases the hold
