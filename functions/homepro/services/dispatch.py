@@ -1,5 +1,5 @@
-"""Dispatch rounds: a paid request's round reaches a wave of helpers (`domain/waves.py`), every
-device of each, once a round.
+"""Dispatch rounds: a paid request's round reaches a wave of helpers (`domain/waves.py`), once
+a round each: by text if they gave a phone (TEXT_FROM_ROUND), else every device of theirs.
 
 A round is reserved by creating `requests/{id}/dispatches/{roundKey}` in a transaction before
 anything is sent, so a duplicate or retried trigger (same event id or another) or two functions
@@ -71,10 +71,9 @@ def _send(
 ) -> RoundReport:
     """Alert every target but the `recorded` ones (a resumed round's): a text to those
     `_texted` picks, the push to the others; write their inbox items and analytics, and only
-    then record them as
-    targets: a recorded target has had everything, so a resumed round skips it, and a round
-    resumed before its targets were recorded does it all again (a device hears of a round at
-    most twice, a phone gets its text at most twice)."""
+    then record them as targets: a recorded target has had everything, so a resumed round
+    skips it, and a round resumed before its targets were recorded does it all again (a device
+    hears of a round at most twice, a phone gets its text at most twice)."""
     now = ctx.clock.now()
     request = reserved.request
     request_id = request.id
