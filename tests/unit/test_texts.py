@@ -121,3 +121,27 @@ def test_a_contended_count_skips_the_text_and_nothing_fails(world):
     note = notifications.new_request(RequestDoc.model_validate(store.requests["r"]), "x", 60)
     assert send_sms(busy, users, note) == frozenset()
     assert ctx.sms.sent == []
+
+
+def test_a_waves_texts_go_out_at_once_not_one_after_another():
+    """A wave's alerts are texts: three provider calls in flight together (each waits for the
+    other two here; one after another, the first would wait alone and give up)."""
+    import threading
+
+    store = FakeDocuments()
+    store.add_request("r", customerId="cust")
+    ctx = make_context(store, wave_first=3)
+    for n in range(3):
+        store.add_helper(f"h{n}", f"tok-{n}", phone=f"+1512555011{n}")
+    together = threading.Barrier(3, timeout=5)
+    sent = []
+
+    def send(to: str, body: str) -> bool:
+        together.wait()
+        sent.append(to)
+        return True
+
+    ctx.sms.send = send  # type: ignore[method-assign]
+    report = run_round(ctx, "r", "initial")
+    assert report is not None and report.counts.sms_sent == 3 and len(sent) == 3
+    assert ctx.push.sent == []  # texted: no push as well

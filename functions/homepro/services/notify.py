@@ -111,14 +111,19 @@ def may_text(ctx: Context, phone: str, note: Notification) -> bool:
 
 
 def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
-    """Text each user with a phone that may be texted; the users the provider accepted a
-    message for."""
+    """Text each user with a phone that may be texted, `io_concurrency` at a time (a wave's
+    alerts are texts: one after another, a wave of ten would wait on ten provider calls);
+    the users the provider accepted a message for."""
     body = note.sms_text(ctx.app_url)
-    return frozenset(
-        user.uid
-        for user in users
-        if user.phone and may_text(ctx, user.phone, note) and ctx.sms.send(user.phone, body)
-    )
+
+    def text(user: UserDoc) -> bool:
+        if not user.phone:
+            return False
+        return may_text(ctx, user.phone, note) and ctx.sms.send(user.phone, body)
+
+    workers = min(ctx.tuning.io_concurrency, len(users))
+    sent = bounded_map(text, users, workers)
+    return frozenset(user.uid for user, ok in zip(users, sent, strict=True) if ok)
 
 
 def notify(
