@@ -260,6 +260,22 @@ def test_when_nearly_everyone_is_spent_a_round_looks_at_a_bounded_few():
     assert len(looked) <= 6  # each lookup doubles: a few calls, not one per helper
 
 
+def test_only_the_rested_are_asked_again():
+    assert waves.rested(Candidate("a", tuple(ago(m + 1) for m in range(7)), 16), NOW)
+    assert not waves.rested(Candidate("b", tuple(ago(m + 1) for m in range(8)), 16), NOW)
+    assert waves.rested(Candidate("c", tuple(ago(61 + m) for m in range(8)), 16), NOW)  # old
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=3, max_job_alerts_per_hour=4)
+    for uid in ("tired", "rested", "new"):
+        store.add_helper(uid, f"tok-{uid}", categories=["plumbing"])
+    store.add_request("r")
+    run_round(ctx, "r", "initial")  # asks all three
+    alerts = store.collection("helperAlerts")
+    alerts["tired"]["alerts"] = [ago(3), ago(2), NOW]  # 3 of 4: more than half the budget
+    run_round(ctx, "r", "escalation-1")
+    assert asked(store, "escalation-1") == {"rested", "new"}
+
+
 def test_a_helper_with_neither_device_nor_phone_is_asked_in_the_app():
     """Their inbox (shown while the app is open) is their only channel; with texts from round
     2 (TEXT_FROM_ROUND, SMS_FROM_ROUND), a phone-only helper waits for a round that texts."""

@@ -152,10 +152,10 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     eligible, candidates, whole = _candidates(ctx, reserved, size, seed, again=False)
     picks = waves.choose(candidates, size, seed, now)
     if len(picks) < size and whole:
-        # Everyone eligible has been asked once: the rest of the wave asks again (a new round
-        # is a new chance; in a small pool, at night, asking once each leaves it unclaimed).
+        # Everyone eligible has been asked once: the rest of the wave asks again the rested (a
+        # new round is a new chance; in a small pool, at night, one ask each leaves it unclaimed)
         more, others, _ = _candidates(ctx, reserved, size - len(picks), seed, again=True)
-        repeat = [c for c in others if c.uid not in picks]
+        repeat = [c for c in others if c.uid not in picks and waves.rested(c, now)]
         picks += waves.choose(repeat, size - len(picks), seed, now)
         eligible = {**more, **eligible}
         candidates = [*candidates, *repeat]
