@@ -31,7 +31,7 @@ class Policy:
     wave_first: int = 2
     wave_growth: int = 2
     # New-job alerts (pushes and texts) one helper gets an hour at most; past it, the board.
-    max_job_alerts_per_hour: int = 16
+    max_job_alerts_per_hour: int = 24
     join_timeout_minutes: int = 15
     # From which dispatch round helpers with no device get an SMS (0: never).
     sms_from_round: int = 2
@@ -56,7 +56,7 @@ class Policy:
     payment_max_attempts: int = 20
     # Text messages one phone number gets an hour at most (toll fraud), and the E.164 prefixes
     # texts may go to at all (empty: any number).
-    max_texts_per_phone_per_hour: int = 12
+    max_texts_per_phone_per_hour: int = 24
     sms_allowed_prefixes: tuple[str, ...] = ("+1",)
     # A quote (`quote_wait`) may be used by `create_request` this long after it was shown.
     quote_ttl_seconds: int = 600

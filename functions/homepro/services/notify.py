@@ -111,19 +111,25 @@ def may_text(ctx: Context, phone: str, note: Notification) -> bool:
 
 
 def send_sms(ctx: Context, users: Sequence[UserDoc], note: Notification) -> frozenset[str]:
-    """Text each user with a phone that may be texted, `io_concurrency` at a time (a wave's
-    alerts are texts: one after another, a wave of ten would wait on ten provider calls);
-    the users the provider accepted a message for."""
+    """Text each user with a phone that may be texted; the users the provider accepted a
+    message for. Numbers are texted `io_concurrency` at a time (a wave's alerts are texts: one
+    after another, a wave of ten would wait on ten provider calls); one number's texts one
+    after another (its hourly count is one document: no contention)."""
     body = note.sms_text(ctx.app_url)
+    by_phone: dict[str, list[UserDoc]] = {}
+    for user in users:
+        if user.phone:
+            by_phone.setdefault(user.phone, []).append(user)
 
-    def text(user: UserDoc) -> bool:
-        if not user.phone:
-            return False
-        return may_text(ctx, user.phone, note) and ctx.sms.send(user.phone, body)
+    def text(phone: str) -> list[str]:
+        return [
+            user.uid
+            for user in by_phone[phone]
+            if may_text(ctx, phone, note) and ctx.sms.send(phone, body)
+        ]
 
-    workers = min(ctx.tuning.io_concurrency, len(users))
-    sent = bounded_map(text, users, workers)
-    return frozenset(user.uid for user, ok in zip(users, sent, strict=True) if ok)
+    workers = min(ctx.tuning.io_concurrency, len(by_phone))
+    return frozenset(uid for sent in bounded_map(text, list(by_phone), workers) for uid in sent)
 
 
 def notify(
