@@ -121,7 +121,8 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
         "MAX_RELEASES": 1000,
         SWEEP_EVERY: 5,
     },
-    "broadcast": {"WAVE_FIRST": 0, "ESCALATION_MINUTES": 5},
+    # (texts capped as they were then: the product's cap rose with the waves' texts)
+    "broadcast": {"WAVE_FIRST": 0, "ESCALATION_MINUTES": 5, "MAX_TEXTS_PER_PHONE_PER_HOUR": 12},
     "product": {},
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)
