@@ -128,15 +128,17 @@ def test_once_everyone_was_asked_the_waves_ask_again(plumbers):
     run_round(ctx, "r", "escalation-3")
     fourth = asked(store, "escalation-3")
     assert len(fourth) == 8 and never <= fourth
-    # round 5 asks 10 again, never the electrician, never who gave the request back, and
-    # first those alerted least (once: asked in one round of the four, not two)
+    # round 5 would ask 10: it asks again only those asked once (ASKS_AT_MOST 2), never the
+    # electrician, never who gave the request back
     heard = {u: len(d["alerts"]) for u, d in store.collection("helperAlerts").items()}
     once = {u for u, n in heard.items() if n == 1} - {"p00"}
     store.requests["r"]["releasedBy"] = ["p00"]
     run_round(ctx, "r", "escalation-4")
     fifth = asked(store, "escalation-4")
-    assert len(fifth) == 10 and "p00" not in fifth and "e" not in fifth
-    assert len(once) >= 7 and once <= fifth
+    assert len(once) >= 7 and fifth == once
+    # and then nobody: every helper was asked twice of this request (or gave it back)
+    run_round(ctx, "r", "escalation-5")
+    assert asked(store, "escalation-5") == set()
 
 
 def test_helpers_holding_a_claim_or_in_a_session_are_skipped(plumbers):
@@ -276,6 +278,26 @@ def test_only_the_rested_are_asked_again():
     assert asked(store, "escalation-1") == {"rested", "new"}
 
 
+def test_asked_again_the_wave_is_full_when_enough_are_rested():
+    """The sample of a wave that asks again counts only whom it may ask again: with 70 of 100
+    tired (12 alerts of 24) and 30 rested, every wave of 8 asks 8."""
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=8, wave_growth=0, max_job_alerts_per_hour=24)
+    alerts = store.collection("helperAlerts")
+    uids = [
+        store.add_helper(f"h{n:03d}", f"tok-{n:03d}", categories=["plumbing"]) for n in range(100)
+    ]
+    for n, uid in enumerate(uids):
+        alerts[uid] = {"alerts": [ago(m + 1) for m in range(12 if n < 70 else 2)], "limit": 24}
+    for k in range(10):
+        request_id = store.add_request(f"r{k}")
+        assert ctx.dispatch.reserve_round(request_id, "initial", NOW) is not None
+        ctx.dispatch.record_targets(request_id, "initial", dict.fromkeys(uids, 1), NOW)
+        run_round(ctx, request_id, "escalation-1")
+        wave = asked(store, "escalation-1", request_id)
+        assert len(wave) == 8 and all(int(uid[1:]) >= 70 for uid in wave)
+
+
 def test_a_helper_with_neither_device_nor_phone_is_asked_in_the_app():
     """Their inbox (shown while the app is open) is their only channel; with texts from round
     2 (TEXT_FROM_ROUND, SMS_FROM_ROUND), a phone-only helper waits for a round that texts."""
@@ -322,6 +344,18 @@ def test_a_wave_texts_who_gave_a_phone_instead_of_the_push(texting):
         e for e in store.collection("analytics").values() if e["type"] == "notification_sent"
     ]
     assert event["metadata"]["recipients"] == 5 and event["metadata"]["sms"] == 3
+    # the texted helpers' devices were not pushed: not counted as targeted
+    assert event["metadata"]["devices"] == 2 and report.counts.devices_targeted == 2
+
+
+def test_the_pushes_that_wait_on_no_text_go_before_the_texts(texting):
+    ctx, _ = texting
+    order: list[str] = []
+    push, text = ctx.push.send, ctx.sms.send
+    ctx.push.send = lambda messages: order.append("push") or push(messages)  # type: ignore[method-assign]
+    ctx.sms.send = lambda to, body: order.append("text") or text(to, body)  # type: ignore[method-assign]
+    run_round(ctx, "r", "initial")
+    assert order == ["push", "text", "text", "text"]  # app-only and abroad at once, then texts
 
 
 def test_a_helper_whose_number_reached_its_hourly_texts_gets_the_push(texting):

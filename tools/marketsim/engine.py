@@ -298,7 +298,7 @@ class SimDispatch(FakeDispatch):
         super().__init__(docs)
         self._directory: list[tuple[UserDoc, list[Device]]] | None = None
         self._by_category: dict[str, list[tuple[UserDoc, list[Device]]]] = {}
-        self._targets_of: dict[str, set[str]] = {}
+        self._targets_of: dict[str, Counter[str]] = {}
         docs.listeners.append(self._written)
 
     def _written(self, path: str, data: Mapping[str, Any] | None) -> None:
@@ -311,10 +311,13 @@ class SimDispatch(FakeDispatch):
         self, request_id: str, round_key: str, devices_by_uid: Mapping[str, int], now: datetime
     ) -> None:
         super().record_targets(request_id, round_key, devices_by_uid, now)
-        self._targets_of.setdefault(request_id, set()).update(devices_by_uid)
+        self._targets_of.setdefault(request_id, Counter()).update(devices_by_uid.keys())
 
     def round_targets(self, request_id: str) -> set[str]:
         return set(self._targets_of.get(request_id, ()))
+
+    def asks_of(self, request_id: str) -> dict[str, int]:
+        return dict(self._targets_of.get(request_id, ()))
 
     def directory(self) -> list[tuple[UserDoc, list[Device]]]:
         if self._directory is None:

@@ -12,6 +12,7 @@ contract suite, tests/integration/test_contract_*.py, checks it).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -531,13 +532,17 @@ class DocumentDispatch(ABC):
         )
 
     def round_targets(self, request_id: str) -> set[str]:
+        return set(self.asks_of(request_id))
+
+    def asks_of(self, request_id: str) -> dict[str, int]:
         rounds = f"requests/{request_id}/dispatches"
-        found: set[str] = set()
+        asks: Counter[str] = Counter()
         for round_key, data in self._docs.children(rounds, fields=["wave"]).items():
             # a wave charged and not yet recorded (still sending, or its worker died) counts
-            found.update(str(uid) for uid in data.get("wave") or ())
-            found.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
-        return found
+            asked = {str(uid) for uid in data.get("wave") or ()}
+            asked.update(self._docs.children(f"{rounds}/{round_key}/targets", fields=[]))
+            asks.update(asked)
+        return dict(asks)
 
     def round_wave(self, request_id: str, round_key: str) -> list[str] | None:
         found = self._docs.get(f"requests/{request_id}/dispatches/{round_key}") or {}

@@ -18,6 +18,10 @@ def _transient(err: BaseException) -> bool:
     return getattr(err, "status", None) in RETRYABLE
 
 
+# Twilio answers a message create in well under a second; past this the attempt is retried.
+TIMEOUT_SECONDS = 5.0
+
+
 class TwilioSms:
     def __init__(
         self,
@@ -29,9 +33,12 @@ class TwilioSms:
         max_attempts: int = 3,
         backoff_seconds: float = 0.5,
     ) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client  # heavy: imported only when SMS is first sent
 
-        self._client = Client(account_sid, auth_token)
+        # a stalled call must not hold a round's fallback pushes (the client has no timeout)
+        http = TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+        self._client = Client(account_sid, auth_token, http_client=http)
         if base_url:
             self._client.api.base_url = base_url
         self._from = from_number

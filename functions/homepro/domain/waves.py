@@ -16,7 +16,7 @@ they chose so): they still see every job on the board.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,9 @@ ALERT_WINDOW = timedelta(hours=1)
 # the balls-into-bins results), few enough that the reads of a round stay a small multiple of
 # its wave, whatever the pool.
 SAMPLE = 3
+# How many rounds of one request may ask one helper (asked again only once everyone eligible
+# was asked): see `may_ask_again`, and docs/simulation.md "Texts" for the figures.
+ASKS_AT_MOST = 2
 # A round looks up at most this many times its wave of candidates: when nearly everyone is busy
 # or spent (a storm), the wave is smaller rather than the reads the size of the pool.
 LOOK_AT_MOST = 8
@@ -88,6 +91,20 @@ class Candidate:
     def able(self, now: datetime) -> bool:
         """Free (no claim, no session) and under their alert budget."""
         return not self.busy and budget_left(self.alerts, self.limit, now) > 0
+
+
+def may_ask_again(
+    candidate: Candidate, asks: Mapping[str, int], picked: Collection[str], now: datetime
+) -> bool:
+    """Whether a helper this request asked already may be asked again by this wave: free and
+    under budget, `rested`, not among the wave's `picked`, and asked fewer than ASKS_AT_MOST
+    times of this request (a job nobody takes does not text the same person every round)."""
+    return (
+        candidate.able(now)
+        and candidate.uid not in picked
+        and asks.get(candidate.uid, 0) < ASKS_AT_MOST
+        and rested(candidate, now)
+    )
 
 
 def rested(candidate: Candidate, now: datetime) -> bool:

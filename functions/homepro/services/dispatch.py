@@ -12,6 +12,7 @@ fan-out is out, so a device hears of a round at most twice, once if nothing died
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from homepro import faults
@@ -85,20 +86,28 @@ def _send(
 
     ttl = push_ttl_seconds(request, ctx.policy.pending_timeout_minutes, now)
     note = notifications.new_request(request, round_key, ttl)
-    sms_to = send_sms(ctx, _texted(ctx, reserved, helpers, devices), note)
-    # a helper texted is not pushed as well: one alert an ask (its inbox item shows in the app)
+    # One alert an ask: a text, or the push (the inbox item shows in the app either way). The
+    # pushes that wait on no text go first; then the texts; then the push to whoever's text
+    # did not go (its country, its number's hourly cap, the provider).
+    to_text = _texted(ctx, reserved, helpers, devices)
+    texting = {h.uid for h in to_text}
     per_user = push_to_devices(
-        ctx, {uid: found for uid, found in devices.items() if uid not in sms_to}, note
+        ctx, {uid: found for uid, found in devices.items() if uid not in texting}, note
     )
+    sms_to = send_sms(ctx, to_text, note)
+    untexted = {uid: devices[uid] for uid in texting - sms_to}
+    per_user.update(push_to_devices(ctx, untexted, note))
     per_user.update({uid: Pushed() for uid in sms_to})
     ctx.inbox.write_inbox(list(devices), note, now)
-    record_sent(ctx, note, per_user, device_counts, sms_to)
+    # a texted helper's devices were not pushed: none counted as targeted
+    pushed_counts = {uid: 0 if uid in sms_to else n for uid, n in device_counts.items()}
+    record_sent(ctx, note, per_user, pushed_counts, sms_to)
     # Recorded once the round is out (thousands of writes must not delay the first push).
     ctx.dispatch.record_targets(request_id, round_key, device_counts, now)
 
     counts = RoundCounts(
         helpers_targeted=len(every),
-        devices_targeted=sum(len(found) for _, found in every),
+        devices_targeted=sum(len(found) for h, found in every if h.uid not in sms_to),
         sent=sum(p.sent for p in per_user.values()),
         failed=sum(p.failed for p in per_user.values()),
         tokens_pruned=sum(p.pruned for p in per_user.values()),
@@ -122,13 +131,14 @@ def _texted(
     devices: dict[str, list[Device]],
 ) -> list[UserDoc]:
     """Who the round texts: from TEXT_FROM_ROUND, every helper a wave asks who gave a phone
-    (a helper acts on a text far more often than on a push); from SMS_FROM_ROUND, those with
-    no device. `send_sms` skips a number it may not text (its country, its hourly cap): that
-    helper gets the push."""
+    of a country texts may go to (a helper acts on a text far more often than on a push); from
+    SMS_FROM_ROUND, those with no device. `send_sms` may still skip one (its number's hourly
+    cap, the provider): that helper gets the push after the texts."""
     policy, round_number = ctx.policy, reserved.round
     waves_on = policy.wave_first > 0
     if waves_on and 0 < policy.text_from_round <= round_number:
-        return [h for h in helpers if h.phone]
+        allowed = policy.sms_allowed_prefixes
+        return [h for h in helpers if h.phone and texts.allowed_destination(h.phone, allowed)]
     if 0 < policy.sms_from_round <= round_number:
         return [h for h in helpers if not devices[h.uid]]
     return []
@@ -149,13 +159,17 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     if chosen is not None:
         return _helpers(ctx, chosen)
     seed = f"{request.id}/{round_key}"
-    eligible, candidates, whole = _candidates(ctx, reserved, size, seed, again=False)
+    asks = ctx.dispatch.asks_of(request.id)
+    eligible, candidates, whole = _candidates(ctx, reserved, size, seed, asks, again=None)
     picks = waves.choose(candidates, size, seed, now)
     if len(picks) < size and whole:
-        # Everyone eligible has been asked once: the rest of the wave asks again the rested (a
-        # new round is a new chance; in a small pool, at night, one ask each leaves it unclaimed)
-        more, others, _ = _candidates(ctx, reserved, size - len(picks), seed, again=True)
-        repeat = [c for c in others if c.uid not in picks and waves.rested(c, now)]
+        # Everyone eligible has been asked: the rest of the wave asks again the rested, asked
+        # fewer than ASKS_AT_MOST times of this request (a new round is a new chance; in a small
+        # pool, at night, one ask each leaves it unclaimed)
+        more, others, _ = _candidates(
+            ctx, reserved, size - len(picks), seed, asks, again=frozenset(picks)
+        )
+        repeat = [c for c in others if waves.may_ask_again(c, asks, picks, now)]
         picks += waves.choose(repeat, size - len(picks), seed, now)
         eligible = {**more, **eligible}
         candidates = [*candidates, *repeat]
@@ -174,22 +188,33 @@ def _helpers(ctx: Context, uids: list[str]) -> Targets:
 
 
 def _candidates(
-    ctx: Context, reserved: ReservedRound, size: int, seed: str, *, again: bool
+    ctx: Context,
+    reserved: ReservedRound,
+    size: int,
+    seed: str,
+    asks: Mapping[str, int],
+    *,
+    again: Collection[str] | None,
 ) -> tuple[dict[str, tuple[UserDoc, list[Device]]], list[waves.Candidate], bool]:
     """The eligible helpers a wave of `size` may ask (matching, reachable now, and not asked of
-    this request yet, unless `again`), a random sample of them looked up (busy? alerts?) until
-    it holds SAMPLE x `size` able ones or none are left, and whether the category's whole
-    directory was read. The directory is read from the request's own shard on, a few shards
-    more each time the ones read hold too few: a round reads a few times its wave, whatever
-    the pool."""
+    this request yet; `again`: asked before, but may be asked again, and not among `again`, the
+    wave's picks so far), a random sample of them looked up (busy? alerts?) until it holds
+    SAMPLE x `size` usable ones or none are left, and whether the category's whole directory
+    was read. The directory is read from the request's own shard on, a few shards more each
+    time the ones read hold too few: a round reads a few times its wave, whatever the pool."""
     now = ctx.clock.now()
     request, policy = reserved.request, ctx.policy
     texting = 0 < policy.sms_from_round <= reserved.round
     texting = texting or 0 < policy.text_from_round <= reserved.round
-    reached = set() if again else ctx.dispatch.round_targets(request.id)
+    picked = frozenset(again or ())
     goal = waves.SAMPLE * size
     most = waves.LOOK_AT_MOST * goal
-    want = goal + len(reached)
+    want = goal + (0 if again is not None else len(asks))
+
+    def usable(c: waves.Candidate) -> bool:
+        if again is None:
+            return c.able(now)
+        return waves.may_ask_again(c, asks, picked, now)
 
     def reachable(helper: UserDoc, found: list[Device]) -> bool:
         """Asking them now reaches them: a device; a phone in a round that texts; or neither
@@ -209,7 +234,7 @@ def _candidates(
         eligible = {
             h.uid: (h, found)
             for h, found in entries
-            if h.uid not in reached
+            if (h.uid in asks) == (again is not None)
             and h.uid not in request.released_by  # they cannot claim it again
             and is_target(h, request, now)
             and reachable(h, found)
@@ -218,7 +243,7 @@ def _candidates(
             (u for u in eligible if u not in looked),
             key=lambda u: waves.tiebreak(seed, u),
         )
-        able = sum(1 for c in looked.values() if c.able(now))
+        able = sum(1 for c in looked.values() if usable(c))
         while fresh and able < goal and len(looked) < most:
             # each lookup at least as large as all before it: a few, even when most are spent
             take = min(max(goal - able, len(looked)), most - len(looked))
@@ -229,7 +254,7 @@ def _candidates(
                 own = eligible[uid][0].max_job_alerts_per_hour
                 limit = waves.alert_limit(own, policy.max_job_alerts_per_hour)
                 looked[uid] = waves.Candidate(uid, tuple(alerts), limit, busy)
-                able += looked[uid].able(now)
+                able += usable(looked[uid])
         whole = len(entries) < want
         if able >= goal or whole or len(looked) >= most:
             return eligible, list(looked.values()), whole

@@ -234,6 +234,11 @@ class Dispatch(Protocol):
         """Every helper any round of the request targeted."""
         ...
 
+    def asks_of(self, request_id: str) -> dict[str, int]:
+        """How many rounds of the request asked each helper it asked (a wave charged and not
+        yet recorded counts)."""
+        ...
+
     def round_wave(self, request_id: str, round_key: str) -> list[str] | None:
         """The helpers round `round_key` chose and charged an alert (`take_alerts`), or None
         if it has not (or broadcast)."""
