@@ -36,7 +36,8 @@ class Policy:
     # From which dispatch round helpers with no device get an SMS (0: never).
     sms_from_round: int = 2
     # From which round a wave texts every helper it asks who gave a phone, instead of the
-    # push (the push when the text may not go); 0: only helpers with no device are texted.
+    # push (the push when the text may not go); 0: off (only helpers with no device are
+    # texted, from sms_from_round).
     # Waves only: the broadcast (wave_first 0) never texts a helper who has the app.
     text_from_round: int = 1
     # Whether a claim released back to pending is dispatched again (a `released-{n}` round).
