@@ -1,5 +1,6 @@
 """Waves: the ranking, the busy skip, the alert budget, the widening, on the fakes."""
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -128,17 +129,24 @@ def test_once_everyone_was_asked_the_waves_ask_again(plumbers):
     run_round(ctx, "r", "escalation-3")
     fourth = asked(store, "escalation-3")
     assert len(fourth) == 8 and never <= fourth
-    # round 5 would ask 10: it asks again only those asked once (ASKS_AT_MOST 2), never the
-    # electrician, never who gave the request back
+    # round 5 asks 10 again, never the electrician, never who gave the request back, and first
+    # those asked (and alerted) least
     heard = {u: len(d["alerts"]) for u, d in store.collection("helperAlerts").items()}
     once = {u for u, n in heard.items() if n == 1} - {"p00"}
     store.requests["r"]["releasedBy"] = ["p00"]
     run_round(ctx, "r", "escalation-4")
     fifth = asked(store, "escalation-4")
-    assert len(once) >= 7 and fifth == once
-    # and then nobody: every helper was asked twice of this request (or gave it back)
-    run_round(ctx, "r", "escalation-5")
-    assert asked(store, "escalation-5") == set()
+    assert len(fifth) == 10 and "p00" not in fifth and "e" not in fifth and once <= fifth
+    # later rounds ask each of the 13 up to ASKS_AT_MOST (3) times of this request, then nobody
+    keys = [f"escalation-{n}" for n in range(5, 12)]
+    for key in keys:
+        run_round(ctx, "r", key)
+    every = ["initial", *(f"escalation-{n}" for n in range(1, 5)), *keys]
+    asks = Counter(uid for key in every for uid in asked(store, key))
+    assert {u: n for u, n in asks.items() if u != "p00"} == {
+        f"p{n:02d}": waves.ASKS_AT_MOST for n in range(1, 14)
+    }
+    assert asked(store, keys[-1]) == set()
 
 
 def test_helpers_holding_a_claim_or_in_a_session_are_skipped(plumbers):
