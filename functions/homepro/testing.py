@@ -958,3 +958,17 @@ def make_context(
         video=FakeVideo(),
         tuning=tuning,
     )
+
+
+def count_lookups(ctx: Context) -> list[int]:
+    """Spy on `ctx.dispatch.attention_of`: the list it returns grows by each call's batch size
+    (how many helpers a round or a quote looked up, call by call)."""
+    looked: list[int] = []
+    real = ctx.dispatch.attention_of
+
+    def counting(uids: Sequence[str]) -> dict[str, tuple[bool, list[datetime]]]:
+        looked.append(len(uids))
+        return real(uids)
+
+    ctx.dispatch.attention_of = counting  # type: ignore[method-assign]
+    return looked

@@ -11,7 +11,7 @@ from homepro.domain.policy import AbuseLimits
 from homepro.domain.quotes import Supply, estimate
 from homepro.services import payments
 from homepro.services.quotes import live_supply, quote_wait
-from homepro.testing import FakeClock, FakeDocuments, fake_docs, make_context
+from homepro.testing import FakeClock, FakeDocuments, count_lookups, fake_docs, make_context
 
 CUSTOMER = Actor(uid="cust-1", role="customer")
 OTHER = Actor(uid="cust-2", role="customer")
@@ -99,14 +99,7 @@ def test_the_supply_counts_free_helpers_of_the_category_only(ctx):
 def test_the_supply_is_counted_in_a_bounded_sample_of_the_directory(ctx):
     docs = fake_docs(ctx)
     helpers(docs, 3 * quotes.SUPPLY_SAMPLE)
-    looked: list[int] = []
-    real = ctx.dispatch.attention_of
-
-    def counting(uids):
-        looked.append(len(uids))
-        return real(uids)
-
-    ctx.dispatch.attention_of = counting  # type: ignore[method-assign]
+    looked = count_lookups(ctx)
     supply = live_supply(ctx, "plumbing", ctx.clock.now())
     assert supply.free_helpers == quotes.SUPPLY_SAMPLE and looked == [quotes.SUPPLY_SAMPLE]
 

@@ -10,7 +10,7 @@ from homepro.domain import waves
 from homepro.domain.waves import Candidate, alert_limit, choose, rank, wave_size
 from homepro.services import reactions
 from homepro.services.dispatch import resume_round, run_round
-from homepro.testing import FakeDocuments, make_context
+from homepro.testing import FakeDocuments, count_lookups, make_context
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -256,14 +256,7 @@ def test_when_nearly_everyone_is_spent_a_round_looks_at_a_bounded_few():
         uid = store.add_helper(f"h{n:03d}", f"tok-{n:03d}", categories=["plumbing"])
         alerts[uid] = {"alerts": [ago(m + 1) for m in range(16)], "limit": 16}
     alerts["h599"] = {"alerts": [], "limit": 16}
-    looked: list[int] = []
-    real = ctx.dispatch.attention_of
-
-    def counting(uids):
-        looked.append(len(uids))
-        return real(uids)
-
-    ctx.dispatch.attention_of = counting  # type: ignore[method-assign]
+    looked = count_lookups(ctx)
     store.add_request("r")
     run_round(ctx, "r", "initial")
     assert sum(looked) <= waves.LOOK_AT_MOST * waves.SAMPLE * 2  # not the 600
