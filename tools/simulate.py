@@ -13,13 +13,14 @@ claim not dispatched again, sweeps every 5 minutes), `broadcast` (the first buil
 every round to every matching helper, every 5 minutes), `product` (the defaults: waves of
 WAVE_FIRST helpers, WAVE_GROWTH more each round every ESCALATION_MINUTES, at most
 MAX_JOB_ALERTS_PER_HOUR alerts a helper, a text instead of the push to who gave a phone from
-TEXT_FROM_ROUND, re-dispatch on release, sweeps every minute), any `[policies.NAME]` of the
+TEXT_FROM_ROUND, a request late past LATE_AFTER_MINUTES yielding to newer ones, re-dispatch on
+release, sweeps every minute), any `[policies.NAME]` of the
 scenario, and variants `NAME:KEY=VALUE,KEY=VALUE`.
 
 Parameters: the product's (PENDING_TIMEOUT_MINUTES, CLAIM_TIMEOUT_MINUTES, MAX_RELEASES,
 ESCALATION_MINUTES, JOIN_TIMEOUT_MINUTES, SMS_FROM_ROUND, TEXT_FROM_ROUND, REDISPATCH_ON_RELEASE,
 MAX_CLAIMS_PER_HELPER, MAX_TEXTS_PER_PHONE_PER_HOUR, WAVE_FIRST, WAVE_GROWTH,
-MAX_JOB_ALERTS_PER_HOUR) and the simulation's own:
+MAX_JOB_ALERTS_PER_HOUR, LATE_AFTER_MINUTES) and the simulation's own:
   SWEEP_EVERY_MINUTES  both sweeps' schedule (default 1)
   FATIGUE              1 (default): the chance a helper acts on a new-job notification is the
                        scenario's chance x 1 / (1 + n / 20), n = the new-job notifications they

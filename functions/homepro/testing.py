@@ -334,6 +334,16 @@ class FakeRequests(DocumentRequests):
             data = self.docs.requests[request_id]
             yield QueriedRequest(RequestDoc.model_validate({**data, "id": request_id}))
 
+    def waiting_since(self, category: str, since: datetime) -> bool:
+        with self.docs.lock:
+            return any(
+                data.get("category") == category
+                and data.get("status") == "pending"
+                and (at := data.get("dispatchableAt")) is not None
+                and at > since
+                for _, data in self.sweepable()
+            )
+
     def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]:
         with self.docs.lock:
             rows = sorted(

@@ -96,3 +96,24 @@ def test_request_taken_goes_to_the_helpers_asked(clean, make_account, make_reque
     assert told == Counter({f"other-{others.index(uid)}": 1 for uid in asked})
     # the claimant was never asked: no alert charged to them
     assert not db.document(waves.alerts_path(helper.uid)).get().exists
+
+
+def test_a_late_request_yields_to_a_newer_one_of_its_category(clean, make_request):
+    db = clean
+    for n in range(3 * FIRST):
+        add_helper(db, [f"late-{n}"], categories=["plumbing", "electrical"])
+    newer = make_request()
+    round_done(db, newer, "initial")
+    late = datetime.now(UTC) - timedelta(minutes=config.LATE_AFTER_MINUTES.default + 1)
+    # past its promise while `newer` waits: its round asks nobody (it stays on the board)
+    yielded = make_request(dispatchableAt=late, pendingSince=late, createdAt=late)
+    # as late, but nothing newer of its category waits: asked as usual
+    alone = make_request(
+        category="electrical", dispatchableAt=late, pendingSince=late, createdAt=late
+    )
+
+    assert round_done(db, yielded, "initial")["helpersTargeted"] == 0
+    assert wave_of(db, yielded, "initial") == set() and tokens(yielded) == Counter()
+    assert round_done(db, alone, "initial")["helpersTargeted"] == FIRST
+    assert len(wave_of(db, alone, "initial")) == FIRST
+    assert len(wave_of(db, newer, "initial")) == FIRST

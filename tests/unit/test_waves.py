@@ -404,3 +404,84 @@ def test_the_broadcast_never_texts_a_helper_with_the_app(texting):
     ctx = replace(ctx, policy=replace(ctx.policy, wave_first=0, sms_from_round=1))
     run_round(ctx, "r", "initial")
     assert ctx.sms.sent == [] and len(ctx.push.tokens("new_request")) == 5
+
+
+# ---------------------------------------------------------------- promise first
+
+
+def test_a_request_is_late_once_it_waited_past_the_promise():
+    assert not waves.late(ago(15), NOW, 15)
+    assert waves.late(ago(15) - timedelta(seconds=1), NOW, 15)
+    assert not waves.late(ago(60), NOW, 0)  # 0: never late
+    assert not waves.late(None, NOW, 15)  # not dispatchable yet
+
+
+@pytest.fixture
+def late():
+    """`old` waited 16 minutes; `new` of the same category 2 and still waits."""
+    store = FakeDocuments()
+    ctx = make_context(store, wave_first=2, wave_growth=2, max_job_alerts_per_hour=10)
+    for n in range(6):
+        store.add_helper(f"p{n}", f"tok-p{n}", categories=["plumbing", "electrical"])
+    store.add_request("old", now=ago(16))
+    store.add_request("new", now=ago(2))
+    return ctx, store
+
+
+def test_a_late_request_asks_nobody_while_a_newer_one_of_its_category_waits(late):
+    ctx, store = late
+    sent = run_round(ctx, "old", "escalation-5")
+    assert sent is not None and sent.counts.helpers_targeted == 0
+    assert ctx.push.sent == [] and store.collection("helperAlerts") == {}
+    # the round is done (no outbox entry resumes it) and the newer request's round asks
+    assert store.rounds("old")["escalation-5"]["finishedAt"] == NOW
+    assert store.collection("outbox") == {}
+    run_round(ctx, "new", "initial")
+    assert len(asked(store, "initial", "new")) == 2
+
+
+@pytest.mark.parametrize(
+    "newer",
+    [
+        {"status": "claimed", "helperId": "p0"},  # taken
+        {"category": "electrical"},  # another category
+        {"now": ago(15.5)},  # late too: nobody's promise is kept by yielding to it
+        {"status": "cancelled"},
+    ],
+)
+def test_a_late_request_asks_when_no_newer_one_of_its_category_waits(late, newer):
+    ctx, store = late
+    store.add_request("new", **newer)
+    run_round(ctx, "old", "escalation-5")
+    assert len(asked(store, "escalation-5", "old")) == 2
+    assert len(ctx.push.tokens("new_request")) == 2
+
+
+def test_a_request_not_late_yet_or_with_promise_first_off_asks(late):
+    ctx, store = late
+    store.add_request("old", now=ago(14))
+    run_round(ctx, "old", "escalation-4")
+    assert len(asked(store, "escalation-4", "old")) == 2
+    store.add_request("older", now=ago(20))
+    off = replace(ctx, policy=replace(ctx.policy, late_after_minutes=0))
+    run_round(off, "older", "escalation-6")
+    assert len(asked(store, "escalation-6", "older")) == 2
+    # the broadcast yields too: it is the request that is late, whatever the round's size
+    broadcast = replace(ctx, policy=replace(ctx.policy, wave_first=0))
+    assert run_round(broadcast, "old-b", "escalation-6") is None  # (no such request)
+    store.add_request("old-b", now=ago(20))
+    run_round(broadcast, "old-b", "escalation-6")
+    assert asked(store, "escalation-6", "old-b") == set()
+
+
+def test_a_resumed_round_sends_the_wave_chosen_before_it_was_late(late):
+    ctx, store = late
+    store.add_request("old", now=ago(14.9))
+    assert ctx.dispatch.reserve_round("old", "escalation-4", NOW) is not None
+    assert ctx.dispatch.take_alerts("old", "escalation-4", {"p1": 10, "p2": 10}, NOW) == [
+        "p1",
+        "p2",
+    ]
+    ctx.clock.advance(minutes=1)  # the worker died; the round resumes with the request late
+    resume_round(ctx, "old", "escalation-4")
+    assert asked(store, "escalation-4", "old") == {"p1", "p2"}  # charged: it goes out

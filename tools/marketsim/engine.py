@@ -95,6 +95,7 @@ PARAMETERS: dict[str, str] = {
     "MAX_TEXTS_PER_PHONE_PER_HOUR": "max_texts_per_phone_per_hour",
     "WAVE_FIRST": "wave_first",
     "WAVE_GROWTH": "wave_growth",
+    "LATE_AFTER_MINUTES": "late_after_minutes",
     "MAX_JOB_ALERTS_PER_HOUR": "max_job_alerts_per_hour",
 }
 SWEEP_EVERY = "SWEEP_EVERY_MINUTES"  # the schedule of both sweeps (production: every minute)
@@ -104,13 +105,14 @@ SIMULATION_KEYS = (SWEEP_EVERY, FATIGUE)
 # The parameters 0 turns off; every other (a timeout, a limit, the schedule) is at least 1.
 OFF_AT_ZERO = frozenset(
     {"ESCALATION_MINUTES", "SMS_FROM_ROUND", "TEXT_FROM_ROUND", "WAVE_FIRST"}
-    | {"MAX_JOB_ALERTS_PER_HOUR"}
+    | {"MAX_JOB_ALERTS_PER_HOUR", "LATE_AFTER_MINUTES"}
 )
 
 # The seed's behaviour in the product's parameters: one round at creation to every matching
 # helper, no escalation, no SMS, a released claim not sent again, releases without limit, sweeps
 # every 5 minutes. `broadcast`: the first build's product (a round every 5 minutes to every
-# matching helper, busy or not, no alert budget, no texts to helpers with the app);
+# matching helper, busy or not, no alert budget, no texts to helpers with the app, a late
+# request asking as much as any);
 # `product`: the defaults (waves, which text who gave a phone).
 BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
     "seed": {
@@ -119,10 +121,16 @@ BUILTIN_POLICIES: dict[str, dict[str, Any]] = {
         "SMS_FROM_ROUND": 0,
         "REDISPATCH_ON_RELEASE": False,
         "MAX_RELEASES": 1000,
+        "LATE_AFTER_MINUTES": 0,
         SWEEP_EVERY: 5,
     },
     # (texts capped as they were then: the product's cap rose with the waves' texts)
-    "broadcast": {"WAVE_FIRST": 0, "ESCALATION_MINUTES": 5, "MAX_TEXTS_PER_PHONE_PER_HOUR": 12},
+    "broadcast": {
+        "WAVE_FIRST": 0,
+        "ESCALATION_MINUTES": 5,
+        "MAX_TEXTS_PER_PHONE_PER_HOUR": 12,
+        "LATE_AFTER_MINUTES": 0,
+    },
     "product": {},
 }
 DRAIN_HOURS = 3  # after the day, the clock runs on until every request has ended (at most)

@@ -185,7 +185,7 @@ def _write(tx: Tx, write: DocumentWrite) -> None:
 
 
 class DocumentRequests(ABC):
-    """The `Requests` port; an adapter adds the two queries."""
+    """The `Requests` port; an adapter adds the queries."""
 
     def __init__(self, docs: Documents) -> None:
         self._docs = docs
@@ -267,6 +267,9 @@ class DocumentRequests(ABC):
 
     @abstractmethod
     def undecided_requests(self, before: datetime, page_size: int) -> Iterator[QueriedRequest]: ...
+
+    @abstractmethod
+    def waiting_since(self, category: str, since: datetime) -> bool: ...
 
 
 CHECKLISTS = "config/checklists"

@@ -32,6 +32,9 @@ class Policy:
     wave_growth: int = 2
     # New-job alerts (pushes and texts) one helper gets an hour at most; past it, the board.
     max_job_alerts_per_hour: int = 24
+    # Promise first (domain/waves.py `late`): a request waiting longer than this since it became
+    # dispatchable yields its rounds to the newer ones of its category still waiting; 0: never.
+    late_after_minutes: int = 15
     join_timeout_minutes: int = 15
     # From which dispatch round helpers with no device get an SMS (0: never).
     sms_from_round: int = 2

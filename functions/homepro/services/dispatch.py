@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from homepro import faults
 from homepro.domain import notifications, texts, waves
@@ -145,19 +146,22 @@ def _texted(
 
 
 def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) -> Targets:
-    """Who round `round_key` asks, with their devices. Broadcast (WAVE_FIRST 0): every matching
+    """Who round `round_key` asks, with their devices. Nobody, if the request is late and a
+    newer one of its category waits (`_yields`). Broadcast (WAVE_FIRST 0): every matching
     helper. Waves: a `resumed` round's wave, if the worker that died chose it; else a new one,
     chosen and charged to the helpers' alert budgets in one commit (which answers the wave
     already charged, if another worker of this round got there first)."""
     now = ctx.clock.now()
     request, policy = reserved.request, ctx.policy
     size = waves.wave_size(reserved.round, policy.wave_first, policy.wave_growth)
+    chosen = ctx.dispatch.round_wave(request.id, round_key) if resumed and size else None
+    if chosen is not None:
+        return _helpers(ctx, chosen)  # charged already: it goes out as chosen
+    if _yields(ctx, reserved, round_key, now):
+        return []
     if size is None:
         every = ctx.dispatch.directory_of(request.category, start=0, want=None)
         return [(h, found) for h, found in every if is_target(h, request, now)]
-    chosen = ctx.dispatch.round_wave(request.id, round_key) if resumed else None
-    if chosen is not None:
-        return _helpers(ctx, chosen)
     seed = f"{request.id}/{round_key}"
     asks = ctx.dispatch.asks_of(request.id)
     eligible, candidates, whole = _candidates(ctx, reserved, size, seed, asks, again=None)
@@ -178,6 +182,22 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     if all(uid in eligible for uid in charged):
         return [eligible[uid] for uid in charged]
     return _helpers(ctx, charged)  # another worker of this round chose it
+
+
+def _yields(ctx: Context, reserved: ReservedRound, round_key: str, now: datetime) -> bool:
+    """Promise first: a late request (waited past LATE_AFTER_MINUTES, `waves.late`) asks nobody
+    while a request of its category that is not late waits (its promise can still be kept).
+    It stays on the board, and its next round asks again if none waits by then."""
+    request, after = reserved.request, ctx.policy.late_after_minutes
+    if not waves.late(request.dispatchable_at, now, after):
+        return False
+    if not ctx.requests.waiting_since(request.category, now - timedelta(minutes=after)):
+        return False
+    log.info(
+        "dispatch round yields: late, and a newer request of its category waits",
+        extra={"request_id": request.id, "round": round_key},
+    )
+    return True
 
 
 def _helpers(ctx: Context, uids: list[str]) -> Targets:

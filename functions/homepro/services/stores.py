@@ -115,6 +115,12 @@ class Requests(Protocol):
         time), oldest first, paged."""
         ...
 
+    def waiting_since(self, category: str, since: datetime) -> bool:
+        """Whether a request of `category` that became dispatchable after `since` is pending
+        (waiting for a claim): a late request's round yields to it (`waves.late`). One index
+        entry read at most."""
+        ...
+
 
 class Sessions(Protocol):
     """Video sessions and the safety checklists they start with."""

@@ -61,6 +61,8 @@ PUSH_SUMS = ("recipients", "sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )
+# a late request's round: does a newer request of its category still wait? (one entry read)
+WAITING_NEWER = QueryShape("requests", ("category", "status"), "dispatchableAt")
 # quote_wait: a category's recent requests
 RECENT_REQUESTS = QueryShape("requests", ("category",), "dispatchableAt")
 # the report's promise kept: the window's requests made with a quote; the quotes shown
@@ -81,6 +83,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     CLAIMED_IN_WINDOW,
     ANALYTICS_IN_WINDOW,
     *SUMMED_IN_WINDOW,
+    WAITING_NEWER,
     RECENT_REQUESTS,
     QUOTED_IN_WINDOW,
     QUOTES_IN_WINDOW,
@@ -184,6 +187,19 @@ def recent_requests(db: Client, category: str, since: datetime) -> Query:
         .where(filter=FieldFilter("category", "==", category))
         .where(filter=FieldFilter("dispatchableAt", ">=", since))
         .select(RECENT_FIELDS)
+    )
+
+
+def waiting_since(db: Client, category: str, since: datetime) -> Query:
+    """One pending request of `category` that became dispatchable after `since`, if any (no
+    field read: only whether it exists)."""
+    return (
+        db.collection(WAITING_NEWER.collection)
+        .where(filter=FieldFilter("category", "==", category))
+        .where(filter=FieldFilter("status", "==", "pending"))
+        .where(filter=FieldFilter("dispatchableAt", ">", since))
+        .select([])
+        .limit(1)
     )
 
 

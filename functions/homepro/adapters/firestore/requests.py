@@ -43,6 +43,9 @@ class FirestoreRequests(DocumentRequests):
             request = RequestDoc.model_validate({**(snap.to_dict() or {}), "id": snap.id})
             yield QueriedRequest(request, snap)
 
+    def waiting_since(self, category: str, since: datetime) -> bool:
+        return any(True for _ in queries.waiting_since(self._db, category, since).stream())
+
 
 class FirestoreSessions(DocumentSessions):
     def __init__(self, docs: FirestoreDocuments) -> None:
