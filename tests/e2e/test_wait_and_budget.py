@@ -113,6 +113,39 @@ def test_the_form_shows_the_wait_before_the_card_and_the_request_stores_it(
     assert [r.get("quote", {}).get("id") for r in requests_of(db, account.uid)] == [quote_id]
 
 
+def test_a_waiting_request_shows_its_minutes_beside_the_wait_shown_then_that_it_is_late(
+    db: Client, new_context: Callable[..., BrowserContext], helper_account
+) -> None:
+    helper_account("Lou Helper", categories=["plumbing"])  # a free helper: within 15 minutes
+    page = new_context().new_page()
+    account = customer(page)
+    quote = ec.call("quote_wait", {"category": "plumbing"}, account.id_token)
+    body = {
+        "category": "plumbing",
+        "description": "The shower drain backs up every morning.",
+        "paymentMethodId": "pm_card_visa",
+        "quoteId": quote["quoteId"],
+    }
+    request_id = ec.call("create_request", body, account.id_token)["requestId"]
+    page.goto(f"/customer/request/{request_id}/status")
+
+    note = page.get_by_test_id("waiting-note")
+    expect(note).to_have_attribute("data-late", "false")
+    said = max(1, round(float(quote["expectedMinutes"])))
+    expect(note).to_contain_text(f"We said about {said} minute")
+
+    # past the promise (its rounds now give way to newer requests): said plainly, with the way out
+    late = datetime.now(UTC) - timedelta(minutes=16)
+    db.collection("requests").document(request_id).update({"dispatchableAt": late})
+    expect(note).to_have_attribute("data-late", "true")
+    expect(note).to_contain_text("longer than the 15 minutes we aim for")
+    expect(note).to_contain_text("the hold on your card is released")
+    shot(page, "customer-request-late")
+    page.get_by_test_id("cancel-request").click()
+    page.get_by_test_id("confirm-cancel").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("The hold on your card was released.")
+
+
 def test_an_over_15_wait_is_said_plainly_and_the_customer_chooses(
     db: Client, new_context: Callable[..., BrowserContext], no_free_helper
 ) -> None:

@@ -122,6 +122,12 @@ export function formatClock(when: Date): string {
   return when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 }
 
+/** `requests/{id}.quote`: the wait shown before paying, in minutes. */
+export interface ShownWait {
+  expectedMinutes: number;
+  p90Minutes?: number | null;
+}
+
 /** `requests/{requestId}`: read-only for the client. */
 export interface ServiceRequest {
   id: string;
@@ -142,6 +148,8 @@ export interface ServiceRequest {
   completedAt?: Timestamp | null;
   cancelledAt?: Timestamp | null;
   expiredAt?: Timestamp | null;
+  /** The wait shown before paying (`quote_wait`), as the request stored it. */
+  quote?: ShownWait | null;
   // What operators read on `/admin` (the audit trail); customers and helpers ignore these.
   dispatchableAt?: Timestamp | null;
   firstClaimedAt?: Timestamp | null;

@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { quoteWait, type WaitQuote } from './callables';
 import { errorCode, errorMessage } from './errors';
-import type { Category } from './model';
+import { millis, type Category, type ServiceRequest } from './model';
 
 /** The promise: a helper claims within 15 minutes; a longer expected wait is said plainly. */
 export const PROMISE_MINUTES = 15;
@@ -126,4 +126,34 @@ export function quoteRefused(err: unknown, expiredHere: boolean): boolean {
   const message = err instanceof Error ? err.message : '';
   const aboutTheQuote = /quote|\bwait (was )?shown\b/i.test(message);
   return aboutTheQuote || (code === 'failed-precondition' && expiredHere);
+}
+
+/** How a paid request waiting for a helper is doing, for its customer: how long so far beside
+ * the wait shown; past the promise, `late` (the server's LATE_AFTER_MINUTES, 15: its rounds then
+ * give way to newer requests, and it stays on the board until it expires). Null when it is not
+ * waiting for a helper. `now` is this device's clock (a wrong one moves the minutes, nothing
+ * else). */
+export function waitingNote(
+  request: ServiceRequest,
+  now: number,
+): { late: boolean; waited: number; text: string } | null {
+  const since = millis(request.dispatchableAt);
+  if (request.status !== 'pending' || request.paymentStatus !== 'authorized' || !since) {
+    return null;
+  }
+  const waited = Math.max(0, Math.floor((now - since) / 60_000));
+  if (now - since > PROMISE_MINUTES * 60_000) {
+    return {
+      late: true,
+      waited,
+      text:
+        `This is taking longer than the ${PROMISE_MINUTES} minutes we aim for: every helper` +
+        ' can still see your request and take it. If you would rather not wait, cancel it and' +
+        ' the hold on your card is released.',
+    };
+  }
+  const shown = request.quote?.expectedMinutes;
+  const said = shown ? ` We said about ${aboutMinutes(shown)}.` : '';
+  const sofar = waited < 1 ? 'less than a minute' : aboutMinutes(waited);
+  return { late: false, waited, text: `Waiting for ${sofar} so far.${said}` };
 }

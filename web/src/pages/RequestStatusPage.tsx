@@ -1,5 +1,5 @@
 /** `/customer/request/{id}/status`: live status, the card hold, join the session, cancel. */
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { track } from '../analytics';
 import { cancelRequest, joinSession } from '../callables';
@@ -19,6 +19,7 @@ import {
   type Session,
 } from '../model';
 import { watchRequest, watchSession } from '../queries';
+import { waitingNote } from '../waitQuote';
 
 export function RequestStatusPage() {
   const { id = '' } = useParams();
@@ -86,6 +87,7 @@ function RequestStatus({ request }: { request: ServiceRequest }) {
         <dt>Requested</dt>
         <dd>{formatTime(request.createdAt)}</dd>
       </dl>
+      <WaitingNote request={request} />
       {request.paymentStatus === 'requires_payment' && request.status === 'pending' && (
         <p className="muted" data-testid="payment-pending-note">
           Helpers see your request once your card is authorized.
@@ -98,6 +100,31 @@ function RequestStatus({ request }: { request: ServiceRequest }) {
       />
       {isOpenForCustomerCancel(request.status) && <CancelRequest request={request} />}
     </section>
+  );
+}
+
+/** While a helper is looked for: the minutes so far beside the wait shown, and once past the
+ * promise, that it is late and that cancelling releases the hold (`waitingNote`). */
+function WaitingNote({ request }: { request: ServiceRequest }) {
+  const [now, setNow] = useState(() => Date.now());
+  const waiting = request.status === 'pending';
+  useEffect(() => {
+    if (!waiting) return undefined;
+    const timer = window.setInterval(() => setNow(Date.now()), 15_000);
+    return () => window.clearInterval(timer);
+  }, [waiting]);
+  const note = waitingNote(request, now);
+  if (!note) return null;
+  return (
+    <p
+      className={note.late ? 'warning' : 'muted'}
+      role="status"
+      data-testid="waiting-note"
+      data-late={note.late ? 'true' : 'false'}
+      data-waited={note.waited}
+    >
+      {note.text}
+    </p>
   );
 }
 
