@@ -51,8 +51,9 @@ WAVE_GROWTH = params.IntParam(
 # Promise first: a request waiting longer than the promise cannot have it kept any more; while a
 # request of its category that still can waits, the late one's rounds ask nobody (it stays on
 # the job board) and the helpers' alerts go to the one whose promise can be kept. The simulation
-# (2 seeds, fatigue on / off): storm 45.5 / 52.5 % within 15 without, 59.0 / 67.0 % with it,
-# and more requests claimed at all (62.9 -> 64.3 %); docs/simulation.md, "Promise first".
+# (3 seeds, fatigue on / off): storm 46.0 / 53.1 % within 15 without, 56.6 / 63.7 % with it,
+# and more requests claimed at all (63.4 -> 65.6 %, 69.9 -> 72.0 %); the weekday the same over
+# 20 seeds; docs/simulation.md, "Promise first".
 LATE_AFTER_MINUTES = params.IntParam(
     "LATE_AFTER_MINUTES",
     default=15,

@@ -340,7 +340,7 @@ class FakeRequests(DocumentRequests):
                 data.get("category") == category
                 and data.get("status") == "pending"
                 and (at := data.get("dispatchableAt")) is not None
-                and at > since
+                and at >= since
                 for _, data in self.sweepable()
             )
 

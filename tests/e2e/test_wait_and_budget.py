@@ -4,6 +4,7 @@ asked again), and the helper's alert budget in settings (saved, and said when us
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -131,7 +132,7 @@ def test_a_waiting_request_shows_its_minutes_beside_the_wait_shown_then_that_it_
 
     note = page.get_by_test_id("waiting-note")
     expect(note).to_have_attribute("data-late", "false")
-    said = max(1, round(float(quote["expectedMinutes"])))
+    said = max(1, math.floor(float(quote["expectedMinutes"]) + 0.5))  # JS Math.round
     expect(note).to_contain_text(f"We said about {said} minute")
 
     # past the promise (its rounds now give way to newer requests): said plainly, with the way out

@@ -175,17 +175,17 @@ def test_stale_requests_are_found_oldest_first_across_pages(backend):
     assert [q.request.id for q in found] == ["p4", "p3", "p2", "p1", "p0"]
 
 
-def test_waiting_since_finds_only_a_pending_request_of_the_category_dispatchable_after(backend):
+def test_waiting_since_finds_only_a_pending_request_of_the_category_dispatchable_since(backend):
     requests = backend.stores.requests
     since = NOW - timedelta(minutes=15)
-    backend.seed("requests/late", request_doc(dispatchableAt=since))  # not after: late itself
+    backend.seed("requests/late", request_doc(dispatchableAt=since - timedelta(seconds=1)))
     backend.seed("requests/taken", request_doc(status="claimed", dispatchableAt=NOW))
     backend.seed("requests/other", request_doc(category="electrical", dispatchableAt=NOW))
     assert not requests.waiting_since("plumbing", since)
     assert requests.waiting_since("electrical", since)
-    backend.seed("requests/newer", request_doc(dispatchableAt=since + timedelta(seconds=1)))
+    backend.seed("requests/on-time", request_doc(dispatchableAt=since))  # at `since`: counts
     assert requests.waiting_since("plumbing", since)
-    assert not requests.waiting_since("plumbing", NOW)
+    assert not requests.waiting_since("plumbing", since + timedelta(seconds=1))
 
 
 def test_a_request_changed_since_the_query_is_planned_again_on_what_it_is_now(backend):

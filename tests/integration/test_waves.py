@@ -112,7 +112,8 @@ def test_a_late_request_yields_to_a_newer_one_of_its_category(clean, make_reques
         category="electrical", dispatchableAt=late, pendingSince=late, createdAt=late
     )
 
-    assert round_done(db, yielded, "initial")["helpersTargeted"] == 0
+    held_back = round_done(db, yielded, "initial")
+    assert held_back["helpersTargeted"] == 0 and held_back["wave"] == []
     assert wave_of(db, yielded, "initial") == set() and tokens(yielded) == Counter()
     assert round_done(db, alone, "initial")["helpersTargeted"] == FIRST
     assert len(wave_of(db, alone, "initial")) == FIRST

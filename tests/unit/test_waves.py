@@ -9,7 +9,7 @@ import pytest
 from homepro.domain import waves
 from homepro.domain.waves import Candidate, alert_limit, choose, rank, wave_size
 from homepro.services import reactions
-from homepro.services.dispatch import resume_round, run_round
+from homepro.services.dispatch import _wave, resume_round, run_round
 from homepro.testing import FakeDocuments, count_lookups, make_context
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -457,21 +457,74 @@ def test_a_late_request_asks_when_no_newer_one_of_its_category_waits(late, newer
     assert len(ctx.push.tokens("new_request")) == 2
 
 
-def test_a_request_not_late_yet_or_with_promise_first_off_asks(late):
+def test_a_request_not_late_yet_asks(late):
     ctx, store = late
-    store.add_request("old", now=ago(14))
-    run_round(ctx, "old", "escalation-4")
-    assert len(asked(store, "escalation-4", "old")) == 2
-    store.add_request("older", now=ago(20))
+    store.add_request("old", now=ago(15))  # 15 minutes to the second: not past the promise
+    run_round(ctx, "old", "escalation-5")
+    assert len(asked(store, "escalation-5", "old")) == 2
+
+
+def test_with_promise_first_off_a_late_request_asks(late):
+    ctx, store = late
     off = replace(ctx, policy=replace(ctx.policy, late_after_minutes=0))
-    run_round(off, "older", "escalation-6")
-    assert len(asked(store, "escalation-6", "older")) == 2
-    # the broadcast yields too: it is the request that is late, whatever the round's size
+    run_round(off, "old", "escalation-5")
+    assert len(asked(store, "escalation-5", "old")) == 2
+
+
+def test_the_broadcast_holds_back_a_late_request_too(late):
+    ctx, store = late
     broadcast = replace(ctx, policy=replace(ctx.policy, wave_first=0))
-    assert run_round(broadcast, "old-b", "escalation-6") is None  # (no such request)
-    store.add_request("old-b", now=ago(20))
-    run_round(broadcast, "old-b", "escalation-6")
-    assert asked(store, "escalation-6", "old-b") == set()
+    run_round(broadcast, "old", "escalation-5")
+    assert asked(store, "escalation-5", "old") == set() and ctx.push.sent == []
+    run_round(broadcast, "new", "initial")  # it is the request that is late, not the round
+    assert len(asked(store, "initial", "new")) == 6
+
+
+def test_the_round_after_a_release_is_not_held_back(late):
+    ctx, store = late
+    store.add_request("old", now=ago(20), releaseCount=1, releasedBy=["p0"])
+    run_round(ctx, "old", "released-1")
+    assert len(asked(store, "released-1", "old")) == 2  # one wave at once, as if new
+    run_round(ctx, "old", "escalation-1-r1")
+    assert asked(store, "escalation-1-r1", "old") == set()  # then late like any other
+
+
+def test_a_round_held_back_records_its_empty_wave(late):
+    ctx, store = late
+    run_round(ctx, "old", "escalation-5")
+    assert store.rounds("old")["escalation-5"]["wave"] == []
+    # a resume of that round (a worker that died, a duplicate) sends the empty wave
+    assert ctx.dispatch.take_alerts("old", "escalation-5", {"p0": 10}, NOW) == []
+
+
+def test_a_worker_holding_a_round_back_sends_the_wave_another_worker_charged(late):
+    ctx, _store = late
+    assert ctx.dispatch.reserve_round("old", "escalation-5", ago(1)) is not None
+    # another worker of this round chose and charged a wave, before the request was late for
+    # it, and is still sending it; this one (a resume) finds no recorded targets
+    assert ctx.dispatch.take_alerts("old", "escalation-5", {"p1": 10, "p2": 10}, ago(1)) == [
+        "p1",
+        "p2",
+    ]
+    sent = _wave_of_a_fresh_worker(ctx, "old", "escalation-5")
+    assert sent == ["p1", "p2"]  # the wave charged goes out; nothing is held back half-sent
+
+
+def _wave_of_a_fresh_worker(ctx, request_id, round_key):
+    reserved = ctx.dispatch.resume_round(request_id, round_key)
+    assert reserved is not None
+    # resumed=False: as a racing worker that did not read the round's wave before deciding
+    return [h.uid for h, _ in _wave(ctx, reserved, round_key, resumed=False)]
+
+
+def test_a_resumed_round_with_no_wave_chosen_yet_is_held_back_if_late_now(late):
+    ctx, store = late
+    store.add_request("old", now=ago(14.9))
+    assert ctx.dispatch.reserve_round("old", "escalation-4", NOW) is not None
+    ctx.clock.advance(minutes=1)  # the worker died before choosing; the request is late now
+    resume_round(ctx, "old", "escalation-4")
+    assert asked(store, "escalation-4", "old") == set() and ctx.push.sent == []
+    assert store.rounds("old")["escalation-4"]["finishedAt"] == ctx.clock.now()
 
 
 def test_a_resumed_round_sends_the_wave_chosen_before_it_was_late(late):

@@ -129,10 +129,10 @@ export function quoteRefused(err: unknown, expiredHere: boolean): boolean {
 }
 
 /** How a paid request waiting for a helper is doing, for its customer: how long so far beside
- * the wait shown; past the promise, `late` (the server's LATE_AFTER_MINUTES, 15: its rounds then
- * give way to newer requests, and it stays on the board until it expires). Null when it is not
- * waiting for a helper. `now` is this device's clock (a wrong one moves the minutes, nothing
- * else). */
+ * the wait shown; past the 15-minute promise, `late` (the server's LATE_AFTER_MINUTES, by
+ * default the same 15 but a deploy setting, then gives its rounds to newer requests; it stays
+ * on the board until it expires). Null when it is not waiting for a helper. `now` is this
+ * device's clock (a wrong one moves the minutes, nothing else). */
 export function waitingNote(
   request: ServiceRequest,
   now: number,

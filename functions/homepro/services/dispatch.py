@@ -158,7 +158,11 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     if chosen is not None:
         return _helpers(ctx, chosen)  # charged already: it goes out as chosen
     if _yields(ctx, reserved, round_key, now):
-        return []
+        if size is None:
+            return []
+        # an empty wave, taken like any other: if another worker of this round charged one
+        # first, it is that wave that goes out, and a later resume sends the empty one
+        return _helpers(ctx, ctx.dispatch.take_alerts(request.id, round_key, {}, now))
     if size is None:
         every = ctx.dispatch.directory_of(request.category, start=0, want=None)
         return [(h, found) for h, found in every if is_target(h, request, now)]
@@ -187,9 +191,11 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
 def _yields(ctx: Context, reserved: ReservedRound, round_key: str, now: datetime) -> bool:
     """Promise first: a late request (waited past LATE_AFTER_MINUTES, `waves.late`) asks nobody
     while a request of its category that is not late waits (its promise can still be kept).
-    It stays on the board, and its next round asks again if none waits by then."""
+    It stays on the board, and its next round asks again if none waits by then. The round
+    that follows a release is not held back: a helper gave the job back, and its customer gets
+    one wave at once, as if new."""
     request, after = reserved.request, ctx.policy.late_after_minutes
-    if not waves.late(request.dispatchable_at, now, after):
+    if not waves.late(request.dispatchable_at, now, after) or round_key.startswith("released-"):
         return False
     if not ctx.requests.waiting_since(request.category, now - timedelta(minutes=after)):
         return False

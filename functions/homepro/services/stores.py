@@ -116,9 +116,10 @@ class Requests(Protocol):
         ...
 
     def waiting_since(self, category: str, since: datetime) -> bool:
-        """Whether a request of `category` that became dispatchable after `since` is pending
-        (waiting for a claim): a late request's round yields to it (`waves.late`). One index
-        entry read at most."""
+        """Whether a request of `category` that became dispatchable at or after `since` is
+        pending (waiting for a claim): a late request's round yields to it (`waves.late`: one
+        dispatchable at `now - LATE_AFTER_MINUTES` is not late yet). One index entry read at
+        most."""
         ...
 
 

@@ -118,7 +118,8 @@ function WaitingNote({ request }: { request: ServiceRequest }) {
   return (
     <p
       className={note.late ? 'warning' : 'muted'}
-      role="status"
+      // read out once it is late, not every minute the count moves
+      role={note.late ? 'status' : undefined}
       data-testid="waiting-note"
       data-late={note.late ? 'true' : 'false'}
       data-waited={note.waited}

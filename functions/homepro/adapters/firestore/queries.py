@@ -13,6 +13,8 @@ from typing import Any
 from google.cloud.firestore_v1 import Client, Query
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from homepro.domain.states import RequestStatus
+
 
 @dataclass(frozen=True)
 class QueryShape:
@@ -191,13 +193,13 @@ def recent_requests(db: Client, category: str, since: datetime) -> Query:
 
 
 def waiting_since(db: Client, category: str, since: datetime) -> Query:
-    """One pending request of `category` that became dispatchable after `since`, if any (no
-    field read: only whether it exists)."""
+    """One pending request of `category` that became dispatchable at or after `since`, if any
+    (no field read: only whether it exists)."""
     return (
         db.collection(WAITING_NEWER.collection)
         .where(filter=FieldFilter("category", "==", category))
-        .where(filter=FieldFilter("status", "==", "pending"))
-        .where(filter=FieldFilter("dispatchableAt", ">", since))
+        .where(filter=FieldFilter("status", "==", RequestStatus.PENDING.value))
+        .where(filter=FieldFilter("dispatchableAt", ">=", since))
         .select([])
         .limit(1)
     )
