@@ -78,6 +78,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def quoted_request(
+    customer: ec.Account, category: str, description: str
+) -> tuple[str, dict[str, Any]]:
+    """A request made the way the form makes it, through the callables: the wait asked for
+    (`quote_wait`), then `create_request` with that quote and the test card. Its id, and the
+    quote shown."""
+    quote: dict[str, Any] = ec.call("quote_wait", {"category": category}, customer.id_token)
+    body = {
+        "category": category,
+        "description": description,
+        "paymentMethodId": "pm_card_visa",
+        "quoteId": quote["quoteId"],
+    }
+    return str(ec.call("create_request", body, customer.id_token)["requestId"]), quote
+
+
 def shot(page: Page, name: str) -> None:
     """A screenshot of a main screen, kept as a test artifact."""
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

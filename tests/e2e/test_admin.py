@@ -13,7 +13,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from playwright.sync_api import BrowserContext, expect
 
 import emulator_client as ec
-from conftest import shot, sign_in, unique
+from conftest import quoted_request, shot, sign_in, unique
 from homepro import bootstrap
 from homepro.services.roles import assign_role
 
@@ -33,14 +33,9 @@ def test_the_admin_sees_the_kpis_and_a_requests_audit_trail(
     admin = ec.sign_in(email)
 
     # made with the wait shown (a free carpentry helper: within 15 minutes), then claimed
-    quote = ec.call("quote_wait", {"category": "carpentry"}, customer.id_token)
-    body = {
-        "category": "carpentry",
-        "description": "A cabinet door hangs crooked and will not close.",
-        "paymentMethodId": "pm_card_visa",
-        "quoteId": quote["quoteId"],
-    }
-    request_id = ec.call("create_request", body, customer.id_token)["requestId"]
+    request_id, _ = quoted_request(
+        customer, "carpentry", "A cabinet door hangs crooked and will not close."
+    )
     rounds = db.collection("requests").document(request_id).collection("dispatches")
 
     def sent() -> bool:

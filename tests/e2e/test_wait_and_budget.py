@@ -17,7 +17,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from playwright.sync_api import BrowserContext, Page, expect
 
 import emulator_client as ec
-from conftest import choose_category, shot, sign_in, unique
+from conftest import choose_category, quoted_request, shot, sign_in, unique
 
 DESCRIPTION = "The dryer stops after five minutes and smells hot."
 WITHIN = re.compile(r"^A helper usually answers in about \d+ minutes? \(9 in 10 within \d+\)\.$")
@@ -120,14 +120,9 @@ def test_a_waiting_request_shows_its_minutes_beside_the_wait_shown_then_that_it_
     helper_account("Lou Helper", categories=["plumbing"])  # a free helper: within 15 minutes
     page = new_context().new_page()
     account = customer(page)
-    quote = ec.call("quote_wait", {"category": "plumbing"}, account.id_token)
-    body = {
-        "category": "plumbing",
-        "description": "The shower drain backs up every morning.",
-        "paymentMethodId": "pm_card_visa",
-        "quoteId": quote["quoteId"],
-    }
-    request_id = ec.call("create_request", body, account.id_token)["requestId"]
+    request_id, quote = quoted_request(
+        account, "plumbing", "The shower drain backs up every morning."
+    )
     page.goto(f"/customer/request/{request_id}/status")
 
     note = page.get_by_test_id("waiting-note")
