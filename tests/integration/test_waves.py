@@ -114,7 +114,9 @@ def test_a_late_request_yields_to_a_newer_one_of_its_category(clean, make_reques
 
     held_back = round_done(db, yielded, "initial")
     assert held_back["helpersTargeted"] == 0 and held_back["wave"] == []
+    assert held_back["heldBack"] is True
     assert wave_of(db, yielded, "initial") == set() and tokens(yielded) == Counter()
-    assert round_done(db, alone, "initial")["helpersTargeted"] == FIRST
+    asked_alone = round_done(db, alone, "initial")
+    assert asked_alone["helpersTargeted"] == FIRST and "heldBack" not in asked_alone
     assert len(wave_of(db, alone, "initial")) == FIRST
     assert len(wave_of(db, newer, "initial")) == FIRST

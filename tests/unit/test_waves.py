@@ -433,11 +433,14 @@ def test_a_late_request_asks_nobody_while_a_newer_one_of_its_category_waits(late
     sent = run_round(ctx, "old", "escalation-5")
     assert sent is not None and sent.counts.helpers_targeted == 0
     assert ctx.push.sent == [] and store.collection("helperAlerts") == {}
-    # the round is done (no outbox entry resumes it) and the newer request's round asks
+    # the round is done (no outbox entry resumes it), says why it asked nobody, and the newer
+    # request's round asks (and says nothing of the kind)
     assert store.rounds("old")["escalation-5"]["finishedAt"] == NOW
+    assert store.rounds("old")["escalation-5"]["heldBack"] is True
     assert store.collection("outbox") == {}
     run_round(ctx, "new", "initial")
     assert len(asked(store, "initial", "new")) == 2
+    assert "heldBack" not in store.rounds("new")["initial"]
 
 
 @pytest.mark.parametrize(
@@ -515,7 +518,9 @@ def _wave_of_a_fresh_worker(ctx, request_id, round_key):
     reserved = ctx.dispatch.resume_round(request_id, round_key)
     assert reserved is not None
     # resumed=False: as a racing worker that did not read the round's wave before deciding
-    return [h.uid for h, _ in _wave(ctx, reserved, round_key, resumed=False)]
+    targets, held_back = _wave(ctx, reserved, round_key, resumed=False)
+    assert not held_back
+    return [h.uid for h, _ in targets]
 
 
 def test_a_resumed_round_with_no_wave_chosen_yet_is_held_back_if_late_now(late):

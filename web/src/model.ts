@@ -235,6 +235,8 @@ export interface DispatchRound {
   failed?: number | null;
   tokensPruned?: number | null;
   smsSent?: number | null;
+  /** Promise first: the request was late and a newer one of its category waited. */
+  heldBack?: boolean | null;
   startedAt?: Timestamp | null;
   finishedAt?: Timestamp | null;
 }

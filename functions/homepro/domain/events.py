@@ -84,6 +84,9 @@ class RoundCounts:
     failed: int
     tokens_pruned: int
     sms_sent: int = 0
+    # promise first: the request was late and a newer one of its category waited, so the round
+    # asked nobody (`heldBack: true` on the round; absent on every other round)
+    held_back: bool = False
 
     def as_data(self) -> dict[str, int]:
         return {
@@ -93,6 +96,7 @@ class RoundCounts:
             "failed": self.failed,
             "tokensPruned": self.tokens_pruned,
             "smsSent": self.sms_sent,
+            **({"heldBack": True} if self.held_back else {}),
         }
 
 

@@ -79,7 +79,7 @@ def _send(
     now = ctx.clock.now()
     request = reserved.request
     request_id = request.id
-    every = _wave(ctx, reserved, round_key, resumed)
+    every, held_back = _wave(ctx, reserved, round_key, resumed)
     targets = [(h, found) for h, found in every if h.uid not in recorded]
     helpers = [h for h, _ in targets]
     devices = {h.uid: found for h, found in targets}
@@ -113,6 +113,7 @@ def _send(
         failed=sum(p.failed for p in per_user.values()),
         tokens_pruned=sum(p.pruned for p in per_user.values()),
         sms_sent=len(sms_to),
+        held_back=held_back,
     )
     ctx.dispatch.finish_round(request_id, round_key, counts, ctx.clock.now())
     log.info(
@@ -145,27 +146,31 @@ def _texted(
     return []
 
 
-def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) -> Targets:
-    """Who round `round_key` asks, with their devices. Nobody, if the request is late and a
-    newer one of its category waits (`_yields`). Broadcast (WAVE_FIRST 0): every matching
-    helper. Waves: a `resumed` round's wave, if the worker that died chose it; else a new one,
-    chosen and charged to the helpers' alert budgets in one commit (which answers the wave
-    already charged, if another worker of this round got there first)."""
+def _wave(
+    ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool
+) -> tuple[Targets, bool]:
+    """Who round `round_key` asks, with their devices, and whether the round was held back
+    (nobody: the request is late and a newer one of its category waits, `_yields`). Broadcast
+    (WAVE_FIRST 0): every matching helper. Waves: a `resumed` round's wave, if the worker that
+    died chose it; else a new one, chosen and charged to the helpers' alert budgets in one
+    commit (which answers the wave already charged, if another worker of this round got there
+    first)."""
     now = ctx.clock.now()
     request, policy = reserved.request, ctx.policy
     size = waves.wave_size(reserved.round, policy.wave_first, policy.wave_growth)
     chosen = ctx.dispatch.round_wave(request.id, round_key) if resumed and size else None
     if chosen is not None:
-        return _helpers(ctx, chosen)  # charged already: it goes out as chosen
+        return _helpers(ctx, chosen), False  # charged already: it goes out as chosen
     if _yields(ctx, reserved, round_key, now):
         if size is None:
-            return []
+            return [], True
         # an empty wave, taken like any other: if another worker of this round charged one
         # first, it is that wave that goes out, and a later resume sends the empty one
-        return _helpers(ctx, ctx.dispatch.take_alerts(request.id, round_key, {}, now))
+        taken = ctx.dispatch.take_alerts(request.id, round_key, {}, now)
+        return _helpers(ctx, taken), not taken
     if size is None:
         every = ctx.dispatch.directory_of(request.category, start=0, want=None)
-        return [(h, found) for h, found in every if is_target(h, request, now)]
+        return [(h, found) for h, found in every if is_target(h, request, now)], False
     seed = f"{request.id}/{round_key}"
     asks = ctx.dispatch.asks_of(request.id)
     eligible, candidates, whole = _candidates(ctx, reserved, size, seed, asks, again=None)
@@ -184,8 +189,8 @@ def _wave(ctx: Context, reserved: ReservedRound, round_key: str, resumed: bool) 
     limits = {c.uid: c.limit for c in candidates}
     charged = ctx.dispatch.take_alerts(request.id, round_key, {u: limits[u] for u in picks}, now)
     if all(uid in eligible for uid in charged):
-        return [eligible[uid] for uid in charged]
-    return _helpers(ctx, charged)  # another worker of this round chose it
+        return [eligible[uid] for uid in charged], False
+    return _helpers(ctx, charged), False  # another worker of this round chose it
 
 
 def _yields(ctx: Context, reserved: ReservedRound, round_key: str, now: datetime) -> bool:

@@ -65,6 +65,11 @@ function Round({ requestId, round }: { requestId: string; round: DispatchRound }
           );
         })}
       </ul>
+      {round.heldBack && (
+        <p className="muted" data-testid="audit-round-held-back">
+          Held back: the request was late and a newer one of its category was waiting.
+        </p>
+      )}
       <small className="muted">
         Started {formatInstant(round.startedAt)}
         {round.finishedAt
