@@ -88,7 +88,30 @@ def test_the_admin_sees_the_kpis_and_a_requests_audit_trail(
         f'[data-user-id="{helper.uid}"]'
     )
     expect(told).to_have_count(1)
+    expect(page.get_by_test_id("audit-round-held-back")).to_have_count(0)
     shot(page, "admin-audit-trail")
+
+    # a round promise first held back (as the server writes it: tests/unit/test_waves.py) says so
+    now = datetime.now(UTC)
+    rounds.document("escalation-6").set(
+        {
+            "round": 7,
+            "reason": "escalation",
+            "startedAt": now,
+            "wave": [],
+            "helpersTargeted": 0,
+            "devicesTargeted": 0,
+            "sent": 0,
+            "failed": 0,
+            "tokensPruned": 0,
+            "smsSent": 0,
+            "heldBack": True,
+            "finishedAt": now,
+        }
+    )
+    held = page.locator('[data-testid="audit-round"][data-round-key="escalation-6"]')
+    expect(held.get_by_test_id("audit-round-held-back")).to_contain_text("newer one")
+    expect(page.get_by_test_id("audit-round-held-back")).to_have_count(1)
 
 
 def test_the_admin_settles_a_timed_out_session_from_the_attention_list(
