@@ -28,7 +28,7 @@ class Policy:
     escalation_minutes: int = 3
     # Waves (domain/waves.py): round n asks wave_first + wave_growth x (n-1) helpers, ranked;
     # wave_first 0 is the first build's broadcast (every matching helper, every round).
-    wave_first: int = 2
+    wave_first: int = 3
     wave_growth: int = 2
     # New-job alerts (pushes and texts) one helper gets an hour at most; past it, the board.
     max_job_alerts_per_hour: int = 24
