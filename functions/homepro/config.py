@@ -55,8 +55,8 @@ WAVE_GROWTH = params.IntParam(
 # request of its category that still can waits, the late one's rounds ask nobody (it stays on
 # the job board) and the helpers' alerts go to the one whose promise can be kept. The simulation
 # (3 seeds, fatigue on / off): storm 46.9 / 53.4 % within 15 without, 55.7 / 63.7 % with it,
-# and more requests claimed at all (first waves of 2: 63.4 -> 65.6 %, 69.9 -> 72.0 %); the
-# weekday the same over 20 seeds; docs/simulation.md, "Promise first".
+# and more requests claimed at all (63.4 -> 65.0 %, 69.9 -> 71.8 %); the weekday the same over
+# 20 seeds; docs/simulation.md, "Promise first".
 LATE_AFTER_MINUTES = params.IntParam(
     "LATE_AFTER_MINUTES",
     default=15,
