@@ -40,6 +40,7 @@ from homepro.domain.models import Device, RequestDoc, Role, UserDoc
 from homepro.domain.outbox import OutboxEntry
 from homepro.domain.policy import Policy
 from homepro.domain.sessions import VideoRoom
+from homepro.domain.states import RequestStatus
 from homepro.domain.writes import DELETE, ArrayRemove, Increment, WriteKind
 from homepro.services.context import Context, Tuning
 from homepro.services.ports import (
@@ -338,7 +339,7 @@ class FakeRequests(DocumentRequests):
         with self.docs.lock:
             return any(
                 data.get("category") == category
-                and data.get("status") == "pending"
+                and data.get("status") == RequestStatus.PENDING
                 and (at := data.get("dispatchableAt")) is not None
                 and at >= since
                 for _, data in self.sweepable()

@@ -54,6 +54,7 @@ ALL_DEVICES = QueryShape("devices", (), group=True)
 # what commits owe the world and their triggers did not finish (the outbox's backstop)
 OWED_OUTBOX = QueryShape("outbox", (), "owedAt")
 # dispatch_report: the window's requests by category and status; its claimed ones; its pushes
+# (and a late request's round: does a request of its category that is not late wait?)
 DISPATCHABLE_IN_WINDOW = QueryShape("requests", ("category", "status"), "dispatchableAt")
 CLAIMED_IN_WINDOW = QueryShape("requests", (), "dispatchableAt", also_ranged="firstClaimedAt")
 ANALYTICS_IN_WINDOW = QueryShape("analytics", ("type",), "timestamp")
@@ -63,8 +64,6 @@ PUSH_SUMS = ("recipients", "sent", "failed", "pruned", "sms")
 SUMMED_IN_WINDOW = tuple(
     QueryShape("analytics", ("type",), "timestamp", summed=f"metadata.{name}") for name in PUSH_SUMS
 )
-# a late request's round: does a newer request of its category still wait? (one entry read)
-WAITING_NEWER = QueryShape("requests", ("category", "status"), "dispatchableAt")
 # quote_wait: a category's recent requests
 RECENT_REQUESTS = QueryShape("requests", ("category",), "dispatchableAt")
 # the report's promise kept: the window's requests made with a quote; the quotes shown
@@ -85,7 +84,6 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     CLAIMED_IN_WINDOW,
     ANALYTICS_IN_WINDOW,
     *SUMMED_IN_WINDOW,
-    WAITING_NEWER,
     RECENT_REQUESTS,
     QUOTED_IN_WINDOW,
     QUOTES_IN_WINDOW,
@@ -196,7 +194,7 @@ def waiting_since(db: Client, category: str, since: datetime) -> Query:
     """One pending request of `category` that became dispatchable at or after `since`, if any
     (no field read: only whether it exists)."""
     return (
-        db.collection(WAITING_NEWER.collection)
+        db.collection(DISPATCHABLE_IN_WINDOW.collection)
         .where(filter=FieldFilter("category", "==", category))
         .where(filter=FieldFilter("status", "==", RequestStatus.PENDING.value))
         .where(filter=FieldFilter("dispatchableAt", ">=", since))
